@@ -1,0 +1,53 @@
+# The two commands the README starts with are `make run` and `make test`; both install what
+# is missing first. Everything else here is for developers.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+FORMAT ?= clang-format-19
+
+.PHONY: all deps build run test check check-asan check-tsan check-headers fuzz format format-check clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+run: build
+	@bash scripts/run.sh
+
+test: build
+	@ctest --preset release -j $(JOBS)
+
+check-headers: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target levee_check_headers
+
+check-asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	@ctest --preset asan -j $(JOBS)
+
+check-tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan -j $(JOBS)
+	@ctest --preset tsan -j $(JOBS)
+
+fuzz: deps
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	@bash scripts/run-fuzzers.sh build-fuzz/bin
+
+# Sanitizer builds, every header on its own, and a short run of each fuzzer.
+check: check-headers check-asan check-tsan fuzz
+
+format:
+	@git ls-files '*.cpp' '*.hpp' | xargs $(FORMAT) -i
+
+format-check:
+	@git ls-files '*.cpp' '*.hpp' | xargs $(FORMAT) --dry-run --Werror
+
+clean:
+	@rm -rf build build-debug build-asan build-tsan build-fuzz

@@ -1,0 +1,23 @@
+# Seastar's habit: every header must compile on its own, so an include order never hides a
+# missing include. One generated translation unit per header, built as an object library.
+file(GLOB_RECURSE levee_headers CONFIGURE_DEPENDS
+  RELATIVE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR}/src/*.hpp)
+list(FILTER levee_headers EXCLUDE REGEX "^core/pch\\.hpp$")
+set(check_sources "")
+foreach(header IN LISTS levee_headers)
+  string(MAKE_C_IDENTIFIER "${header}" stem)
+  set(tu ${CMAKE_BINARY_DIR}/check_headers/${stem}.cpp)
+  set(content "#include \"${header}\"\n")
+  if(EXISTS ${tu})
+    file(READ ${tu} existing)
+  else()
+    set(existing "")
+  endif()
+  if(NOT existing STREQUAL content)
+    file(WRITE ${tu} "${content}")
+  endif()
+  list(APPEND check_sources ${tu})
+endforeach()
+add_library(levee_check_headers OBJECT ${check_sources})
+target_link_libraries(levee_check_headers PRIVATE levee_lib CLI11::CLI11)
+set_target_properties(levee_check_headers PROPERTIES EXCLUDE_FROM_ALL ON)

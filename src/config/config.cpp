@@ -1,0 +1,20 @@
+#include "config/config.hpp"
+
+#include <string_view>
+
+namespace levee::config {
+
+std::string Endpoint::to_string() const {
+  // IPv6 literals are bracketed so that the port separator stays unambiguous.
+  const bool ipv6 = host.find(':') != std::string::npos;
+  return (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+const UpstreamConfig* Config::find_upstream(std::string_view name) const noexcept {
+  for (const UpstreamConfig& upstream : upstreams) {
+    if (upstream.name == name) return &upstream;
+  }
+  return nullptr;
+}
+
+}  // namespace levee::config

@@ -1,0 +1,71 @@
+#pragma once
+// levee's configuration after loading and validation: plain values, units already applied.
+// Built once at start-up by config::load_file(); immutable afterwards and shared read-only
+// by every worker thread.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace levee::config {
+
+using Duration = std::chrono::nanoseconds;
+
+struct Endpoint {
+  std::string host;  // literal address or name, resolved at start-up
+  std::uint16_t port = 0;
+  [[nodiscard]] std::string to_string() const;
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace | debug | info | warn | error | critical | off
+  std::string access_log;      // JSON-lines path; empty = off (the default)
+};
+
+struct ServerConfig {
+  Endpoint listen{"127.0.0.1", 8080};
+  Endpoint admin_listen{"127.0.0.1", 9901};
+  unsigned workers = 0;  // 0 in the file means "hardware threads"; resolved by the loader
+  Duration drain_timeout = std::chrono::seconds(10);
+  std::uint32_t max_connections = 10000;
+  std::uint64_t max_header_bytes = 16 * 1024;
+  std::uint64_t max_body_bytes = 1024 * 1024;
+  Duration header_timeout = std::chrono::seconds(10);
+  Duration body_timeout = std::chrono::seconds(30);
+  Duration idle_timeout = std::chrono::seconds(60);
+};
+
+struct UpstreamConfig {
+  std::string name;
+  Endpoint address;
+  Duration connect_timeout = std::chrono::seconds(1);
+  Duration request_timeout = std::chrono::seconds(5);
+  std::uint32_t max_idle_connections = 64;  // per worker
+  Duration idle_timeout = std::chrono::seconds(30);  // pooled connection lifetime when unused
+  std::uint64_t max_response_bytes = 64ull * 1024 * 1024;
+};
+
+enum class RouteMode { pass, collapse, batch };
+
+struct RouteConfig {
+  std::string name;
+  std::string host;  // empty = any host
+  std::string path_prefix = "/";
+  std::vector<std::string> methods;  // empty = every method
+  std::string upstream;
+  RouteMode mode = RouteMode::pass;
+};
+
+struct Config {
+  std::string source;  // the file it was loaded from, for messages
+  ServerConfig server;
+  LogConfig log;
+  std::vector<UpstreamConfig> upstreams;
+  std::vector<RouteConfig> routes;
+
+  [[nodiscard]] const UpstreamConfig* find_upstream(std::string_view name) const noexcept;
+};
+
+}  // namespace levee::config

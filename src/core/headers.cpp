@@ -1,0 +1,42 @@
+#include "core/headers.hpp"
+
+#include <algorithm>
+
+namespace levee::core {
+
+namespace {
+constexpr char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+void Headers::add(std::string_view name, std::string_view value) {
+  fields_.push_back(Header{std::string(name), std::string(value)});
+}
+
+void Headers::set(std::string_view name, std::string_view value) {
+  remove(name);
+  add(name, value);
+}
+
+std::size_t Headers::remove(std::string_view name) {
+  auto removed = std::erase_if(fields_, [&](const Header& h) { return iequals(h.name, name); });
+  return removed;
+}
+
+const std::string* Headers::find(std::string_view name) const noexcept {
+  for (const auto& h : fields_) {
+    if (iequals(h.name, name)) return &h.value;
+  }
+  return nullptr;
+}
+
+}  // namespace levee::core

@@ -1,0 +1,26 @@
+#include "layers/upstream/upstream_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "admin/metrics.hpp"
+#include "core/clock.hpp"
+
+namespace levee::layers {
+
+boost::asio::awaitable<core::Response> UpstreamService::call(core::Request request) {
+  const auto started = core::Clock::now();
+  auto result = co_await client_->send(request);
+  metrics_->upstream_duration->observe(core::seconds_since(started));
+  if (result) {
+    metrics_->upstream_responses->inc();
+    co_return std::move(result).value();
+  }
+  const auto& error = result.error();
+  metrics_->upstream_errors[static_cast<std::size_t>(error.kind)]->inc();
+  const auto& name = client_->config().name;
+  std::string message = error.describe(name);
+  spdlog::warn("{} {}: {}", request.method, request.target, message);
+  co_return core::Response::text(error.status(), message);
+}
+
+}  // namespace levee::layers

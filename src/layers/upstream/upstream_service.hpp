@@ -1,0 +1,27 @@
+#pragma once
+// The innermost layer: sends the request to the route's upstream through the worker's pool
+// and turns an upstream failure into the client's answer (502 refused/reset/invalid, 504
+// timed out) with a short text body naming the upstream and the cause. Counts upstream
+// calls and their outcomes. Runs on the worker's io_context.
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/service.hpp"
+#include "layers/metrics/route_metrics.hpp"
+#include "upstream/upstream_client.hpp"
+
+namespace levee::layers {
+
+class UpstreamService {
+ public:
+  UpstreamService(upstream::UpstreamClient& client, const RouteMetrics& metrics)
+      : client_(&client), metrics_(&metrics) {}
+
+  [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request);
+
+ private:
+  upstream::UpstreamClient* client_;
+  const RouteMetrics* metrics_;
+};
+
+}  // namespace levee::layers

@@ -1,0 +1,24 @@
+#pragma once
+// The one place where a route's layer order is decided (STYLE.md, DESIGN.md "Request flow"):
+//   metrics ► [admission ► cache ► collapse | batch ► breaker ► upstream limit] ► upstream
+// Layers in brackets arrive with later work; each slots in here without reshaping the rest.
+// Built per worker, because the upstream layer uses that worker's connection pool.
+
+#include <memory>
+
+#include "config/config.hpp"
+#include "core/service.hpp"
+#include "layers/metrics/route_metrics.hpp"
+#include "upstream/upstream_client.hpp"
+
+namespace levee::proxy {
+
+struct RouteResources {
+  const config::RouteConfig& route;
+  upstream::UpstreamClient& upstream;  // the worker's client for the route's upstream
+  const layers::RouteMetrics& metrics;
+};
+
+[[nodiscard]] std::unique_ptr<core::Handler> build_route_pipeline(const RouteResources& resources);
+
+}  // namespace levee::proxy

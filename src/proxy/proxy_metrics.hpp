@@ -1,0 +1,34 @@
+#pragma once
+// Every metric family of the proxy, registered once at start-up, and the per-route and
+// server views the layers and sessions update. Lives as long as the process's ProxyServer.
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "admin/metric_registry.hpp"
+#include "layers/metrics/route_metrics.hpp"
+#include "server/server_metrics.hpp"
+
+namespace levee::proxy {
+
+class ProxyMetrics {
+ public:
+  explicit ProxyMetrics(admin::Registry& registry);
+
+  // Creates the children for one route (call once per route name, at start-up).
+  [[nodiscard]] const layers::RouteMetrics& add_route(std::string_view route);
+  [[nodiscard]] const server::ServerMetrics& server() const noexcept { return server_; }
+  [[nodiscard]] admin::Registry& registry() noexcept { return registry_; }
+
+ private:
+  admin::Registry& registry_;
+  admin::CounterFamily& requests_;
+  admin::HistogramFamily& request_duration_;
+  admin::CounterFamily& upstream_requests_;
+  admin::HistogramFamily& upstream_duration_;
+  server::ServerMetrics server_;
+  std::vector<std::unique_ptr<layers::RouteMetrics>> routes_;
+};
+
+}  // namespace levee::proxy

@@ -1,0 +1,237 @@
+#include "proxy/proxy_server.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <utility>
+#include <thread>
+
+#include "admin/admin_handler.hpp"
+#include "admin/metric_registry.hpp"
+#include "admin/metrics.hpp"
+#include "proxy/proxy_metrics.hpp"
+#include "proxy/worker.hpp"
+#include "router/route_table.hpp"
+#include "server/access_log.hpp"
+#include "server/connection_gate.hpp"
+#include "server/http_session.hpp"
+#include "server/listener.hpp"
+
+namespace levee::proxy {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::vector<tcp::endpoint> resolve(const config::Endpoint& endpoint, std::string_view what) {
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  boost::system::error_code ec;
+  auto results = resolver.resolve(endpoint.host, std::to_string(endpoint.port),
+                                  tcp::resolver::numeric_service, ec);
+  if (ec || results.empty()) {
+    throw std::runtime_error(
+        fmt::format("cannot resolve {} \"{}\": {}", what, endpoint.to_string(), ec.message()));
+  }
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  return endpoints;
+}
+
+const char* mode_name(config::RouteMode mode) {
+  switch (mode) {
+    case config::RouteMode::pass: return "pass";
+    case config::RouteMode::collapse: return "collapse";
+    case config::RouteMode::batch: return "batch";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+// The admin listener on its own thread, so that /metrics and /readyz answer even while every
+// worker is saturated.
+class AdminThread {
+ public:
+  AdminThread(const config::Config& config, const tcp::endpoint& endpoint,
+              admin::AdminHandler& handler)
+      : work_(asio::make_work_guard(io_)),
+        gate_(std::numeric_limits<std::uint32_t>::max()),
+        listener_(std::make_shared<server::Listener>(
+            io_, endpoint,
+            server::SessionContext{config.server, handler, gate_, sessions_, nullptr, nullptr,
+                                   false},
+            /*share_port=*/false)) {}
+  ~AdminThread() {
+    work_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  [[nodiscard]] tcp::endpoint local_endpoint() const { return listener_->local_endpoint(); }
+  void start() {
+    thread_ = std::thread([this] { io_.run(); });
+    asio::post(io_, [this] { listener_->start(); });
+  }
+
+ private:
+  asio::io_context io_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  server::ConnectionGate gate_;
+  server::SessionSet sessions_;
+  std::shared_ptr<server::Listener> listener_;
+  std::thread thread_;
+};
+
+ProxyServer::ProxyServer(config::Config config)
+    : config_(std::move(config)),
+      started_at_(std::chrono::steady_clock::now()),
+      registry_(std::make_unique<admin::Registry>()),
+      metrics_(std::make_unique<ProxyMetrics>(*registry_)),
+      gate_(std::make_unique<server::ConnectionGate>(config_.server.max_connections)) {
+  registry_->gauge_callback("levee_build_info", "levee's version; always 1.",
+                            {{"version", LEVEE_VERSION}}, [] { return 1.0; });
+  registry_->gauge_callback("levee_ready", "1 while accepting traffic, 0 while draining.", {},
+                            [this] { return ready_.load() ? 1.0 : 0.0; });
+  registry_->gauge_callback("levee_active_requests", "Requests being handled now.", {},
+                            [this] { return static_cast<double>(gate_->active_requests()); });
+  registry_->gauge_callback(
+      "levee_uptime_seconds", "Seconds since start.", {}, [this] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_)
+            .count();
+      });
+  for (const auto& route : config_.routes) route_metrics_.push_back(&metrics_->add_route(route.name));
+
+  UpstreamEndpoints endpoints;
+  for (const auto& upstream : config_.upstreams) {
+    endpoints.emplace(upstream.name, resolve(upstream.address, "upstream address"));
+  }
+  if (!config_.log.access_log.empty()) {
+    access_log_ = std::make_unique<server::AccessLog>(config_.log.access_log);
+  }
+
+  auto table = std::make_shared<const router::RouteTable>(config_.routes);
+  WorkerShared shared{config_,        table, endpoints, route_metrics_, metrics_->server(),
+                      *gate_,         access_log_.get()};
+  tcp::endpoint listen = resolve(config_.server.listen, "listen address").front();
+  for (unsigned i = 0; i < config_.server.workers; ++i) {
+    auto worker = std::make_unique<Worker>(i, shared);
+    try {
+      // Workers after the first bind the port the first one got, so port 0 means one
+      // ephemeral port shared through SO_REUSEPORT.
+      listen = worker->bind(listen);
+    } catch (const boost::system::system_error& e) {
+      throw std::runtime_error(fmt::format("cannot listen on {}: {}",
+                                           config_.server.listen.to_string(), e.code().message()));
+    }
+    workers_.push_back(std::move(worker));
+  }
+  listen_ = listen;
+
+  auto handler = std::make_unique<admin::AdminHandler>(*registry_, ready_,
+                                                       [this] { return stats_json(); });
+  tcp::endpoint admin_listen = resolve(config_.server.admin_listen, "admin address").front();
+  try {
+    admin_handler_ = std::move(handler);
+    admin_thread_ = std::make_unique<AdminThread>(config_, admin_listen, *admin_handler_);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error(fmt::format("cannot listen on {} (admin): {}",
+                                         config_.server.admin_listen.to_string(),
+                                         e.code().message()));
+  }
+  admin_ = admin_thread_->local_endpoint();
+}
+
+ProxyServer::~ProxyServer() { stop(); }
+
+void ProxyServer::start() {
+  for (auto& worker : workers_) worker->start();
+  admin_thread_->start();
+  ready_.store(true, std::memory_order_release);
+}
+
+void ProxyServer::begin_drain() {
+  ready_.store(false, std::memory_order_release);
+  gate_->begin_drain();
+  for (auto& worker : workers_) worker->begin_drain();
+}
+
+bool ProxyServer::wait_drained(std::chrono::steady_clock::time_point deadline) {
+  return gate_->wait_until_empty(deadline);
+}
+
+void ProxyServer::interrupt_drain() { gate_->interrupt(); }
+
+std::int64_t ProxyServer::active_requests() const { return gate_->active_requests(); }
+
+std::uint32_t ProxyServer::open_connections() const { return gate_->open_connections(); }
+
+void ProxyServer::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& worker : workers_) worker->stop();
+  for (auto& worker : workers_) worker->join();
+  workers_.clear();
+  admin_thread_.reset();
+  if (access_log_) access_log_->flush();
+}
+
+std::string ProxyServer::stats_json() const {
+  std::string out;
+  auto it = std::back_inserter(out);
+  fmt::format_to(it,
+                 "{{\"version\":\"{}\",\"uptime_seconds\":{:.3f},\"ready\":{},\"workers\":{},"
+                 "\"open_connections\":{},\"active_requests\":{},\"routes\":[",
+                 LEVEE_VERSION,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_)
+                     .count(),
+                 ready_.load() ? "true" : "false", config_.server.workers,
+                 gate_->open_connections(), gate_->active_requests());
+  for (std::size_t i = 0; i < config_.routes.size(); ++i) {
+    const auto& route = config_.routes[i];
+    const auto& m = *route_metrics_[i];
+    if (i > 0) out += ',';
+    // Route names are restricted to [A-Za-z0-9_-] by the loader, so they need no escaping.
+    fmt::format_to(it, "{{\"name\":\"{}\",\"mode\":\"{}\",\"upstream\":\"{}\",\"requests\":{{",
+                   route.name, mode_name(route.mode), route.upstream);
+    std::uint64_t total = 0;
+    for (std::size_t c = 0; c < m.requests_by_class.size(); ++c) {
+      auto n = m.requests_by_class[c]->value();
+      total += n;
+      fmt::format_to(it, "\"{}xx\":{},", c + 1, n);
+    }
+    fmt::format_to(it, "\"total\":{}}},\"upstream_calls\":{},\"upstream_errors\":{{", total,
+                   m.upstream_responses->value());
+    for (std::size_t k = 0; k < m.upstream_errors.size(); ++k) {
+      if (k > 0) out += ',';
+      fmt::format_to(it, "\"{}\":{}",
+                     upstream::to_string(static_cast<upstream::UpstreamErrorKind>(k)),
+                     m.upstream_errors[k]->value());
+    }
+    auto latency = m.request_duration->snapshot();
+    out += "},\"latency_ms\":{";
+    const char* separator = "";
+    for (auto [label, q] : {std::pair{"p50", 0.5}, std::pair{"p90", 0.9}, std::pair{"p99", 0.99}}) {
+      const double ms = latency.quantile(q) * 1000;
+      // An empty histogram has no quantiles; JSON has no NaN.
+      if (std::isnan(ms)) {
+        fmt::format_to(it, "{}\"{}\":null", separator, label);
+      } else {
+        fmt::format_to(it, "{}\"{}\":{:.3f}", separator, label, ms);
+      }
+      separator = ",";
+    }
+    out += "}}";
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace levee::proxy

@@ -1,0 +1,82 @@
+#pragma once
+// The whole proxy process minus main(): workers, the admin listener, metrics, the access log,
+// and the shutdown sequence of DESIGN.md "Shutdown".
+//
+// Threading: the public functions are called from one controlling thread (main). start()
+// creates the worker threads and the admin thread; they inherit the caller's signal mask,
+// so main blocks SIGINT/SIGTERM before start() and waits for them itself.
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace levee::admin {
+class Registry;
+class AdminHandler;
+}  // namespace levee::admin
+namespace levee::layers {
+struct RouteMetrics;
+}  // namespace levee::layers
+namespace levee::server {
+class AccessLog;
+class ConnectionGate;
+class Listener;
+class SessionSet;
+}  // namespace levee::server
+
+namespace levee::proxy {
+
+class ProxyMetrics;
+class Worker;
+class AdminThread;
+
+class ProxyServer {
+ public:
+  // Resolves upstreams, opens the access log, builds every worker's pipelines and binds the
+  // listeners. Throws std::runtime_error with a message for the operator on failure.
+  explicit ProxyServer(config::Config config);
+  ~ProxyServer();
+  ProxyServer(const ProxyServer&) = delete;
+  ProxyServer& operator=(const ProxyServer&) = delete;
+
+  void start();
+
+  // Stop accepting, report unready, close idle connections, let busy ones finish.
+  void begin_drain();
+  // Waits until every client connection is closed, the deadline passes or interrupt_drain()
+  // is called. True when the drain completed.
+  bool wait_drained(std::chrono::steady_clock::time_point deadline);
+  void interrupt_drain();
+  // Requests still being handled (the ones a forced stop cuts).
+  [[nodiscard]] std::int64_t active_requests() const;
+  [[nodiscard]] std::uint32_t open_connections() const;
+  void stop();
+
+  [[nodiscard]] boost::asio::ip::tcp::endpoint listen_endpoint() const { return listen_; }
+  [[nodiscard]] boost::asio::ip::tcp::endpoint admin_endpoint() const { return admin_; }
+  [[nodiscard]] const config::Config& config() const noexcept { return config_; }
+
+ private:
+  [[nodiscard]] std::string stats_json() const;
+
+  config::Config config_;
+  std::chrono::steady_clock::time_point started_at_;
+  std::atomic<bool> ready_{false};
+  std::unique_ptr<admin::Registry> registry_;
+  std::unique_ptr<ProxyMetrics> metrics_;
+  std::vector<const layers::RouteMetrics*> route_metrics_;
+  std::unique_ptr<server::AccessLog> access_log_;
+  std::unique_ptr<server::ConnectionGate> gate_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::unique_ptr<admin::AdminHandler> admin_handler_;
+  std::unique_ptr<AdminThread> admin_thread_;
+  boost::asio::ip::tcp::endpoint listen_;
+  boost::asio::ip::tcp::endpoint admin_;
+  bool stopped_ = false;
+};
+
+}  // namespace levee::proxy

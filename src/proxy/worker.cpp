@@ -1,0 +1,77 @@
+#include "proxy/worker.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include "admin/metrics.hpp"
+#include "proxy/pipeline.hpp"
+
+namespace levee::proxy {
+
+namespace asio = boost::asio;
+
+Worker::Worker(unsigned index, const WorkerShared& shared)
+    : index_(index),
+      io_(1),
+      work_(asio::make_work_guard(io_)),
+      shared_(shared) {
+  for (const auto& upstream : shared.config.upstreams) {
+    auto pool = std::make_unique<upstream::ConnectionPool>(io_.get_executor(), upstream,
+                                                           shared.endpoints.at(upstream.name));
+    clients_.emplace(upstream.name, std::make_unique<upstream::UpstreamClient>(*pool));
+    pools_.push_back(std::move(pool));
+  }
+  std::vector<router::Route> routes;
+  routes.reserve(shared.config.routes.size());
+  for (std::size_t i = 0; i < shared.config.routes.size(); ++i) {
+    const auto& route = shared.config.routes[i];
+    auto& client = *clients_.at(route.upstream);
+    routes.push_back(router::Route{
+        route.name, build_route_pipeline(RouteResources{route, client, *shared.route_metrics[i]})});
+  }
+  router_ = std::make_unique<router::Router>(shared.routes, std::move(routes));
+}
+
+Worker::~Worker() {
+  stop();
+  join();
+}
+
+asio::ip::tcp::endpoint Worker::bind(const asio::ip::tcp::endpoint& endpoint) {
+  server::SessionContext context{shared_.config.server, *router_,     shared_.gate, sessions_,
+                                 &shared_.server_metrics, shared_.access_log, true};
+  listener_ = std::make_shared<server::Listener>(io_, endpoint, context);
+  return listener_->local_endpoint();
+}
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    admin::set_metrics_shard(index_ + 1);
+    try {
+      io_.run();
+    } catch (const std::exception& e) {
+      // A throw out of a handler is a bug; make it loud rather than a silent dead worker.
+      spdlog::critical("worker {} stopped by an exception: {}", index_, e.what());
+      std::abort();
+    }
+  });
+  asio::post(io_, [this] { listener_->start(); });
+}
+
+void Worker::begin_drain() {
+  asio::post(io_, [this] {
+    listener_->stop();
+    sessions_.drain_all();
+  });
+}
+
+void Worker::stop() {
+  work_.reset();
+  io_.stop();
+}
+
+void Worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace levee::proxy

@@ -1,0 +1,99 @@
+#include "server/access_log.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <spdlog/async.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstdio>
+#include <stdexcept>
+
+namespace levee::server {
+
+namespace {
+
+constexpr std::size_t k_queue_lines = 65536;
+
+void append_json_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+std::string unique_logger_name() {
+  static std::atomic<unsigned> counter{0};
+  return fmt::format("levee-access-{}", counter.fetch_add(1));
+}
+
+}  // namespace
+
+std::string format_access_record(const AccessRecord& r, std::chrono::system_clock::time_point now) {
+  std::string line;
+  line.reserve(256);
+  auto millis = std::chrono::time_point_cast<std::chrono::milliseconds>(now);
+  fmt::format_to(std::back_inserter(line), "{{\"time\":\"{:%FT%T}Z\"", millis);
+  line += ",\"client\":";
+  append_json_string(line, r.client);
+  line += ",\"method\":";
+  append_json_string(line, r.method);
+  line += ",\"target\":";
+  append_json_string(line, r.target);
+  line += ",\"host\":";
+  append_json_string(line, r.host);
+  line += ",\"route\":";
+  append_json_string(line, r.route);
+  fmt::format_to(std::back_inserter(line),
+                 ",\"status\":{},\"request_bytes\":{},\"response_bytes\":{},\"duration_ms\":{:.3f}}}",
+                 r.status, r.request_bytes, r.response_bytes, r.duration_seconds * 1000.0);
+  return line;
+}
+
+AccessLog::AccessLog(const std::string& path) {
+  static std::once_flag pool_once;
+  std::call_once(pool_once, [] { spdlog::init_thread_pool(k_queue_lines, 1); });
+  try {
+    auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
+    logger_ = std::make_shared<spdlog::async_logger>(unique_logger_name(), std::move(sink),
+                                                     spdlog::thread_pool(),
+                                                     spdlog::async_overflow_policy::overrun_oldest);
+    logger_->set_pattern("%v");
+    logger_->set_level(spdlog::level::info);
+  } catch (const spdlog::spdlog_ex& e) {
+    throw std::runtime_error(fmt::format("cannot open access log \"{}\": {}", path, e.what()));
+  }
+}
+
+AccessLog::~AccessLog() {
+  try {
+    flush();
+  } catch (const std::exception& e) {
+    // Flushing after spdlog::shutdown() throws; a destructor must not.
+    std::fprintf(stderr, "access log: last lines may be lost: %s\n", e.what());
+  }
+}
+
+void AccessLog::record(const AccessRecord& record) {
+  logger_->info(format_access_record(record, std::chrono::system_clock::now()));
+}
+
+void AccessLog::flush() {
+  if (logger_) logger_->flush();
+}
+
+}  // namespace levee::server

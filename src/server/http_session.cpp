@@ -1,0 +1,352 @@
+#include "server/http_session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <cctype>
+#include <chrono>
+#include <vector>
+
+#include "admin/metrics.hpp"
+#include "core/clock.hpp"
+#include "server/access_log.hpp"
+#include "server/response_writer.hpp"
+
+namespace levee::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+constexpr auto k_nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t k_read_chunk = 16 * 1024;
+// Room for a full header block plus the read-ahead of a pipelined request behind it.
+constexpr std::size_t k_buffer_slack = 64 * 1024;
+constexpr auto k_linger_time = std::chrono::seconds(2);
+constexpr std::size_t k_linger_bytes = 1024 * 1024;
+constexpr auto k_write_timeout = std::chrono::seconds(30);
+
+using Parser = http::request_parser<http::string_body>;
+
+bool client_went_away(const boost::system::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == http::error::partial_message ||
+         ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::operation_aborted || ec == asio::error::broken_pipe ||
+         ec == asio::error::bad_descriptor;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string remote_address(const asio::ip::tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  return ec ? std::string{} : endpoint.address().to_string();
+}
+
+// What is wrong with a parsed header block that Beast accepts; empty when nothing.
+struct HeaderProblem {
+  RejectReason reason = RejectReason::bad_request;
+  int status = 0;
+  std::string_view message;
+};
+
+HeaderProblem check_header(const http::request_parser<http::string_body>& parser) {
+  const auto& message = parser.get();
+  const unsigned version = message.version();
+  if (version != 10 && version != 11) {
+    return {RejectReason::unsupported, 505, "only HTTP/1.0 and HTTP/1.1 are supported"};
+  }
+  std::size_t hosts = 0;
+  std::size_t lengths = 0;
+  std::size_t codings = 0;
+  std::string_view coding;
+  for (const auto& field : message) {
+    auto name = field.name();
+    if (name == http::field::host) ++hosts;
+    if (name == http::field::content_length) ++lengths;
+    if (name == http::field::transfer_encoding) {
+      ++codings;
+      coding = field.value();
+    }
+  }
+  if (version == 11 && hosts == 0) return {RejectReason::bad_request, 400, "missing Host header"};
+  if (hosts > 1) return {RejectReason::bad_request, 400, "more than one Host header"};
+  if (lengths > 0 && codings > 0) {
+    return {RejectReason::bad_request, 400,
+            "both Content-Length and Transfer-Encoding are present"};
+  }
+  if (codings > 1) return {RejectReason::bad_request, 400, "more than one Transfer-Encoding"};
+  if (codings == 1 && !core::iequals(trim(coding), "chunked")) {
+    if (!parser.chunked()) {
+      // RFC 9112 6.3: without chunked last the body length cannot be known.
+      return {RejectReason::bad_request, 400, "Transfer-Encoding without final chunked"};
+    }
+    return {RejectReason::unsupported, 501, "only the chunked transfer coding is supported"};
+  }
+  const std::string_view target = message.target();
+  if (target.empty() || (target.front() != '/' && target != "*")) {
+    return {RejectReason::bad_request, 400, "request target must be a path"};
+  }
+  return {};
+}
+
+// Beast reports both "HTTP/2.0" and garbage as bad_version; only the first deserves 505.
+bool names_other_http_version(const beast::flat_buffer& buffer) {
+  std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+  auto line = data.substr(0, data.find('\r'));
+  auto version = line.substr(line.rfind(' ') + 1);
+  return version.size() == 8 && version.starts_with("HTTP/") && std::isdigit(static_cast<unsigned char>(version[5])) &&
+         version[6] == '.' && std::isdigit(static_cast<unsigned char>(version[7]));
+}
+
+}  // namespace
+
+void SessionSet::drain_all() {
+  // drain() may close sockets but never destroys a session synchronously, so iterating over
+  // a copy is only needed because a session removes itself from its destructor.
+  std::vector<HttpSession*> snapshot(sessions_.begin(), sessions_.end());
+  for (auto* session : snapshot) session->drain();
+}
+
+HttpSession::HttpSession(asio::ip::tcp::socket socket, SessionContext& context)
+    : socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      buffer_(context.limits.max_header_bytes + k_buffer_slack),
+      context_(context),
+      client_address_(remote_address(socket_)) {
+  context_.sessions.add(this);
+  if (context_.metrics != nullptr) context_.metrics->open_connections->inc();
+}
+
+HttpSession::~HttpSession() {
+  context_.sessions.remove(this);
+  if (context_.metrics != nullptr) context_.metrics->open_connections->dec();
+  if (context_.count_connection) context_.gate.leave();
+}
+
+void HttpSession::arm(std::chrono::steady_clock::duration timeout) {
+  timed_out_ = false;
+  timer_.expires_after(timeout);
+  // The handler may run after the session is gone (an expiry already queued), hence weak.
+  timer_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) {
+      self->timed_out_ = true;
+      boost::system::error_code ignored;
+      self->socket_.cancel(ignored);
+    }
+  });
+}
+
+void HttpSession::disarm() { timer_.cancel(); }
+
+void HttpSession::drain() {
+  draining_ = true;
+  if (idle_) {
+    // Waiting for the next request of a keep-alive connection: nothing accepted is lost
+    // by closing now; the pending read completes with operation_aborted.
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+  }
+}
+
+void HttpSession::count_reject(RejectReason reason) const {
+  if (context_.metrics == nullptr) return;
+  if (auto* counter = context_.metrics->rejected[static_cast<std::size_t>(reason)]) counter->inc();
+}
+
+asio::awaitable<bool> HttpSession::wait_for_bytes(bool first_request) {
+  if (buffer_.size() > 0) co_return true;
+  if (draining_) co_return false;
+  idle_ = true;
+  arm(first_request ? context_.limits.header_timeout : context_.limits.idle_timeout);
+  auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(k_read_chunk), k_nothrow);
+  disarm();
+  idle_ = false;
+  if (ec) co_return false;
+  buffer_.commit(n);
+  co_return true;
+}
+
+asio::awaitable<bool> HttpSession::write(const core::Response& response, bool head_request,
+                                         bool keep_alive, unsigned version) {
+  const std::string head =
+      serialize_response_head(response, {head_request, keep_alive, version});
+  const bool with_body = !head_request && status_has_body(response.status);
+  std::array<asio::const_buffer, 2> out{
+      asio::buffer(head),
+      with_body ? asio::buffer(response.body_view().data(), response.body_size())
+                : asio::const_buffer{}};
+  arm(k_write_timeout);
+  auto [ec, n] = co_await asio::async_write(socket_, out, k_nothrow);
+  disarm();
+  co_return !ec;
+}
+
+asio::awaitable<void> HttpSession::lingering_close() {
+  // Closing with unread request bytes makes the kernel send RST, which can destroy the error
+  // response before the client reads it; half-close and drain briefly first (nginx's
+  // lingering_close).
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  std::size_t discarded = 0;
+  std::array<char, 4096> sink{};
+  arm(k_linger_time);
+  while (discarded < k_linger_bytes) {
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(sink), k_nothrow);
+    if (ec) break;
+    discarded += n;
+  }
+  disarm();
+}
+
+asio::awaitable<void> HttpSession::reject(RejectReason reason, int status,
+                                          std::string_view message) {
+  count_reject(reason);
+  spdlog::debug("client {}: {} {}", client_address_, status, message);
+  auto response = core::Response::text(status, message);
+  if (co_await write(response, false, false, 11)) co_await lingering_close();
+}
+
+asio::awaitable<void> HttpSession::run() {
+  // The coroutine frame owns the session: it lives exactly as long as the connection.
+  auto self = shared_from_this();
+  const auto& limits = context_.limits;
+  bool first_request = true;
+
+  while (co_await wait_for_bytes(first_request)) {
+    first_request = false;
+    Parser parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.body_limit(limits.max_body_bytes);
+    const auto started = core::Clock::now();
+
+    arm(limits.header_timeout);
+    auto [header_ec, header_n] = co_await http::async_read_header(socket_, buffer_, parser, k_nothrow);
+    disarm();
+    if (header_ec) {
+      if (timed_out()) {
+        co_await reject(RejectReason::timeout, 408, "request headers not received in time");
+      } else if (header_ec == http::error::header_limit || header_ec == http::error::buffer_overflow) {
+        co_await reject(RejectReason::header_too_large, 431, "request header fields too large");
+      } else if (header_ec == http::error::body_limit) {
+        co_await reject(RejectReason::body_too_large, 413, "request body too large");
+      } else if (header_ec == http::error::bad_version && names_other_http_version(buffer_)) {
+        co_await reject(RejectReason::unsupported, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
+      } else if (!client_went_away(header_ec)) {
+        co_await reject(RejectReason::bad_request, 400, header_ec.message());
+      }
+      break;
+    }
+
+    if (auto problem = check_header(parser); problem.status != 0) {
+      co_await reject(problem.reason, problem.status, problem.message);
+      break;
+    }
+
+    context_.gate.request_started();
+    struct RequestScope {
+      ConnectionGate& gate;
+      ~RequestScope() { gate.request_finished(); }
+    } request_scope{context_.gate};
+
+    const auto& header = parser.get();
+    if (auto expect = header.find(http::field::expect); expect != header.end()) {
+      if (!core::iequals(trim(expect->value()), "100-continue")) {
+        co_await reject(RejectReason::unsupported, 417, "unsupported Expect value");
+        break;
+      }
+      if (header.version() == 11 && !parser.is_done() && buffer_.size() == 0) {
+        static constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
+        arm(k_write_timeout);
+        auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(k_continue), k_nothrow);
+        disarm();
+        if (ec) break;
+      }
+    }
+
+    if (!parser.is_done()) {
+      arm(limits.body_timeout);
+      auto [body_ec, body_n] = co_await http::async_read(socket_, buffer_, parser, k_nothrow);
+      disarm();
+      if (body_ec) {
+        if (timed_out()) {
+          co_await reject(RejectReason::timeout, 408, "request body not received in time");
+        } else if (body_ec == http::error::body_limit) {
+          co_await reject(RejectReason::body_too_large, 413, "request body too large");
+        } else if (!client_went_away(body_ec)) {
+          co_await reject(RejectReason::bad_request, 400, body_ec.message());
+        }
+        break;
+      }
+    }
+
+    const bool keep_alive_requested = parser.keep_alive();
+    auto message = parser.release();
+    core::Request request;
+    request.method = message.method_string();
+    request.target = message.target();
+    request.version = message.version();
+    request.headers.reserve(std::distance(message.begin(), message.end()));
+    for (const auto& field : message) request.headers.add(field.name_string(), field.value());
+    request.body = std::move(message.body());
+    request.client_address = client_address_;
+    request.received_at = started;
+    const bool head_request = request.method == "HEAD";
+    const unsigned version = request.version;
+
+    // Only the logged fields outlive the move into the pipeline.
+    std::string method_for_log;
+    std::string target_for_log;
+    std::string host_for_log;
+    const std::size_t request_bytes = request.body.size();
+    if (context_.access_log != nullptr) {
+      method_for_log = request.method;
+      target_for_log = request.target;
+      host_for_log = request.host();
+    }
+
+    core::Dispatch dispatch = context_.dispatcher.dispatch(request);
+    core::Response response;
+    if (dispatch.handler == nullptr) {
+      count_reject(RejectReason::no_route);
+      response = core::Response::text(
+          404, fmt::format("no route for {} {}", request.method, request.path()));
+    } else {
+      response = co_await dispatch.handler->handle(std::move(request));
+    }
+
+    const bool keep_alive = keep_alive_requested && !draining_ && !response.close_connection &&
+                            !context_.gate.draining();
+    const bool written = co_await write(response, head_request, keep_alive, version);
+
+    if (context_.access_log != nullptr) {
+      context_.access_log->record(AccessRecord{client_address_, method_for_log, target_for_log,
+                                               host_for_log, dispatch.route, response.status,
+                                               written ? response.body_size() : 0, request_bytes,
+                                               core::seconds_since(started)});
+    }
+    if (!written || !keep_alive) break;
+  }
+
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+}  // namespace levee::server

@@ -1,0 +1,94 @@
+#pragma once
+// One client connection: reads HTTP/1.1 requests one after another (so pipelined requests
+// are answered in order), enforces the server limits, asks the dispatcher for a handler,
+// and writes the response.
+//
+// Limits and their answers: header bytes 431, body bytes 413, missing Host on 1.1 400,
+// Content-Length together with Transfer-Encoding 400 and close (no request smuggling),
+// unsupported transfer coding 501, HTTP version 505, header/body too slow 408 and close;
+// idle keep-alive connections are closed after idle_timeout without an answer.
+//
+// Threading and ownership: runs on one worker's io_context. run() keeps the session alive
+// (its frame holds a shared_ptr to it) until the connection is closed; the worker's
+// SessionSet holds plain pointers only to reach live sessions for drain().
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <chrono>
+#include <memory>
+#include <string_view>
+#include <unordered_set>
+
+#include "config/config.hpp"
+#include "core/dispatcher.hpp"
+#include "core/response.hpp"
+#include "server/connection_gate.hpp"
+#include "server/server_metrics.hpp"
+
+namespace levee::server {
+
+class AccessLog;
+class HttpSession;
+
+// The live sessions of one worker; touched only on that worker's thread.
+class SessionSet {
+ public:
+  void add(HttpSession* session) { sessions_.insert(session); }
+  void remove(HttpSession* session) { sessions_.erase(session); }
+  // Closes idle connections now and makes busy ones close after their current response.
+  void drain_all();
+  [[nodiscard]] std::size_t size() const noexcept { return sessions_.size(); }
+
+ private:
+  std::unordered_set<HttpSession*> sessions_;
+};
+
+struct SessionContext {
+  const config::ServerConfig& limits;
+  core::Dispatcher& dispatcher;
+  ConnectionGate& gate;
+  SessionSet& sessions;
+  const ServerMetrics* metrics = nullptr;  // null: not counted (admin listener)
+  AccessLog* access_log = nullptr;         // null: off
+  bool count_connection = true;            // false for admin sessions
+};
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(boost::asio::ip::tcp::socket socket, SessionContext& context);
+  ~HttpSession();
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+
+  [[nodiscard]] boost::asio::awaitable<void> run();
+  void drain();
+
+ private:
+  [[nodiscard]] boost::asio::awaitable<bool> wait_for_bytes(bool first_request);
+  [[nodiscard]] boost::asio::awaitable<void> reject(RejectReason reason, int status,
+                                                    std::string_view message);
+  [[nodiscard]] boost::asio::awaitable<bool> write(const core::Response& response,
+                                                   bool head_request, bool keep_alive,
+                                                   unsigned version);
+  [[nodiscard]] boost::asio::awaitable<void> lingering_close();
+  void count_reject(RejectReason reason) const;
+  // Bounds the next socket operation: when the deadline passes, pending operations are
+  // cancelled (not the socket closed, unlike beast::tcp_stream) so that a 408 can still be
+  // written.
+  void arm(std::chrono::steady_clock::duration timeout);
+  void disarm();
+  [[nodiscard]] bool timed_out() const noexcept { return timed_out_; }
+
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer timer_;
+  boost::beast::flat_buffer buffer_;
+  SessionContext& context_;
+  std::string client_address_;
+  bool idle_ = false;
+  bool timed_out_ = false;
+  bool draining_ = false;
+};
+
+}  // namespace levee::server

@@ -1,0 +1,41 @@
+#pragma once
+// Accepts client connections on one worker: each worker owns a listening socket bound to the
+// same address with SO_REUSEPORT, so the kernel spreads connections over workers and no lock
+// is shared on accept. A connection over max_connections gets an immediate 503 and is closed.
+//
+// Threading: construct, start and stop on the owning worker's thread (stop may also be
+// posted there). The accept loop's frame is owned by the io_context (co_spawn, detached)
+// and holds a shared_ptr to the listener.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <memory>
+
+#include "server/http_session.hpp"
+
+namespace levee::server {
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  // Binds and listens at once; throws boost::system::system_error naming the cause.
+  // `share_port`: SO_REUSEPORT, for the workers that share one proxy port; a listener without
+  // it (the admin one) fails to bind a port that is already taken, as an operator expects.
+  Listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
+           SessionContext context, bool share_port = true);
+
+  void start();
+  void stop();
+  [[nodiscard]] boost::asio::ip::tcp::endpoint local_endpoint() const;
+  [[nodiscard]] SessionContext& context() noexcept { return context_; }
+
+ private:
+  [[nodiscard]] boost::asio::awaitable<void> accept_loop();
+  [[nodiscard]] static boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  SessionContext context_;
+};
+
+}  // namespace levee::server

@@ -1,0 +1,70 @@
+#include "upstream/connection_pool.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
+
+namespace levee::upstream {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+
+ConnectionPool::ConnectionPool(asio::any_io_executor executor,
+                               const config::UpstreamConfig& config,
+                               std::vector<asio::ip::tcp::endpoint> endpoints)
+    : executor_(std::move(executor)), config_(config), endpoints_(std::move(endpoints)) {
+  idle_.reserve(config_.max_idle_connections);
+}
+
+bool ConnectionPool::usable(UpstreamConnection& connection, core::Clock::time_point now) const {
+  if (now - connection.idle_since >= config_.idle_timeout) return false;
+  // A peek that would block means the peer has neither closed nor sent anything: the only
+  // state in which the next request can safely be written.
+  char byte = 0;
+  auto fd = connection.stream.socket().native_handle();
+  ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+asio::awaitable<core::Result<ConnectionPtr, UpstreamError>> ConnectionPool::acquire() {
+  auto now = core::Clock::now();
+  while (!idle_.empty()) {
+    ConnectionPtr candidate = std::move(idle_.back());
+    idle_.pop_back();
+    if (usable(*candidate, now)) {
+      candidate->reused = true;
+      co_return candidate;
+    }
+  }
+  co_return co_await connect();
+}
+
+asio::awaitable<core::Result<ConnectionPtr, UpstreamError>> ConnectionPool::connect() {
+  auto connection = std::make_unique<UpstreamConnection>(executor_);
+  connection->stream.expires_after(config_.connect_timeout);
+  auto [ec, endpoint] = co_await connection->stream.async_connect(
+      endpoints_, asio::as_tuple(asio::use_awaitable));
+  if (ec) {
+    if (ec == beast::error::timeout) {
+      co_return core::unexpected(UpstreamError{UpstreamErrorKind::connect_timeout, {}});
+    }
+    if (ec == asio::error::connection_refused) {
+      co_return core::unexpected(UpstreamError{UpstreamErrorKind::connect_refused, {}});
+    }
+    co_return core::unexpected(UpstreamError{UpstreamErrorKind::connect_failed, ec.message()});
+  }
+  connection->stream.socket().set_option(asio::ip::tcp::no_delay(true));
+  co_return connection;
+}
+
+void ConnectionPool::release(ConnectionPtr connection) {
+  if (idle_.size() >= config_.max_idle_connections) return;  // closes it
+  connection->idle_since = core::Clock::now();
+  connection->stream.expires_never();
+  idle_.push_back(std::move(connection));
+}
+
+}  // namespace levee::upstream

@@ -1,0 +1,161 @@
+#include "upstream/upstream_client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <array>
+#include <optional>
+
+#include "upstream/header_rewrite.hpp"
+
+namespace levee::upstream {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+constexpr std::size_t k_max_response_header_bytes = 64 * 1024;
+
+bool method_has_body_semantics(std::string_view method) {
+  return method == "POST" || method == "PUT" || method == "PATCH";
+}
+
+UpstreamError classify(const boost::system::error_code& ec) {
+  if (ec == beast::error::timeout) return {UpstreamErrorKind::timeout, {}};
+  if (ec == http::error::body_limit) return {UpstreamErrorKind::response_too_large, {}};
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+      ec == asio::error::eof || ec == asio::error::connection_reset ||
+      ec == asio::error::broken_pipe || ec == asio::error::connection_aborted) {
+    return {UpstreamErrorKind::reset, {}};
+  }
+  if (ec.category() == http::make_error_code(http::error::bad_version).category()) {
+    return {UpstreamErrorKind::invalid_response, ec.message()};
+  }
+  return {UpstreamErrorKind::reset, ec.message()};
+}
+
+}  // namespace
+
+std::string serialize_request_head(const core::Request& request, std::string_view default_host) {
+  std::string head;
+  head.reserve(256 + request.target.size());
+  head += request.method;
+  head += ' ';
+  head += request.target;
+  head += " HTTP/1.1\r\n";
+  bool has_host = false;
+  for (const auto& h : request.headers) {
+    if (core::iequals(h.name, "Content-Length") || core::iequals(h.name, "Expect")) continue;
+    if (core::iequals(h.name, "Host")) has_host = true;
+    head += h.name;
+    head += ": ";
+    head += h.value;
+    head += "\r\n";
+  }
+  if (!has_host) {
+    head += "Host: ";
+    head += default_host;
+    head += "\r\n";
+  }
+  if (!request.body.empty() || method_has_body_semantics(request.method)) {
+    head += "Content-Length: ";
+    head += std::to_string(request.body.size());
+    head += "\r\n";
+  }
+  head += "\r\n";
+  return head;
+}
+
+struct UpstreamClient::Attempt {
+  std::optional<core::Response> response;
+  std::optional<UpstreamError> error;
+  bool nothing_received = false;  // failed before the first response byte
+  bool reusable = false;
+};
+
+asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnection& connection,
+                                                                 const std::string& head,
+                                                                 const core::Request& request) {
+  Attempt attempt;
+  auto& stream = connection.stream;
+  stream.expires_after(config().request_timeout);
+
+  std::array<asio::const_buffer, 2> out{asio::buffer(head), asio::buffer(request.body)};
+  auto [write_ec, written] = co_await asio::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
+  if (write_ec) {
+    attempt.error = classify(write_ec);
+    attempt.nothing_received = true;
+    co_return attempt;
+  }
+
+  const bool head_request = request.method == "HEAD";
+  for (;;) {
+    http::response_parser<http::string_body> parser;
+    parser.header_limit(k_max_response_header_bytes);
+    parser.body_limit(config().max_response_bytes);
+    if (head_request) parser.skip(true);
+    const std::size_t buffered_before = connection.buffer.size();
+    auto [read_ec, n] = co_await http::async_read(stream, connection.buffer, parser,
+                                                   asio::as_tuple(asio::use_awaitable));
+    if (read_ec) {
+      attempt.error = classify(read_ec);
+      attempt.nothing_received = buffered_before == 0 && !parser.got_some();
+      co_return attempt;
+    }
+    auto& message = parser.get();
+    const int status = static_cast<int>(message.result_int());
+    // Interim responses (100 Continue, 103 Early Hints) precede the real one; 101 would be a
+    // protocol switch, which levee does not proxy.
+    if (status >= 100 && status < 200 && status != 101) continue;
+
+    core::Response response;
+    response.status = status;
+    response.headers.reserve(std::distance(message.begin(), message.end()) + 1);
+    for (const auto& field : message) {
+      response.headers.add(field.name_string(), field.value());
+    }
+    attempt.reusable = message.keep_alive() && connection.buffer.size() == 0;
+    strip_hop_by_hop(response.headers);
+    // The server frames the response itself; only a HEAD answer keeps the upstream's length,
+    // since it describes a body that is not sent.
+    if (!head_request) response.headers.remove("Content-Length");
+    append_via(response.headers, "1.1");
+    if (!message.body().empty()) {
+      response.body = std::make_shared<const std::string>(std::move(message.body()));
+    }
+    attempt.response = std::move(response);
+    co_return attempt;
+  }
+}
+
+asio::awaitable<core::Result<core::Response, UpstreamError>> UpstreamClient::send(
+    core::Request& request) {
+  strip_hop_by_hop(request.headers);
+  add_forwarding_headers(request.headers, request.client_address, "http");
+  const std::string head = serialize_request_head(request, config().address.to_string());
+
+  auto acquired = co_await pool_.acquire();
+  if (!acquired) co_return core::unexpected(acquired.error());
+  ConnectionPtr connection = std::move(acquired).value();
+
+  Attempt attempt = co_await exchange(*connection, head, request);
+  if (attempt.error && connection->reused && attempt.nothing_received &&
+      attempt.error->kind == UpstreamErrorKind::reset && core::is_idempotent(request.method)) {
+    auto fresh = co_await pool_.connect();
+    if (!fresh) co_return core::unexpected(fresh.error());
+    connection = std::move(fresh).value();
+    attempt = co_await exchange(*connection, head, request);
+  }
+  if (attempt.error) co_return core::unexpected(std::move(*attempt.error));
+  if (attempt.reusable) pool_.release(std::move(connection));
+  co_return std::move(*attempt.response);
+}
+
+}  // namespace levee::upstream

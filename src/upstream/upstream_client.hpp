@@ -1,0 +1,49 @@
+#pragma once
+// Sends one request to one upstream over the worker's keep-alive pool and returns the
+// upstream's response or an UpstreamError. Runs on the owning worker's io_context only.
+//
+// Contract:
+// - hop-by-hop headers are removed in both directions; X-Forwarded-For, X-Forwarded-Proto
+//   and Via are added to the request, Via to the response;
+// - connect_timeout bounds the connect, request_timeout the exchange after it;
+// - an idempotent request that fails on a *reused* connection before any response byte
+//   arrived is retried once on a fresh connection (the upstream may have closed the idle
+//   connection as we wrote); nothing else is retried;
+// - the connection goes back to the pool only after a complete, keep-alive exchange.
+// Cancellation: abandoning the call closes its connection (it is never returned half-used).
+
+#include <boost/asio/awaitable.hpp>
+#include <string>
+
+#include "core/request.hpp"
+#include "core/response.hpp"
+#include "core/result.hpp"
+#include "upstream/connection_pool.hpp"
+#include "upstream/upstream_error.hpp"
+
+namespace levee::upstream {
+
+class UpstreamClient {
+ public:
+  explicit UpstreamClient(ConnectionPool& pool) : pool_(pool) {}
+
+  // Rewrites request.headers in place (hop-by-hop, forwarding) before sending.
+  [[nodiscard]] boost::asio::awaitable<core::Result<core::Response, UpstreamError>> send(
+      core::Request& request);
+
+  [[nodiscard]] const config::UpstreamConfig& config() const noexcept { return pool_.config(); }
+
+ private:
+  struct Attempt;
+  [[nodiscard]] boost::asio::awaitable<Attempt> exchange(UpstreamConnection& connection,
+                                                         const std::string& head,
+                                                         const core::Request& request);
+
+  ConnectionPool& pool_;
+};
+
+// The request line and header block as sent upstream (exposed for tests).
+[[nodiscard]] std::string serialize_request_head(const core::Request& request,
+                                                 std::string_view default_host);
+
+}  // namespace levee::upstream

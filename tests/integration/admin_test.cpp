@@ -1,0 +1,114 @@
+// The admin listener: Prometheus metrics that promtool accepts, JSON stats, health, ready.
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <cstdio>
+#include <string>
+
+#include "levee_fixture.hpp"
+#include "support/http_client.hpp"
+
+namespace levee::testing {
+namespace {
+
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// Runs `promtool check metrics` on `text`; returns its exit status and output.
+std::pair<int, std::string> promtool_check(const TempDir& dir, const std::string& text) {
+  const auto input = write_file(dir.path() / "metrics.txt", text);
+  const std::string command = "promtool check metrics < '" + input + "' 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return {-1, "popen failed"};
+  std::string output;
+  char buffer[512];
+  while (auto n = std::fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+}
+
+TEST(Admin, MetricsAreValidPrometheusTextWithPerRouteCounts) {
+  LeveeOptions options;
+  options.routes =
+      "[[routes]]\nname = \"api\"\npath_prefix = \"/api/\"\nupstream = \"legacy\"\n"
+      "[[routes]]\nname = \"rest\"\npath_prefix = \"/\"\nupstream = \"legacy\"\n";
+  Stack stack(options);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(http_get(stack.port(), "/api/m").status, 200);
+  ASSERT_EQ(http_get(stack.port(), "/status/503").status, 503);
+  ASSERT_EQ(http_get(stack.port(), "/status/404").status, 404);
+  HttpConnection bad(stack.port());
+  ASSERT_TRUE(bad.send_raw("GET /x HTTP/1.1\r\n\r\n"));
+  ASSERT_EQ(bad.read_response().status, 400);
+
+  auto m = http_get(stack.admin_port(), "/metrics");
+  ASSERT_TRUE(m.ok) << m;
+  EXPECT_EQ(m.status, 200);
+  EXPECT_TRUE(contains(m.header("Content-Type").value_or(""), "text/plain; version=0.0.4"));
+  EXPECT_TRUE(contains(m.body, "levee_requests_total{route=\"api\",class=\"2xx\"} 3")) << m.body;
+  EXPECT_TRUE(contains(m.body, "levee_requests_total{route=\"rest\",class=\"5xx\"} 1"));
+  EXPECT_TRUE(contains(m.body, "levee_requests_total{route=\"rest\",class=\"4xx\"} 1"));
+  EXPECT_TRUE(contains(m.body, "levee_upstream_requests_total{route=\"api\",outcome=\"response\"} 3"));
+  EXPECT_TRUE(contains(m.body, "levee_request_duration_seconds_count{route=\"api\"} 3"));
+  EXPECT_TRUE(contains(m.body, "levee_rejected_requests_total{reason=\"bad_request\"} 1"));
+  EXPECT_TRUE(contains(m.body, "levee_open_connections "));
+  EXPECT_TRUE(contains(m.body, "levee_ready 1"));
+
+  auto [status, output] = promtool_check(stack.dir, m.body);
+  EXPECT_EQ(status, 0) << "promtool check metrics said: " << output;
+}
+
+TEST(Admin, StatsHealthAndReady) {
+  Stack stack;
+  ASSERT_EQ(http_get(stack.port(), "/api/s").status, 200);
+  auto stats = http_get(stack.admin_port(), "/stats");
+  ASSERT_TRUE(stats.ok) << stats;
+  EXPECT_EQ(stats.header("Content-Type").value_or(""), "application/json");
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  ASSERT_EQ(parser.parse(stats.body).get(root), simdjson::SUCCESS) << stats.body;
+  bool ready = false;
+  ASSERT_EQ(root["ready"].get(ready), simdjson::SUCCESS);
+  EXPECT_TRUE(ready);
+  simdjson::dom::array routes;
+  ASSERT_EQ(root["routes"].get(routes), simdjson::SUCCESS);
+  ASSERT_EQ(routes.size(), 1u);
+  std::string_view name;
+  ASSERT_EQ(routes.at(0)["name"].get(name), simdjson::SUCCESS);
+  EXPECT_EQ(name, "all");
+  std::uint64_t total = 0;
+  ASSERT_EQ(routes.at(0)["requests"]["total"].get(total), simdjson::SUCCESS);
+  EXPECT_EQ(total, 1u);
+
+  EXPECT_EQ(http_get(stack.admin_port(), "/healthz").status, 200);
+  EXPECT_EQ(http_get(stack.admin_port(), "/readyz").status, 200);
+  EXPECT_EQ(http_get(stack.admin_port(), "/nope").status, 404);
+  EXPECT_EQ(http_post(stack.admin_port(), "/metrics", "").status, 405);
+}
+
+TEST(Admin, AccessLogWritesOneJsonLinePerRequestWhenEnabled) {
+  TempDir logs;
+  const auto path = (logs.path() / "access.jsonl").string();
+  LeveeOptions options;
+  options.log_extra = "access_log = \"" + path + "\"\n";
+  Stack stack(options);
+  ASSERT_EQ(http_get(stack.port(), "/api/logged?q=1", {{"Host", "svc.local"}}).status, 200);
+  stack.levee.process.send_signal(SIGTERM);
+  ASSERT_EQ(stack.levee.process.wait_exit(std::chrono::seconds(15)), 0);
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  std::string text;
+  char buffer[4096];
+  while (auto n = std::fread(buffer, 1, sizeof(buffer), f)) text.append(buffer, n);
+  std::fclose(f);
+  EXPECT_TRUE(contains(text, R"("method":"GET","target":"/api/logged?q=1","host":"svc.local")"))
+      << text;
+  EXPECT_TRUE(contains(text, R"("route":"all","status":200)")) << text;
+  simdjson::dom::parser parser;
+  simdjson::dom::element line;
+  EXPECT_EQ(parser.parse(text.substr(0, text.find('\n'))).get(line), simdjson::SUCCESS) << text;
+}
+
+}  // namespace
+}  // namespace levee::testing

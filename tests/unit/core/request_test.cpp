@@ -1,0 +1,47 @@
+#include "core/request.hpp"
+
+#include <gtest/gtest.h>
+
+namespace levee::core {
+namespace {
+
+TEST(Request, SplitsPathAndQuery) {
+  Request r;
+  r.target = "/api/items?id=7&x=%20";
+  EXPECT_EQ(r.path(), "/api/items");
+  EXPECT_EQ(r.query(), "id=7&x=%20");
+  r.target = "/plain";
+  EXPECT_EQ(r.path(), "/plain");
+  EXPECT_EQ(r.query(), "");
+}
+
+TEST(Request, HostWithoutPort) {
+  Request r;
+  EXPECT_EQ(r.host(), "");
+  r.headers.add("host", "api.example.com:8080");
+  EXPECT_EQ(r.host(), "api.example.com");
+  r.headers.set("Host", "[::1]:8080");
+  EXPECT_EQ(r.host(), "[::1]");
+  r.headers.set("Host", "plain");
+  EXPECT_EQ(r.host(), "plain");
+}
+
+TEST(Headers, CaseInsensitiveFindSetRemove) {
+  Headers h;
+  h.add("Set-Cookie", "a=1");
+  h.add("set-cookie", "b=2");
+  EXPECT_EQ(*h.find("SET-COOKIE"), "a=1");
+  EXPECT_EQ(h.remove("Set-Cookie"), 2u);
+  h.set("X", "1");
+  h.set("x", "2");
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(*h.find("X"), "2");
+}
+
+TEST(Request, IdempotentMethods) {
+  for (auto m : {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"}) EXPECT_TRUE(is_idempotent(m));
+  for (auto m : {"POST", "PATCH", "CONNECT"}) EXPECT_FALSE(is_idempotent(m));
+}
+
+}  // namespace
+}  // namespace levee::core
