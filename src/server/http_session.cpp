@@ -18,7 +18,9 @@
 
 #include "admin/metrics.hpp"
 #include "core/clock.hpp"
+#include "core/log_throttle.hpp"
 #include "server/access_log.hpp"
+#include "server/request_checks.hpp"
 #include "server/response_writer.hpp"
 
 namespace levee::server {
@@ -36,6 +38,7 @@ constexpr std::size_t k_buffer_slack = 64 * 1024;
 constexpr auto k_linger_time = std::chrono::seconds(2);
 constexpr std::size_t k_linger_bytes = 1024 * 1024;
 constexpr auto k_write_timeout = std::chrono::seconds(30);
+constexpr std::uint32_t k_log_lines_per_second = 10;
 
 using Parser = http::request_parser<http::string_body>;
 
@@ -46,72 +49,11 @@ bool client_went_away(const boost::system::error_code& ec) {
          ec == asio::error::bad_descriptor;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 std::string remote_address(const asio::ip::tcp::socket& socket) {
   boost::system::error_code ec;
   auto endpoint = socket.remote_endpoint(ec);
   return ec ? std::string{} : endpoint.address().to_string();
-}
-
-// What is wrong with a parsed header block that Beast accepts; empty when nothing.
-struct HeaderProblem {
-  RejectReason reason = RejectReason::bad_request;
-  int status = 0;
-  std::string_view message;
-};
-
-HeaderProblem check_header(const http::request_parser<http::string_body>& parser) {
-  const auto& message = parser.get();
-  const unsigned version = message.version();
-  if (version != 10 && version != 11) {
-    return {RejectReason::unsupported, 505, "only HTTP/1.0 and HTTP/1.1 are supported"};
-  }
-  std::size_t hosts = 0;
-  std::size_t lengths = 0;
-  std::size_t codings = 0;
-  std::string_view coding;
-  for (const auto& field : message) {
-    auto name = field.name();
-    if (name == http::field::host) ++hosts;
-    if (name == http::field::content_length) ++lengths;
-    if (name == http::field::transfer_encoding) {
-      ++codings;
-      coding = field.value();
-    }
-  }
-  if (version == 11 && hosts == 0) return {RejectReason::bad_request, 400, "missing Host header"};
-  if (hosts > 1) return {RejectReason::bad_request, 400, "more than one Host header"};
-  if (lengths > 0 && codings > 0) {
-    return {RejectReason::bad_request, 400,
-            "both Content-Length and Transfer-Encoding are present"};
-  }
-  if (codings > 1) return {RejectReason::bad_request, 400, "more than one Transfer-Encoding"};
-  if (codings == 1 && !core::iequals(trim(coding), "chunked")) {
-    if (!parser.chunked()) {
-      // RFC 9112 6.3: without chunked last the body length cannot be known.
-      return {RejectReason::bad_request, 400, "Transfer-Encoding without final chunked"};
-    }
-    return {RejectReason::unsupported, 501, "only the chunked transfer coding is supported"};
-  }
-  const std::string_view target = message.target();
-  if (target.empty() || (target.front() != '/' && target != "*")) {
-    return {RejectReason::bad_request, 400, "request target must be a path"};
-  }
-  return {};
-}
-
-// Beast reports both "HTTP/2.0" and garbage as bad_version; only the first deserves 505.
-bool names_other_http_version(const beast::flat_buffer& buffer) {
-  std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
-  auto line = data.substr(0, data.find('\r'));
-  auto version = line.substr(line.rfind(' ') + 1);
-  return version.size() == 8 && version.starts_with("HTTP/") && std::isdigit(static_cast<unsigned char>(version[5])) &&
-         version[6] == '.' && std::isdigit(static_cast<unsigned char>(version[7]));
 }
 
 }  // namespace
@@ -218,7 +160,12 @@ asio::awaitable<void> HttpSession::lingering_close() {
 asio::awaitable<void> HttpSession::reject(RejectReason reason, int status,
                                           std::string_view message) {
   count_reject(reason);
-  spdlog::debug("client {}: {} {}", client_address_, status, message);
+  static core::LogThrottle throttle(k_log_lines_per_second);
+  if (auto suppressed = throttle.admit()) {
+    spdlog::info("refused a request from {}: {} {}{}", client_address_, status, message,
+                 *suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", *suppressed)
+                                 : std::string{});
+  }
   auto response = core::Response::text(status, message);
   if (co_await write(response, false, false, 11)) co_await lingering_close();
 }
@@ -246,7 +193,7 @@ asio::awaitable<void> HttpSession::run() {
         co_await reject(RejectReason::header_too_large, 431, "request header fields too large");
       } else if (header_ec == http::error::body_limit) {
         co_await reject(RejectReason::body_too_large, 413, "request body too large");
-      } else if (header_ec == http::error::bad_version && names_other_http_version(buffer_)) {
+      } else if (header_ec == http::error::bad_version && names_other_http_version(std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size()))) {
         co_await reject(RejectReason::unsupported, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
       } else if (!client_went_away(header_ec)) {
         co_await reject(RejectReason::bad_request, 400, header_ec.message());
@@ -267,7 +214,7 @@ asio::awaitable<void> HttpSession::run() {
 
     const auto& header = parser.get();
     if (auto expect = header.find(http::field::expect); expect != header.end()) {
-      if (!core::iequals(trim(expect->value()), "100-continue")) {
+      if (!is_continue_expectation(expect->value())) {
         co_await reject(RejectReason::unsupported, 417, "unsupported Expect value");
         break;
       }
@@ -328,7 +275,15 @@ asio::awaitable<void> HttpSession::run() {
       response = core::Response::text(
           404, fmt::format("no route for {} {}", request.method, request.path()));
     } else {
-      response = co_await dispatch.handler->handle(std::move(request));
+      try {
+        response = co_await dispatch.handler->handle(std::move(request));
+      } catch (const std::exception& e) {
+        // Layers report failures as responses; an exception here is a bug. Answer it and
+        // keep the worker alive rather than take every other connection down with it.
+        spdlog::error("route {}: unexpected exception: {}", dispatch.route, e.what());
+        response = core::Response::text(500, "internal error");
+        response.close_connection = true;
+      }
     }
 
     const bool keep_alive = keep_alive_requested && !draining_ && !response.close_connection &&

@@ -226,3 +226,28 @@ TEST(ServerConnectionLimit, MaxConnectionsRefusesTheNextWith503) {
 
 }  // namespace
 }  // namespace levee::testing
+
+namespace levee::testing {
+namespace {
+
+TEST(ServerPathChecks, DotSegmentsAreRefusedSoPrefixRoutingCannotBeEscaped) {
+  LeveeOptions options;
+  options.routes = "[[routes]]\nname = \"api\"\npath_prefix = \"/api/\"\nupstream = \"legacy\"\n";
+  Stack stack(options);
+  for (const char* target : {"/api/../status/500", "/api/./x", "/api/%2e%2e/status/500",
+                             "/api/.%2E/x", "/api/x/.."}) {
+    HttpConnection c(stack.port());
+    ASSERT_TRUE(c.send_raw(std::string("GET ") + target + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.read_response();
+    ASSERT_TRUE(r.ok) << target << ": " << r;
+    EXPECT_EQ(r.status, 400) << target;
+  }
+  EXPECT_EQ(stack.upstream.calls("/status"), 0u);
+  // Dots inside a segment are ordinary characters.
+  auto fine = http_get(stack.port(), "/api/v1.2/file.tar.gz?x=..");
+  ASSERT_TRUE(fine.ok) << fine;
+  EXPECT_EQ(fine.status, 200);
+}
+
+}  // namespace
+}  // namespace levee::testing

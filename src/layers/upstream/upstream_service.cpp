@@ -4,6 +4,7 @@
 
 #include "admin/metrics.hpp"
 #include "core/clock.hpp"
+#include "core/log_throttle.hpp"
 
 namespace levee::layers {
 
@@ -19,7 +20,12 @@ boost::asio::awaitable<core::Response> UpstreamService::call(core::Request reque
   metrics_->upstream_errors[static_cast<std::size_t>(error.kind)]->inc();
   const auto& name = client_->config().name;
   std::string message = error.describe(name);
-  spdlog::warn("{} {}: {}", request.method, request.target, message);
+  static core::LogThrottle throttle(10);
+  if (auto suppressed = throttle.admit()) {
+    spdlog::warn("{} {}: {}{}", request.method, request.target, message,
+                 *suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", *suppressed)
+                                 : std::string{});
+  }
   co_return core::Response::text(error.status(), message);
 }
 
