@@ -4,7 +4,7 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 FORMAT ?= clang-format-19
 
-.PHONY: all deps build run test check check-asan check-tsan check-headers fuzz format format-check clean
+.PHONY: all deps build run test check check-asan check-tsan check-headers fuzz format format-check lint clean
 
 all: build
 
@@ -48,6 +48,9 @@ format:
 
 format-check:
 	@git ls-files '*.cpp' '*.hpp' | xargs $(FORMAT) --dry-run --Werror
+
+lint: build
+	@git ls-files 'src/*.cpp' | xargs clang-tidy-19 -p build --quiet
 
 clean:
 	@rm -rf build build-debug build-asan build-tsan build-fuzz

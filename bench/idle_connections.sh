@@ -3,7 +3,7 @@
 # and of nginx (1 worker) holding 10,000 idle client connections. Run by hand, never in CI.
 # Results and method: docs/benchmarks.md.
 #
-#   bench/idle_connections.sh              # 10,000 connections, both modes, levee and nginx
+#   bench/idle_connections.sh              # 10,000 connections, both modes, levee and nginx, 3 rounds
 #   COUNT=20000 MODES=request bench/idle_connections.sh
 #
 # For each server and each mode a fresh server is started (only one server runs at a time),
@@ -14,12 +14,13 @@
 #   connect: each connection is only opened
 # For nginx the figure is the worker's RSS (the master's is listed too).
 #
-# Environment: COUNT (10000), MODES ("request connect"), SETTLE (3), ports and CPUs as in
+# Environment: ROUNDS (3), COUNT (10000), MODES ("request connect"), SETTLE (3), ports and CPUs as in
 # bench/lib.sh.
 set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+ROUNDS=${ROUNDS:-3}
 COUNT=${COUNT:-10000}
 MODES=${MODES:-request connect}
 SETTLE=${SETTLE:-3}
@@ -56,8 +57,8 @@ RESULTS=$BENCH_DIR/idle.tsv
 
 kib_to_mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 
-measure_idle() {  # $1 server, $2 mode
-  local name=$1 mode=$2 port pid extra=""
+measure_idle() {  # $1 server, $2 mode, $3 round
+  local name=$1 mode=$2 round=$3 port pid extra=""
   if [[ $name == nginx ]]; then
     start_nginx; port=$NGINX_PORT; pid=$(nginx_worker_pid)
   else
@@ -69,7 +70,7 @@ measure_idle() {  # $1 server, $2 mode
   base=$(vm_rss_kib "$pid")
 
   local out=$BENCH_DIR/clients-$name-$mode.txt
-  taskset -c "$CLIENT_CPU" "$PY" "$HELPER" --port "$port" --count "$COUNT" --mode "$mode" \
+  "${PRIO[@]}" taskset -c "$CLIENT_CPU" "$PY" "$HELPER" --port "$port" --count "$COUNT" --mode "$mode" \
     --hold 300 --open-timeout 240 >"$out" 2>&1 &
   local cpid=$!
   BENCH_PIDS+=("$cpid")
@@ -95,23 +96,38 @@ measure_idle() {  # $1 server, $2 mode
   held=$(grep '^holding' "$out")
   still=$(grep '^still open' "$out" || echo "still open: ?")
 
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$mode" "$(kib_to_mib "$base")" \
-    "$(kib_to_mib "$rss")" "$(kib_to_mib "$hwm")" "$est" "$extra" "$held; $still" "$(load_average)" >>"$RESULTS"
-  bench_log "$name $mode: RSS $(kib_to_mib "$base") MiB -> $(kib_to_mib "$rss") MiB with $est established; $held; $still"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$mode" "$(kib_to_mib "$base")" \
+    "$(kib_to_mib "$rss")" "$(kib_to_mib "$hwm")" "$est" "$extra" "$held; $still" "$(load_average)" "$round" >>"$RESULTS"
+  bench_log "round $round $name $mode: RSS $(kib_to_mib "$base") MiB -> $(kib_to_mib "$rss") MiB with $est established; $held; $still"
 
   if [[ $name == nginx ]]; then stop_nginx; else stop_levee; fi
   sleep 1
 }
 
 bench_log "start: load average $(load_average); $COUNT connections; modes: $MODES; ulimit -n $(ulimit -n)"
-for mode in $MODES; do
-  for name in levee nginx; do measure_idle "$name" "$mode"; done
+for round in $(seq "$ROUNDS"); do
+  for mode in $MODES; do
+    if ((round % 2)); then order=(levee nginx); else order=(nginx levee); fi
+    for name in "${order[@]}"; do measure_idle "$name" "$mode" "$round"; done
+  done
 done
 
 echo
-printf '%-6s %-8s %10s %10s %10s %12s  %s\n' server mode 'base MiB' 'RSS MiB' 'HWM MiB' established 'notes'
-awk -F'\t' '{printf "%-6s %-8s %10s %10s %10s %12s  %s; %s; load %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}' "$RESULTS"
+printf '%-5s %-6s %-8s %9s %9s %9s %12s  %s\n' round server mode 'base MiB' 'RSS MiB' 'HWM MiB' established 'notes'
+awk -F'\t' '{printf "%-5s %-6s %-8s %9s %9s %9s %12s  %s; %s; load %s\n", $10, $1, $2, $3, $4, $5, $6, $7, $8, $9}' "$RESULTS"
 echo
-awk -F'\t' -v t="$TARGET_MIB" '$1 == "levee" && $2 == "request" {
-  printf "levee RSS with %d idle keep-alive connections: %s MiB (target <= %d MiB: %s)\n", $6, $4, t, ($4 <= t ? "met" : "NOT met") }' "$RESULTS"
+median() {  # $1 server, $2 mode, $3 column
+  awk -F'\t' -v s="$1" -v m="$2" -v c="$3" '$1 == s && $2 == m {print $c}' "$RESULTS" | sort -g |
+    awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+echo "medians of $ROUNDS rounds (RSS with $COUNT connections, baseline in brackets):"
+for mode in $MODES; do
+  for name in levee nginx; do
+    printf '  %-6s %-8s %6s MiB  (%s MiB)\n' "$name" "$mode" "$(median "$name" "$mode" 4)" "$(median "$name" "$mode" 3)"
+  done
+done
+if [[ " $MODES " == *" request "* ]]; then
+  awk -v r="$(median levee request 4)" -v t="$TARGET_MIB" -v n="$COUNT" 'BEGIN {
+    printf "levee RSS with %d idle keep-alive connections: %s MiB (target <= %d MiB: %s)\n", n, r, t, (r <= t ? "met" : "NOT met") }'
+fi
 exit 0

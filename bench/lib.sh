@@ -22,6 +22,11 @@ SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 UPSTREAM_CPU=${UPSTREAM_CPU:-1}
 
+# NICE=-10 (root only) runs the servers, the upstream and the load generator at a higher
+# priority than anything else on the machine (e.g. compilations): less noise, same CPUs.
+NICE=${NICE:-0}
+PRIO=(nice -n "$NICE")
+
 BENCH_PIDS=()
 BENCH_DIR=""
 
@@ -87,7 +92,7 @@ bench_wait_http() {
 
 start_upstream() {
   local log=$BENCH_DIR/upstream.log
-  taskset -c "$UPSTREAM_CPU" "$UPSTREAM_BIN" --listen "127.0.0.1:$UPSTREAM_PORT" --latency 0ms \
+  "${PRIO[@]}" taskset -c "$UPSTREAM_CPU" "$UPSTREAM_BIN" --listen "127.0.0.1:$UPSTREAM_PORT" --latency 0ms \
     --workers 1 >"$log" 2>&1 &
   UPSTREAM_PID=$!
   BENCH_PIDS+=("$UPSTREAM_PID")
@@ -154,7 +159,7 @@ EOF
 
 start_nginx() {
   local log=$BENCH_DIR/nginx.stderr
-  taskset -c "$SERVER_CPU" "$NGINX_BIN" -p "$NGINX_PREFIX" -c "$NGINX_CONF" -g 'daemon off;' >"$log" 2>&1 &
+  "${PRIO[@]}" taskset -c "$SERVER_CPU" "$NGINX_BIN" -p "$NGINX_PREFIX" -c "$NGINX_CONF" -g 'daemon off;' >"$log" 2>&1 &
   NGINX_PID=$!
   BENCH_PIDS+=("$NGINX_PID")
   bench_wait_http "$NGINX_PORT" 10 || { cat "$log" "$NGINX_PREFIX/logs/error.log" >&2; bench_die "nginx did not start"; }
@@ -197,7 +202,7 @@ EOF
 start_levee() {
   local log=$BENCH_DIR/levee.out
   : >"$log"
-  taskset -c "$SERVER_CPU" "$LEVEE_BIN" serve --config "$LEVEE_CONF" >"$log" 2>"$BENCH_DIR/levee.stderr" &
+  "${PRIO[@]}" taskset -c "$SERVER_CPU" "$LEVEE_BIN" serve --config "$LEVEE_CONF" >"$log" 2>"$BENCH_DIR/levee.stderr" &
   LEVEE_PID=$!
   BENCH_PIDS+=("$LEVEE_PID")
   bench_wait_line "$log" 'levee ready' 10 || { cat "$log" "$BENCH_DIR/levee.stderr" >&2; bench_die "levee did not start"; }

@@ -14,6 +14,7 @@
 #
 # Environment: ROUNDS (3), DURATION (10s), WARMUP (2s), CONNECTIONS (50), THREADS (1),
 # UPSTREAM_PORT/NGINX_PORT/LEVEE_PORT/LEVEE_ADMIN_PORT, SERVER_CPU/CLIENT_CPU/UPSTREAM_CPU,
+# NICE (0; e.g. -10 as root to run ahead of other jobs on the machine),
 # PERF=1 (record `perf record -g` of levee during its last measured run, if perf exists).
 set -euo pipefail
 
@@ -49,6 +50,9 @@ bench_log "levee-upstream pid $UPSTREAM_PID on 127.0.0.1:$UPSTREAM_PORT (cpu $UP
 # utime+stime of a process in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 CLK_TCK=$(getconf CLK_TCK)
+# Busy ticks of the whole machine (user + nice + system, all CPUs) and steal ticks.
+machine_busy() { awk '$1 == "cpu" {print $2 + $3 + $4}' /proc/stat; }
+machine_steal() { awk '$1 == "cpu" {print $9}' /proc/stat; }
 
 # wrk latency figure ("155.00us", "1.20ms", "1.01s", "2.00m") in milliseconds.
 to_ms() {
@@ -59,7 +63,7 @@ to_ms() {
 }
 
 run_wrk() {  # $1 port, $2 duration, $3 output file
-  timeout 120 taskset -c "$CLIENT_CPU" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2" --latency \
+  timeout 120 "${PRIO[@]}" taskset -c "$CLIENT_CPU" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2" --latency \
     "http://127.0.0.1:$1$PATH_UNDER_TEST" >"$3" 2>&1
 }
 
@@ -84,10 +88,19 @@ measure() {  # $1 server name (nginx|levee), $2 round
       >/dev/null 2>&1 &
     perf_pid=$!
   fi
-  local w0 w1
+  # Noise check: CPU used on the machine during the run by anything but the proxy, the
+  # upstream and wrk ("other", in % of one core; 200% = both cores).
+  local w0 w1 u0 u1 m0 m1 st0 st1 wrk_cpu
+  m0=$(machine_busy); st0=$(machine_steal); u0=$(cpu_ticks "$UPSTREAM_PID")
   t0=$(cpu_ticks "$pid"); w0=$(date +%s.%N)
-  run_wrk "$port" "$DURATION" "$out"
+  wrk_cpu=$( { TIMEFORMAT='%U %S'; time run_wrk "$port" "$DURATION" "$out"; } 2>&1 | awk '{print $1 + $2}')
   t1=$(cpu_ticks "$pid"); w1=$(date +%s.%N)
+  m1=$(machine_busy); st1=$(machine_steal); u1=$(cpu_ticks "$UPSTREAM_PID")
+  local other steal
+  other=$(awk -v m="$((m1 - m0))" -v s="$((t1 - t0))" -v u="$((u1 - u0))" -v w="$wrk_cpu" \
+    -v hz="$CLK_TCK" -v w0="$w0" -v w1="$w1" 'BEGIN {
+      o = (m - s - u) / hz - w; if (o < 0) o = 0; printf "%.0f", 100 * o / (w1 - w0) }')
+  steal=$(awk -v d="$((st1 - st0))" -v hz="$CLK_TCK" -v w0="$w0" -v w1="$w1" 'BEGIN {printf "%.0f", 100 * d / hz / (w1 - w0)}')
   [[ -n $perf_pid ]] && wait "$perf_pid" 2>/dev/null || true
 
   local rps p50 p99 errs non2xx total
@@ -104,23 +117,23 @@ measure() {  # $1 server name (nginx|levee), $2 round
   [[ -n $rps ]] || { cat "$out" >&2; bench_die "could not parse wrk output for $name"; }
   local us_per_req
   us_per_req=$(awk -v a="$t0" -v b="$t1" -v hz="$CLK_TCK" -v n="$total" 'BEGIN {printf "%.1f", 1e6 * (b - a) / hz / n}')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$rps" "$p50" "$p99" "$cpu" \
-    "${errs:-0}+${non2xx:-0}" "$bytes" "$load" "$us_per_req" >>"$RESULTS"
-  bench_log "round $round $name: $rps req/s, p50 $p50 ms, p99 $p99 ms, server cpu $cpu% ($us_per_req us/req), load $load"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$rps" "$p50" "$p99" "$cpu" \
+    "${errs:-0}+${non2xx:-0}" "$bytes" "$load" "$us_per_req" "$other" "$steal" >>"$RESULTS"
+  bench_log "round $round $name: $rps req/s, p50 $p50 ms, p99 $p99 ms, server cpu $cpu% ($us_per_req us/req), other cpu $other%, load $load"
 
   if [[ $name == nginx ]]; then stop_nginx; else stop_levee; fi
   sleep 1
 }
 
-bench_log "start: load average $(load_average); $ROUNDS rounds of wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
+bench_log "start: load average $(load_average); nice $NICE; upstream on cpu $UPSTREAM_CPU; $ROUNDS rounds of wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
 for round in $(seq "$ROUNDS"); do
   if ((round % 2)); then order=(nginx levee); else order=(levee nginx); fi
   for name in "${order[@]}"; do measure "$name" "$round"; done
 done
 
 echo
-printf '%-5s %-6s %10s %8s %8s %8s %11s %10s %-10s %s\n' round server 'req/s' 'p50 ms' 'p99 ms' 'srv cpu' 'cpu us/req' 'err+non2xx' 'resp bytes' 'load avg (1/5/15 min)'
-awk -F'\t' '{printf "%-5s %-6s %10.0f %8.3f %8.3f %7s%% %11s %10s %-10s %s\n", $1, $2, $3, $4, $5, $6, $10, $7, $8, $9}' "$RESULTS"
+printf '%-5s %-6s %8s %7s %7s %7s %10s %9s %6s %10s %-10s %s\n' round server 'req/s' 'p50 ms' 'p99 ms' 'srv cpu' 'cpu us/req' 'other cpu' 'steal' 'err+non2xx' 'resp bytes' 'load avg (1/5/15 min)'
+awk -F'\t' '{printf "%-5s %-6s %8.0f %7.3f %7.3f %6s%% %10s %8s%% %5s%% %10s %-10s %s\n", $1, $2, $3, $4, $5, $6, $10, $11, $12, $7, $8, $9}' "$RESULTS"
 
 median() {  # $1 server, $2 column
   awk -F'\t' -v s="$1" -v c="$2" '$2 == s {print $c}' "$RESULTS" | sort -g |

@@ -23,7 +23,9 @@ struct Options {
   Duration jitter{0};       // each delayed answer waits latency + uniform [0, jitter]
   double error_rate = 0.0;  // share of /api calls answered 500
   unsigned workers = 1;
-  Duration batch_latency{0};  // /process_batch waits this instead of latency
+  // /process_batch waits this (plus jitter) instead of latency; levee-upstream's main sets it
+  // to latency when --batch-latency is not given.
+  Duration batch_latency{0};
 };
 
 // "127.0.0.1:8080", "[::1]:0", "localhost:0". Refuses every address outside 127.0.0.0/8 and

@@ -62,8 +62,8 @@ class AdminThread {
  public:
   AdminThread(const config::Config& config, const tcp::endpoint& endpoint,
               admin::AdminHandler& handler)
-      : work_(asio::make_work_guard(io_)),
-        gate_(std::numeric_limits<std::uint32_t>::max()),
+      : gate_(std::numeric_limits<std::uint32_t>::max()),
+        work_(asio::make_work_guard(io_)),
         listener_(std::make_shared<server::Listener>(
             io_, endpoint,
             server::SessionContext{config.server, handler, gate_, sessions_, nullptr, nullptr,
@@ -82,10 +82,11 @@ class AdminThread {
   }
 
  private:
-  asio::io_context io_{1};
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  // Outlive io_, whose destruction destroys the frames of admin sessions still open.
   server::ConnectionGate gate_;
   server::SessionSet sessions_;
+  asio::io_context io_{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::shared_ptr<server::Listener> listener_;
   std::thread thread_;
 };

@@ -11,10 +11,7 @@ namespace levee::proxy {
 namespace asio = boost::asio;
 
 Worker::Worker(unsigned index, const WorkerShared& shared)
-    : index_(index),
-      io_(1),
-      work_(asio::make_work_guard(io_)),
-      shared_(shared) {
+    : index_(index), shared_(shared), io_(1), work_(asio::make_work_guard(io_)) {
   for (const auto& upstream : shared.config.upstreams) {
     auto pool = std::make_unique<upstream::ConnectionPool>(io_.get_executor(), upstream,
                                                            shared.endpoints.at(upstream.name));

@@ -84,7 +84,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
   boost::beast::flat_buffer buffer_;
-  SessionContext& context_;
+  SessionContext context_;  // a copy: the listener may be gone before a session at a forced stop
   std::string client_address_;
   bool idle_ = false;
   bool timed_out_ = false;

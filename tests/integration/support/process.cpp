@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -298,6 +299,12 @@ std::string Process::wait_for(Stream Process::* member, std::string_view prefix,
     if (finished) {
       const std::string_view last(stream.text.data() + scanned, stream.text.size() - scanned);
       if (!last.empty() && last.starts_with(prefix)) return std::string(last);
+    }
+    if (finished && !exited_) {
+      // A pipe reaches EOF a moment before the exit is reaped and the other pipe drained;
+      // wait for that, so that the message carries all of stderr.
+      changed_.wait_until(lock, std::min(deadline, std::chrono::steady_clock::now() + kill_grace),
+                          [this] { return exited_; });
     }
     if (finished || timed_out) {
       throw std::runtime_error(
