@@ -82,6 +82,8 @@ int serve(const std::string& path) {
   spdlog::info("{} received: draining (up to {})", strsignal(received),
                levee::config::format_duration(drain_timeout));
   server->begin_drain();
+  std::printf("levee draining\n");
+  std::fflush(stdout);
 
   // A second signal cuts the drain short.
   std::atomic<bool> drained{false};

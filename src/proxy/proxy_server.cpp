@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <latch>
 #include <stdexcept>
 #include <utility>
 #include <thread>
@@ -161,7 +162,9 @@ void ProxyServer::start() {
 void ProxyServer::begin_drain() {
   ready_.store(false, std::memory_order_release);
   gate_->begin_drain();
-  for (auto& worker : workers_) worker->begin_drain();
+  std::latch closed(static_cast<std::ptrdiff_t>(workers_.size()));
+  for (auto& worker : workers_) worker->begin_drain(closed);
+  closed.wait();
 }
 
 bool ProxyServer::wait_drained(std::chrono::steady_clock::time_point deadline) {

@@ -45,7 +45,8 @@ class ProxyServer {
 
   void start();
 
-  // Stop accepting, report unready, close idle connections, let busy ones finish.
+  // Stop accepting, report unready, close idle connections, let busy ones finish. Returns
+  // once every worker has closed its listener.
   void begin_drain();
   // Waits until every client connection is closed, the deadline passes or interrupt_drain()
   // is called. True when the drain completed.

@@ -55,10 +55,11 @@ void Worker::start() {
   asio::post(io_, [this] { listener_->start(); });
 }
 
-void Worker::begin_drain() {
-  asio::post(io_, [this] {
+void Worker::begin_drain(std::latch& done) {
+  asio::post(io_, [this, &done] {
     listener_->stop();
     sessions_.drain_all();
+    done.count_down();
   });
 }
 

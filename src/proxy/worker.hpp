@@ -9,6 +9,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <latch>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,7 +52,9 @@ class Worker {
   // Binds this worker's listener; returns the bound endpoint (the real port for port 0).
   boost::asio::ip::tcp::endpoint bind(const boost::asio::ip::tcp::endpoint& endpoint);
   void start();
-  void begin_drain();
+  // Closes the listener and drains the sessions on the worker's thread; `done` is counted
+  // down once that has happened, so the caller knows no new connection is accepted.
+  void begin_drain(std::latch& done);
   void stop();
   void join();
 

@@ -55,7 +55,7 @@ TEST(Shutdown, SigtermAnswersEveryRequestInFlightAndExitsZero) {
   ASSERT_TRUE(wait_for_active(stack.admin_port(), k_in_flight));
 
   ASSERT_TRUE(stack.levee.process.send_signal(SIGTERM));
-  (void)stack.levee.process.wait_for_stderr_line("", 5s);
+  (void)stack.levee.process.wait_for_line("levee draining", 5s);
 
   // Unready while draining, and the idle connection is closed at once.
   auto ready = http_get(stack.admin_port(), "/readyz");
@@ -99,7 +99,7 @@ TEST(Shutdown, SecondSignalEndsTheDrainAtOnce) {
   ASSERT_TRUE(c.send_raw(format_request(stack.port(), "GET", "/slow?ms=10000")));
   ASSERT_TRUE(wait_for_active(stack.admin_port(), 1));
   ASSERT_TRUE(stack.levee.process.send_signal(SIGTERM));
-  (void)stack.levee.process.wait_for_stderr_line("", 5s);
+  (void)stack.levee.process.wait_for_line("levee draining", 5s);
   ASSERT_TRUE(stack.levee.process.send_signal(SIGINT));
   EXPECT_EQ(stack.levee.process.wait_exit(5s), 1);
   EXPECT_NE(stack.levee.process.stderr_text().find("a second signal"), std::string::npos)
