@@ -2,7 +2,7 @@
 
 #include <simdjson.h>
 
-#include "mock_upstream/json.hpp"
+#include "core/json_string.hpp"
 
 namespace levee::mock_upstream {
 namespace {
@@ -26,7 +26,7 @@ ProcessOutcome bad_request(std::string_view message) {
   ProcessOutcome outcome;
   outcome.status = 400;
   outcome.body = "{\"error\":";
-  append_json_string(outcome.body, message);
+  core::append_json_string(outcome.body, message);
   outcome.body += '}';
   return outcome;
 }

@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "mock_upstream/json.hpp"
+#include "core/json_string.hpp"
 #include "mock_upstream/processing.hpp"
 #include "mock_upstream/stats.hpp"
 
@@ -65,7 +65,7 @@ Reply json_reply(int status, std::string body) {
 
 Reply error_reply(int status, std::string_view message) {
   std::string body = "{\"error\":";
-  append_json_string(body, message);
+  core::append_json_string(body, message);
   body += '}';
   return json_reply(status, std::move(body));
 }
@@ -122,7 +122,7 @@ void append_optional_header(std::string& out, const HttpRequest& request, http::
   if (it == request.end()) {
     out += "null";
   } else {
-    append_json_string(out, it->value());
+    core::append_json_string(out, it->value());
   }
 }
 
@@ -131,17 +131,17 @@ std::string echo_body(const HttpRequest& request, std::string_view path, std::st
   std::string out;
   out.reserve(512 + request.body().size());
   out += "{\"method\":";
-  append_json_string(out, request.method_string());
+  core::append_json_string(out, request.method_string());
   out += ",\"path\":";
-  append_json_string(out, path);
+  core::append_json_string(out, path);
   out += ",\"query\":";
-  append_json_string(out, query);
+  core::append_json_string(out, query);
   out += ",\"authorization\":";
   append_optional_header(out, request, http::field::authorization);
   out += ",\"host\":";
   append_optional_header(out, request, http::field::host);
   out += ",\"body\":";
-  append_json_string(out, request.body());
+  core::append_json_string(out, request.body());
   out += ",\"hits\":";
   out += std::to_string(hits);
 
@@ -164,9 +164,9 @@ std::string echo_body(const HttpRequest& request, std::string_view path, std::st
   for (const auto& [name, value] : fields) {
     if (!first) out += ',';
     first = false;
-    append_json_string(out, name);
+    core::append_json_string(out, name);
     out += ':';
-    append_json_string(out, value);
+    core::append_json_string(out, value);
   }
   out += "}}";
   return out;

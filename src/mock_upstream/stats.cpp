@@ -1,6 +1,6 @@
 #include "mock_upstream/stats.hpp"
 
-#include "mock_upstream/json.hpp"
+#include "core/json_string.hpp"
 
 namespace levee::mock_upstream {
 namespace {
@@ -90,14 +90,14 @@ std::string Stats::to_json() const {
     for (const auto& [path, count] : shard.counts) {
       if (!first) out += ',';
       first = false;
-      append_json_string(out, path);
+      core::append_json_string(out, path);
       out += ':';
       out += std::to_string(count);
     }
   }
   if (const auto overflow = overflow_calls_.load(std::memory_order_relaxed); overflow != 0) {
     if (!first) out += ',';
-    append_json_string(out, overflow_key);
+    core::append_json_string(out, overflow_key);
     out += ':';
     out += std::to_string(overflow);
   }

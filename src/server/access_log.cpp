@@ -1,5 +1,7 @@
 #include "server/access_log.hpp"
 
+#include "core/json_string.hpp"
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/async.h>
@@ -16,26 +18,6 @@ namespace {
 
 constexpr std::size_t k_queue_lines = 65536;
 
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 std::string unique_logger_name() {
   static std::atomic<unsigned> counter{0};
   return fmt::format("levee-access-{}", counter.fetch_add(1));
@@ -49,15 +31,15 @@ std::string format_access_record(const AccessRecord& r, std::chrono::system_cloc
   auto millis = std::chrono::time_point_cast<std::chrono::milliseconds>(now);
   fmt::format_to(std::back_inserter(line), "{{\"time\":\"{:%FT%T}Z\"", millis);
   line += ",\"client\":";
-  append_json_string(line, r.client);
+  core::append_json_string(line, r.client);
   line += ",\"method\":";
-  append_json_string(line, r.method);
+  core::append_json_string(line, r.method);
   line += ",\"target\":";
-  append_json_string(line, r.target);
+  core::append_json_string(line, r.target);
   line += ",\"host\":";
-  append_json_string(line, r.host);
+  core::append_json_string(line, r.host);
   line += ",\"route\":";
-  append_json_string(line, r.route);
+  core::append_json_string(line, r.route);
   fmt::format_to(std::back_inserter(line),
                  ",\"status\":{},\"request_bytes\":{},\"response_bytes\":{},\"duration_ms\":{:.3f}}}",
                  r.status, r.request_bytes, r.response_bytes, r.duration_seconds * 1000.0);

@@ -1,8 +1,8 @@
-#include "mock_upstream/json.hpp"
+#include "core/json_string.hpp"
 
 #include <simdjson.h>
 
-namespace levee::mock_upstream {
+namespace levee::core {
 namespace {
 
 constexpr char hex_digits[] = "0123456789abcdef";
@@ -48,4 +48,4 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
-}  // namespace levee::mock_upstream
+}  // namespace levee::core
