@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the hand-run benchmarks in bench/ (sourced, not executed).
 #
 # Everything listens on 127.0.0.1 only, every wait is bounded, and every process started
@@ -41,10 +42,10 @@ bench_setup_dir() {
 
 # Stop one process we started: SIGTERM, wait up to 5 s, then SIGKILL.
 bench_stop_pid() {
-  local pid=$1 i
+  local pid=$1 _
   kill -0 "$pid" 2>/dev/null || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 50); do
+  for _ in $(seq 50); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -72,8 +73,8 @@ bench_check_ports() {
 
 # Wait (up to $3 seconds) for a line matching $2 in file $1.
 bench_wait_line() {
-  local file=$1 pattern=$2 secs=${3:-10} i
-  for i in $(seq $((secs * 10))); do
+  local file=$1 pattern=$2 secs=${3:-10} _
+  for _ in $(seq $((secs * 10))); do
     grep -q "$pattern" "$file" 2>/dev/null && return 0
     sleep 0.1
   done
@@ -82,8 +83,8 @@ bench_wait_line() {
 
 # Wait (up to $2 seconds) until 127.0.0.1:$1 answers an HTTP request.
 bench_wait_http() {
-  local port=$1 secs=${2:-10} i
-  for i in $(seq $((secs * 10))); do
+  local port=$1 secs=${2:-10} _
+  for _ in $(seq $((secs * 10))); do
     curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/api/bench" && return 0
     sleep 0.1
   done

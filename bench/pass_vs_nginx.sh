@@ -18,6 +18,7 @@
 # PERF=1 (record `perf record -g` of levee during its last measured run, if perf exists).
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROUNDS=${ROUNDS:-3}
@@ -101,7 +102,7 @@ measure() {  # $1 server name (nginx|levee), $2 round
     -v hz="$CLK_TCK" -v w0="$w0" -v w1="$w1" 'BEGIN {
       o = (m - s - u) / hz - w; if (o < 0) o = 0; printf "%.0f", 100 * o / (w1 - w0) }')
   steal=$(awk -v d="$((st1 - st0))" -v hz="$CLK_TCK" -v w0="$w0" -v w1="$w1" 'BEGIN {printf "%.0f", 100 * d / hz / (w1 - w0)}')
-  [[ -n $perf_pid ]] && wait "$perf_pid" 2>/dev/null || true
+  if [[ -n $perf_pid ]]; then wait "$perf_pid" 2>/dev/null || true; fi
 
   local rps p50 p99 errs non2xx total
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")

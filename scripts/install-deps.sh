@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
   # toolchain (g++ 12 miscompiles some coroutine code; see STYLE.md)
   cmake make ninja-build pkg-config clang-19 lld-19 libclang-rt-19-dev clang-tidy-19 clang-format-19
+  llvm-19  # llvm-symbolizer, so sanitizer reports name functions and lines
   # libraries
   libboost1.81-all-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libxxhash-dev libsimdjson-dev libgtest-dev libgmock-dev libbenchmark-dev

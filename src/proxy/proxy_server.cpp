@@ -8,7 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
-#include <latch>
+#include <future>
 #include <stdexcept>
 #include <utility>
 #include <thread>
@@ -162,9 +162,10 @@ void ProxyServer::start() {
 void ProxyServer::begin_drain() {
   ready_.store(false, std::memory_order_release);
   gate_->begin_drain();
-  std::latch closed(static_cast<std::ptrdiff_t>(workers_.size()));
-  for (auto& worker : workers_) worker->begin_drain(closed);
-  closed.wait();
+  std::vector<std::future<void>> closed;
+  closed.reserve(workers_.size());
+  for (auto& worker : workers_) closed.push_back(worker->begin_drain());
+  for (auto& done : closed) done.wait();
 }
 
 bool ProxyServer::wait_drained(std::chrono::steady_clock::time_point deadline) {

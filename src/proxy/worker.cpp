@@ -55,12 +55,17 @@ void Worker::start() {
   asio::post(io_, [this] { listener_->start(); });
 }
 
-void Worker::begin_drain(std::latch& done) {
-  asio::post(io_, [this, &done] {
+std::future<void> Worker::begin_drain() {
+  // A promise rather than std::latch: libstdc++ 12's atomic wait, which latch uses, can miss
+  // a wake-up (seen as a hang under TSan).
+  auto done = std::make_shared<std::promise<void>>();
+  auto future = done->get_future();
+  asio::post(io_, [this, done] {
     listener_->stop();
     sessions_.drain_all();
-    done.count_down();
+    done->set_value();
   });
+  return future;
 }
 
 void Worker::stop() {

@@ -9,7 +9,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <latch>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -52,9 +52,9 @@ class Worker {
   // Binds this worker's listener; returns the bound endpoint (the real port for port 0).
   boost::asio::ip::tcp::endpoint bind(const boost::asio::ip::tcp::endpoint& endpoint);
   void start();
-  // Closes the listener and drains the sessions on the worker's thread; `done` is counted
-  // down once that has happened, so the caller knows no new connection is accepted.
-  void begin_drain(std::latch& done);
+  // Closes the listener and drains the sessions on the worker's thread; the future is ready
+  // once that has happened, so the caller knows no new connection is accepted.
+  [[nodiscard]] std::future<void> begin_drain();
   void stop();
   void join();
 

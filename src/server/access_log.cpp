@@ -46,13 +46,11 @@ std::string format_access_record(const AccessRecord& r, std::chrono::system_cloc
   return line;
 }
 
-AccessLog::AccessLog(const std::string& path) {
-  static std::once_flag pool_once;
-  std::call_once(pool_once, [] { spdlog::init_thread_pool(k_queue_lines, 1); });
+AccessLog::AccessLog(const std::string& path)
+    : pool_(std::make_shared<spdlog::details::thread_pool>(k_queue_lines, 1)) {
   try {
     auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
-    logger_ = std::make_shared<spdlog::async_logger>(unique_logger_name(), std::move(sink),
-                                                     spdlog::thread_pool(),
+    logger_ = std::make_shared<spdlog::async_logger>(unique_logger_name(), std::move(sink), pool_,
                                                      spdlog::async_overflow_policy::overrun_oldest);
     logger_->set_pattern("%v");
     logger_->set_level(spdlog::level::info);
@@ -65,9 +63,11 @@ AccessLog::~AccessLog() {
   try {
     flush();
   } catch (const std::exception& e) {
-    // Flushing after spdlog::shutdown() throws; a destructor must not.
     std::fprintf(stderr, "access log: last lines may be lost: %s\n", e.what());
   }
+  // The pool's destructor writes every queued line and joins its thread.
+  pool_.reset();
+  logger_.reset();
 }
 
 void AccessLog::record(const AccessRecord& record) {

@@ -11,7 +11,10 @@
 
 namespace spdlog {
 class logger;
+namespace details {
+class thread_pool;
 }
+}  // namespace spdlog
 
 namespace levee::server {
 
@@ -39,6 +42,9 @@ class AccessLog {
   void flush();
 
  private:
+  // Its own writer thread, joined in the destructor before the logger and its file go, so
+  // no line is lost and no write races the teardown.
+  std::shared_ptr<spdlog::details::thread_pool> pool_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 
