@@ -79,7 +79,10 @@ class AdminThread {
   [[nodiscard]] tcp::endpoint local_endpoint() const { return listener_->local_endpoint(); }
   void start() {
     thread_ = std::thread([this] { io_.run(); });
-    asio::post(io_, [this] { listener_->start(); });
+    asio::post(io_, [this] {
+      sessions_.start_sweeping(io_.get_executor());
+      listener_->start();
+    });
   }
 
  private:

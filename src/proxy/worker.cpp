@@ -11,7 +11,12 @@ namespace levee::proxy {
 namespace asio = boost::asio;
 
 Worker::Worker(unsigned index, const WorkerShared& shared)
-    : index_(index), shared_(shared), io_(1), work_(asio::make_work_guard(io_)) {
+    // Only this worker's thread does I/O on this io_context's sockets, so the reactor may skip
+    // its per-descriptor locking; posting from other threads (drain, start) stays safe.
+    : index_(index),
+      shared_(shared),
+      io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
+      work_(asio::make_work_guard(io_)) {
   for (const auto& upstream : shared.config.upstreams) {
     auto pool = std::make_unique<upstream::ConnectionPool>(io_.get_executor(), upstream,
                                                            shared.endpoints.at(upstream.name));
@@ -52,7 +57,10 @@ void Worker::start() {
       std::abort();
     }
   });
-  asio::post(io_, [this] { listener_->start(); });
+  asio::post(io_, [this] {
+    sessions_.start_sweeping(io_.get_executor());
+    listener_->start();
+  });
 }
 
 std::future<void> Worker::begin_drain() {

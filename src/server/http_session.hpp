@@ -14,7 +14,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <chrono>
 #include <memory>
@@ -32,16 +32,28 @@ namespace levee::server {
 class AccessLog;
 class HttpSession;
 
-// The live sessions of one worker; touched only on that worker's thread.
+// The live sessions of one worker; touched only on that worker's thread. It also enforces
+// the sessions' timeouts: instead of a timer per socket operation (an allocation and two
+// timer-queue updates each, three times per request), a session stores its deadline and
+// one sweep per worker cancels the operations of sessions past theirs. Timeouts fire up to
+// one sweep interval late.
 class SessionSet {
  public:
+  static constexpr auto k_sweep_interval = std::chrono::milliseconds(100);
+
   void add(HttpSession* session) { sessions_.insert(session); }
   void remove(HttpSession* session) { sessions_.erase(session); }
   // Closes idle connections now and makes busy ones close after their current response.
   void drain_all();
+  // Cancels the pending operation of every session whose deadline is at or before `now`.
+  void expire_due(std::chrono::steady_clock::time_point now);
+  // Sweeps every k_sweep_interval on `executor` until the io_context is stopped; the
+  // coroutine frame is owned by the io_context, and the set must outlive it.
+  void start_sweeping(const boost::asio::any_io_executor& executor);
   [[nodiscard]] std::size_t size() const noexcept { return sessions_.size(); }
 
  private:
+  [[nodiscard]] boost::asio::awaitable<void> sweep();
   std::unordered_set<HttpSession*> sessions_;
 };
 
@@ -64,6 +76,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   [[nodiscard]] boost::asio::awaitable<void> run();
   void drain();
+  // Called by the SessionSet's sweep: cancels the pending operation if the deadline passed.
+  void expire_if_due(std::chrono::steady_clock::time_point now);
 
  private:
   [[nodiscard]] boost::asio::awaitable<bool> wait_for_bytes(bool first_request);
@@ -74,15 +88,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                                                    unsigned version);
   [[nodiscard]] boost::asio::awaitable<void> lingering_close();
   void count_reject(RejectReason reason) const;
-  // Bounds the next socket operation: when the deadline passes, pending operations are
+  // Bounds the next socket operations: when the deadline passes, pending operations are
   // cancelled (not the socket closed, unlike beast::tcp_stream) so that a 408 can still be
   // written.
   void arm(std::chrono::steady_clock::duration timeout);
-  void disarm();
+  void disarm() noexcept { deadline_ = std::chrono::steady_clock::time_point::max(); }
   [[nodiscard]] bool timed_out() const noexcept { return timed_out_; }
 
   boost::asio::ip::tcp::socket socket_;
-  boost::asio::steady_timer timer_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   boost::beast::flat_buffer buffer_;
   SessionContext context_;  // a copy: the listener may be gone before a session at a forced stop
   std::string client_address_;

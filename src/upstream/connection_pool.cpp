@@ -12,6 +12,10 @@ namespace levee::upstream {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
+namespace {
+constexpr auto k_peek_after = std::chrono::milliseconds(500);
+}  // namespace
+
 ConnectionPool::ConnectionPool(asio::any_io_executor executor,
                                const config::UpstreamConfig& config,
                                std::vector<asio::ip::tcp::endpoint> endpoints)
@@ -20,9 +24,13 @@ ConnectionPool::ConnectionPool(asio::any_io_executor executor,
 }
 
 bool ConnectionPool::usable(UpstreamConnection& connection, core::Clock::time_point now) const {
-  if (now - connection.idle_since >= config_.idle_timeout) return false;
-  // A peek that would block means the peer has neither closed nor sent anything: the only
-  // state in which the next request can safely be written.
+  const auto idle = now - connection.idle_since;
+  if (idle >= config_.idle_timeout) return false;
+  // Upstreams close idle keep-alive connections after seconds, not microseconds: a
+  // connection back in the pool for less than k_peek_after is reused without a syscall (an
+  // idempotent request that still meets a closed one is retried once). An older one is
+  // peeked at: a peek that would block means the peer has neither closed nor sent anything.
+  if (idle < k_peek_after) return true;
   char byte = 0;
   auto fd = connection.stream.socket().native_handle();
   ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
