@@ -25,6 +25,11 @@ class Headers {
   void set(std::string_view name, std::string_view value);
   // Returns how many fields were removed.
   std::size_t remove(std::string_view name);
+  // Removes every field for which `predicate(const Header&)` is true, in one pass.
+  template <class Predicate>
+  std::size_t remove_if(Predicate predicate) {
+    return std::erase_if(fields_, predicate);
+  }
 
   // The first field of that name, or nullptr.
   [[nodiscard]] const std::string* find(std::string_view name) const noexcept;

@@ -10,9 +10,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -44,7 +42,6 @@ constexpr std::size_t k_linger_bytes = 1024 * 1024;
 constexpr auto k_write_timeout = std::chrono::seconds(30);
 constexpr std::uint32_t k_log_lines_per_second = 10;
 
-using Parser = http::request_parser<http::string_body>;
 
 bool client_went_away(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == http::error::partial_message ||
@@ -202,7 +199,7 @@ asio::awaitable<void> HttpSession::run() {
 
   while (co_await wait_for_bytes(first_request)) {
     first_request = false;
-    Parser parser;
+    RequestParser parser;
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
     const auto started = core::Clock::now();
@@ -236,13 +233,12 @@ asio::awaitable<void> HttpSession::run() {
       ~RequestScope() { gate.request_finished(); }
     } request_scope{context_.gate};
 
-    const auto& header = parser.get();
-    if (auto expect = header.find(http::field::expect); expect != header.end()) {
-      if (!is_continue_expectation(expect->value())) {
+    if (parser.expect_fields() > 0) {
+      if (!is_continue_expectation(parser.expect())) {
         co_await reject(RejectReason::unsupported, 417, "unsupported Expect value");
         break;
       }
-      if (header.version() == 11 && !parser.is_done() && buffer_.size() == 0) {
+      if (parser.request().version == 11 && !parser.is_done() && buffer_.size() == 0) {
         static constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
         arm(k_write_timeout);
         auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(k_continue), k_nothrow);
@@ -268,14 +264,7 @@ asio::awaitable<void> HttpSession::run() {
     }
 
     const bool keep_alive_requested = parser.keep_alive();
-    auto message = parser.release();
-    core::Request request;
-    request.method = message.method_string();
-    request.target = message.target();
-    request.version = message.version();
-    request.headers.reserve(std::distance(message.begin(), message.end()));
-    for (const auto& field : message) request.headers.add(field.name_string(), field.value());
-    request.body = std::move(message.body());
+    core::Request request = std::move(parser.request());
     request.client_address = client_address_;
     request.received_at = started;
     const bool head_request = request.method == "HEAD";

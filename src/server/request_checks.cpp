@@ -6,8 +6,6 @@
 
 namespace levee::server {
 
-namespace http = boost::beast::http;
-
 namespace {
 
 std::string_view trim(std::string_view s) {
@@ -48,24 +46,15 @@ bool has_dot_segment(std::string_view path) {
 
 
 HeaderProblem check_header(const RequestParser& parser) {
-  const auto& message = parser.get();
-  const unsigned version = message.version();
+  const auto& request = parser.request();
+  const unsigned version = request.version;
   if (version != 10 && version != 11) {
     return {RejectReason::unsupported, 505, "only HTTP/1.0 and HTTP/1.1 are supported"};
   }
-  std::size_t hosts = 0;
-  std::size_t lengths = 0;
-  std::size_t codings = 0;
-  std::string_view coding;
-  for (const auto& field : message) {
-    auto name = field.name();
-    if (name == http::field::host) ++hosts;
-    if (name == http::field::content_length) ++lengths;
-    if (name == http::field::transfer_encoding) {
-      ++codings;
-      coding = field.value();
-    }
-  }
+  const std::size_t hosts = parser.host_fields();
+  const std::size_t lengths = parser.content_length_fields();
+  const std::size_t codings = parser.transfer_encoding_fields();
+  const std::string_view coding = parser.transfer_encoding();
   if (version == 11 && hosts == 0) return {RejectReason::bad_request, 400, "missing Host header"};
   if (hosts > 1) return {RejectReason::bad_request, 400, "more than one Host header"};
   if (lengths > 0 && codings > 0) {
@@ -80,7 +69,7 @@ HeaderProblem check_header(const RequestParser& parser) {
     }
     return {RejectReason::unsupported, 501, "only the chunked transfer coding is supported"};
   }
-  const std::string_view target = message.target();
+  const std::string_view target = request.target;
   if (target.empty() || (target.front() != '/' && target != "*")) {
     return {RejectReason::bad_request, 400, "request target must be a path"};
   }

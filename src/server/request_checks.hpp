@@ -3,15 +3,12 @@
 // parser enforces: HTTP version, Host, framing that could smuggle a second request, transfer
 // codings, target form. Pure functions; no I/O. Shared by the session and the fuzzer.
 
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <string_view>
 
+#include "server/request_parser.hpp"
 #include "server/server_metrics.hpp"
 
 namespace levee::server {
-
-using RequestParser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
 // What is wrong with a parsed header block; status 0 when nothing is.
 struct HeaderProblem {

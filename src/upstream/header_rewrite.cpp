@@ -35,8 +35,16 @@ void strip_hop_by_hop(core::Headers& headers) {
       rest.remove_prefix(comma + 1);
     }
   }
-  for (auto name : k_hop_by_hop) headers.remove(name);
-  for (const auto& name : named) headers.remove(name);
+  // One pass over the fields: this runs twice per proxied request.
+  headers.remove_if([&](const core::Header& h) {
+    for (auto name : k_hop_by_hop) {
+      if (core::iequals(h.name, name)) return true;
+    }
+    for (const auto& name : named) {
+      if (core::iequals(h.name, name)) return true;
+    }
+    return false;
+  });
 }
 
 void add_forwarding_headers(core::Headers& headers, std::string_view client_address,

@@ -6,12 +6,11 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <array>
 #include <optional>
 
 #include "upstream/header_rewrite.hpp"
+#include "upstream/response_parser.hpp"
 
 namespace levee::upstream {
 
@@ -97,7 +96,7 @@ asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnec
 
   const bool head_request = request.method == "HEAD";
   for (;;) {
-    http::response_parser<http::string_body> parser;
+    ResponseParser parser;
     parser.header_limit(k_max_response_header_bytes);
     parser.body_limit(config().max_response_bytes);
     if (head_request) parser.skip(true);
@@ -109,27 +108,18 @@ asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnec
       attempt.nothing_received = buffered_before == 0 && !parser.got_some();
       co_return attempt;
     }
-    auto& message = parser.get();
-    const int status = static_cast<int>(message.result_int());
+    const int status = parser.status();
     // Interim responses (100 Continue, 103 Early Hints) precede the real one; 101 would be a
     // protocol switch, which levee does not proxy.
     if (status >= 100 && status < 200 && status != 101) continue;
 
-    core::Response response;
-    response.status = status;
-    response.headers.reserve(std::distance(message.begin(), message.end()) + 1);
-    for (const auto& field : message) {
-      response.headers.add(field.name_string(), field.value());
-    }
-    attempt.reusable = message.keep_alive() && connection.buffer.size() == 0;
+    attempt.reusable = parser.keep_alive() && connection.buffer.size() == 0;
+    core::Response response = parser.take();
     strip_hop_by_hop(response.headers);
     // The server frames the response itself; only a HEAD answer keeps the upstream's length,
     // since it describes a body that is not sent.
     if (!head_request) response.headers.remove("Content-Length");
     append_via(response.headers, "1.1");
-    if (!message.body().empty()) {
-      response.body = std::make_shared<const std::string>(std::move(message.body()));
-    }
     attempt.response = std::move(response);
     co_return attempt;
   }

@@ -2,7 +2,6 @@
 // limits, then levee's own checks, then the conversion into the upstream request head.
 // Nothing may crash, hang or read out of bounds.
 
-#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cstddef>
 #include <cstdint>
@@ -33,12 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (!parser.is_header_done()) return 0;
   if (levee::server::check_header(parser).status != 0) return 0;
-  const auto& message = parser.get();
-  levee::core::Request request;
-  request.method = message.method_string();
-  request.target = message.target();
-  for (const auto& field : message) request.headers.add(field.name_string(), field.value());
-  request.body = message.body();
+  levee::core::Request request = std::move(parser.request());
   (void)request.path();
   (void)request.query();
   (void)request.host();
