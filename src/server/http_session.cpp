@@ -1,5 +1,8 @@
 #include "server/http_session.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,9 +14,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <spdlog/spdlog.h>
-
-#include <array>
 #include <cctype>
 #include <chrono>
 #include <vector>
@@ -42,14 +42,12 @@ constexpr std::size_t k_linger_bytes = 1024 * 1024;
 constexpr auto k_write_timeout = std::chrono::seconds(30);
 constexpr std::uint32_t k_log_lines_per_second = 10;
 
-
 bool client_went_away(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == http::error::partial_message ||
          ec == asio::error::eof || ec == asio::error::connection_reset ||
          ec == asio::error::operation_aborted || ec == asio::error::broken_pipe ||
          ec == asio::error::bad_descriptor;
 }
-
 
 std::string remote_address(const asio::ip::tcp::socket& socket) {
   boost::system::error_code ec;
@@ -148,13 +146,12 @@ asio::awaitable<bool> HttpSession::wait_for_bytes(bool first_request) {
 
 asio::awaitable<bool> HttpSession::write(const core::Response& response, bool head_request,
                                          bool keep_alive, unsigned version) {
-  const std::string head =
-      serialize_response_head(response, {head_request, keep_alive, version});
+  const std::string head = serialize_response_head(response, {head_request, keep_alive, version});
   const bool with_body = !head_request && status_has_body(response.status);
   std::array<asio::const_buffer, 2> out{
-      asio::buffer(head),
-      with_body ? asio::buffer(response.body_view().data(), response.body_size())
-                : asio::const_buffer{}};
+      asio::buffer(head), with_body
+                              ? asio::buffer(response.body_view().data(), response.body_size())
+                              : asio::const_buffer{}};
   arm(k_write_timeout);
   auto [ec, n] = co_await asio::async_write(socket_, out, k_nothrow);
   disarm();
@@ -194,127 +191,136 @@ asio::awaitable<void> HttpSession::reject(RejectReason reason, int status,
 asio::awaitable<void> HttpSession::run() {
   // The coroutine frame owns the session: it lives exactly as long as the connection.
   auto self = shared_from_this();
-  const auto& limits = context_.limits;
   bool first_request = true;
-
+  // Each request is served by its own coroutine so that an idle connection keeps only this
+  // small frame, not the parser, request and response of the last exchange.
   while (co_await wait_for_bytes(first_request)) {
     first_request = false;
-    RequestParser parser;
-    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-    parser.body_limit(limits.max_body_bytes);
-    const auto started = core::Clock::now();
-
-    arm(limits.header_timeout);
-    auto [header_ec, header_n] = co_await http::async_read_header(socket_, buffer_, parser, k_nothrow);
-    disarm();
-    if (header_ec) {
-      if (timed_out()) {
-        co_await reject(RejectReason::timeout, 408, "request headers not received in time");
-      } else if (header_ec == http::error::header_limit || header_ec == http::error::buffer_overflow) {
-        co_await reject(RejectReason::header_too_large, 431, "request header fields too large");
-      } else if (header_ec == http::error::body_limit) {
-        co_await reject(RejectReason::body_too_large, 413, "request body too large");
-      } else if (header_ec == http::error::bad_version && names_other_http_version(std::string_view(static_cast<const char*>(buffer_.data().data()), buffer_.size()))) {
-        co_await reject(RejectReason::unsupported, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
-      } else if (!client_went_away(header_ec)) {
-        co_await reject(RejectReason::bad_request, 400, header_ec.message());
-      }
-      break;
-    }
-
-    if (auto problem = check_header(parser); problem.status != 0) {
-      co_await reject(problem.reason, problem.status, problem.message);
-      break;
-    }
-
-    context_.gate.request_started();
-    struct RequestScope {
-      ConnectionGate& gate;
-      ~RequestScope() { gate.request_finished(); }
-    } request_scope{context_.gate};
-
-    if (parser.expect_fields() > 0) {
-      if (!is_continue_expectation(parser.expect())) {
-        co_await reject(RejectReason::unsupported, 417, "unsupported Expect value");
-        break;
-      }
-      if (parser.request().version == 11 && !parser.is_done() && buffer_.size() == 0) {
-        static constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
-        arm(k_write_timeout);
-        auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(k_continue), k_nothrow);
-        disarm();
-        if (ec) break;
-      }
-    }
-
-    if (!parser.is_done()) {
-      arm(limits.body_timeout);
-      auto [body_ec, body_n] = co_await http::async_read(socket_, buffer_, parser, k_nothrow);
-      disarm();
-      if (body_ec) {
-        if (timed_out()) {
-          co_await reject(RejectReason::timeout, 408, "request body not received in time");
-        } else if (body_ec == http::error::body_limit) {
-          co_await reject(RejectReason::body_too_large, 413, "request body too large");
-        } else if (!client_went_away(body_ec)) {
-          co_await reject(RejectReason::bad_request, 400, body_ec.message());
-        }
-        break;
-      }
-    }
-
-    const bool keep_alive_requested = parser.keep_alive();
-    core::Request request = std::move(parser.request());
-    request.client_address = client_address_;
-    request.received_at = started;
-    const bool head_request = request.method == "HEAD";
-    const unsigned version = request.version;
-
-    // Only the logged fields outlive the move into the pipeline.
-    std::string method_for_log;
-    std::string target_for_log;
-    std::string host_for_log;
-    const std::size_t request_bytes = request.body.size();
-    if (context_.access_log != nullptr) {
-      method_for_log = request.method;
-      target_for_log = request.target;
-      host_for_log = request.host();
-    }
-
-    core::Dispatch dispatch = context_.dispatcher.dispatch(request);
-    core::Response response;
-    if (dispatch.handler == nullptr) {
-      count_reject(RejectReason::no_route);
-      response = core::Response::text(
-          404, fmt::format("no route for {} {}", request.method, request.path()));
-    } else {
-      try {
-        response = co_await dispatch.handler->handle(std::move(request));
-      } catch (const std::exception& e) {
-        // Layers report failures as responses; an exception here is a bug. Answer it and
-        // keep the worker alive rather than take every other connection down with it.
-        spdlog::error("route {}: unexpected exception: {}", dispatch.route, e.what());
-        response = core::Response::text(500, "internal error");
-        response.close_connection = true;
-      }
-    }
-
-    const bool keep_alive = keep_alive_requested && !draining_ && !response.close_connection &&
-                            !context_.gate.draining();
-    const bool written = co_await write(response, head_request, keep_alive, version);
-
-    if (context_.access_log != nullptr) {
-      context_.access_log->record(AccessRecord{client_address_, method_for_log, target_for_log,
-                                               host_for_log, dispatch.route, response.status,
-                                               written ? response.body_size() : 0, request_bytes,
-                                               core::seconds_since(started)});
-    }
-    if (!written || !keep_alive) break;
+    if (!co_await serve_one()) break;
   }
 
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
+}
+
+asio::awaitable<bool> HttpSession::serve_one() {
+  const auto& limits = context_.limits;
+  RequestParser parser;
+  parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  parser.body_limit(limits.max_body_bytes);
+  const auto started = core::Clock::now();
+
+  arm(limits.header_timeout);
+  auto [header_ec, header_n] =
+      co_await http::async_read_header(socket_, buffer_, parser, k_nothrow);
+  disarm();
+  if (header_ec) {
+    if (timed_out()) {
+      co_await reject(RejectReason::timeout, 408, "request headers not received in time");
+    } else if (header_ec == http::error::header_limit ||
+               header_ec == http::error::buffer_overflow) {
+      co_await reject(RejectReason::header_too_large, 431, "request header fields too large");
+    } else if (header_ec == http::error::body_limit) {
+      co_await reject(RejectReason::body_too_large, 413, "request body too large");
+    } else if (header_ec == http::error::bad_version &&
+               names_other_http_version(std::string_view(
+                   static_cast<const char*>(buffer_.data().data()), buffer_.size()))) {
+      co_await reject(RejectReason::unsupported, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
+    } else if (!client_went_away(header_ec)) {
+      co_await reject(RejectReason::bad_request, 400, header_ec.message());
+    }
+    co_return false;
+  }
+
+  if (auto problem = check_header(parser); problem.status != 0) {
+    co_await reject(problem.reason, problem.status, problem.message);
+    co_return false;
+  }
+
+  context_.gate.request_started();
+  struct RequestScope {
+    ConnectionGate& gate;
+    ~RequestScope() { gate.request_finished(); }
+  } request_scope{context_.gate};
+
+  if (parser.expect_fields() > 0) {
+    if (!is_continue_expectation(parser.expect())) {
+      co_await reject(RejectReason::unsupported, 417, "unsupported Expect value");
+      co_return false;
+    }
+    if (parser.request().version == 11 && !parser.is_done() && buffer_.size() == 0) {
+      static constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
+      arm(k_write_timeout);
+      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(k_continue), k_nothrow);
+      disarm();
+      if (ec) co_return false;
+    }
+  }
+
+  if (!parser.is_done()) {
+    arm(limits.body_timeout);
+    auto [body_ec, body_n] = co_await http::async_read(socket_, buffer_, parser, k_nothrow);
+    disarm();
+    if (body_ec) {
+      if (timed_out()) {
+        co_await reject(RejectReason::timeout, 408, "request body not received in time");
+      } else if (body_ec == http::error::body_limit) {
+        co_await reject(RejectReason::body_too_large, 413, "request body too large");
+      } else if (!client_went_away(body_ec)) {
+        co_await reject(RejectReason::bad_request, 400, body_ec.message());
+      }
+      co_return false;
+    }
+  }
+
+  const bool keep_alive_requested = parser.keep_alive();
+  core::Request request = std::move(parser.request());
+  request.client_address = client_address_;
+  request.received_at = started;
+  const bool head_request = request.method == "HEAD";
+  const unsigned version = request.version;
+
+  // Only the logged fields outlive the move into the pipeline.
+  std::string method_for_log;
+  std::string target_for_log;
+  std::string host_for_log;
+  const std::size_t request_bytes = request.body.size();
+  if (context_.access_log != nullptr) {
+    method_for_log = request.method;
+    target_for_log = request.target;
+    host_for_log = request.host();
+  }
+
+  core::Dispatch dispatch = context_.dispatcher.dispatch(request);
+  core::Response response;
+  if (dispatch.handler == nullptr) {
+    count_reject(RejectReason::no_route);
+    response = core::Response::text(
+        404, fmt::format("no route for {} {}", request.method, request.path()));
+  } else {
+    try {
+      response = co_await dispatch.handler->handle(std::move(request));
+    } catch (const std::exception& e) {
+      // Layers report failures as responses; an exception here is a bug. Answer it and
+      // keep the worker alive rather than take every other connection down with it.
+      spdlog::error("route {}: unexpected exception: {}", dispatch.route, e.what());
+      response = core::Response::text(500, "internal error");
+      response.close_connection = true;
+    }
+  }
+
+  const bool keep_alive =
+      keep_alive_requested && !draining_ && !response.close_connection && !context_.gate.draining();
+  const bool written = co_await write(response, head_request, keep_alive, version);
+
+  if (context_.access_log != nullptr) {
+    context_.access_log->record(AccessRecord{client_address_, method_for_log, target_for_log,
+                                             host_for_log, dispatch.route, response.status,
+                                             written ? response.body_size() : 0, request_bytes,
+                                             core::seconds_since(started)});
+  }
+  co_return written&& keep_alive;
 }
 
 }  // namespace levee::server

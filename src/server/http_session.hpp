@@ -81,6 +81,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
  private:
   [[nodiscard]] boost::asio::awaitable<bool> wait_for_bytes(bool first_request);
+  // Reads, handles and answers one request; false when the connection must close.
+  [[nodiscard]] boost::asio::awaitable<bool> serve_one();
   [[nodiscard]] boost::asio::awaitable<void> reject(RejectReason reason, int status,
                                                     std::string_view message);
   [[nodiscard]] boost::asio::awaitable<bool> write(const core::Response& response,
