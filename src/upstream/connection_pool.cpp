@@ -3,9 +3,12 @@
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <tuple>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/error.hpp>
 
 namespace levee::upstream {
 
@@ -14,6 +17,7 @@ namespace beast = boost::beast;
 
 namespace {
 constexpr auto k_peek_after = std::chrono::milliseconds(500);
+constexpr auto k_sweep_interval = std::chrono::milliseconds(100);
 }  // namespace
 
 ConnectionPool::ConnectionPool(asio::any_io_executor executor,
@@ -32,7 +36,7 @@ bool ConnectionPool::usable(UpstreamConnection& connection, core::Clock::time_po
   // peeked at: a peek that would block means the peer has neither closed nor sent anything.
   if (idle < k_peek_after) return true;
   char byte = 0;
-  auto fd = connection.stream.socket().native_handle();
+  auto fd = connection.socket.native_handle();
   ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
@@ -52,11 +56,14 @@ asio::awaitable<core::Result<ConnectionPtr, UpstreamError>> ConnectionPool::acqu
 
 asio::awaitable<core::Result<ConnectionPtr, UpstreamError>> ConnectionPool::connect() {
   auto connection = std::make_unique<UpstreamConnection>(executor_);
-  connection->stream.expires_after(config_.connect_timeout);
-  auto [ec, endpoint] = co_await connection->stream.async_connect(
-      endpoints_, asio::as_tuple(asio::use_awaitable));
+  boost::system::error_code ec;
+  {
+    Deadline deadline(*this, *connection, config_.connect_timeout);
+    std::tie(ec, std::ignore) = co_await asio::async_connect(
+        connection->socket, endpoints_, asio::as_tuple(asio::use_awaitable));
+  }
   if (ec) {
-    if (ec == beast::error::timeout) {
+    if (connection->timed_out) {
       co_return core::unexpected(UpstreamError{UpstreamErrorKind::connect_timeout, {}});
     }
     if (ec == asio::error::connection_refused) {
@@ -64,15 +71,54 @@ asio::awaitable<core::Result<ConnectionPtr, UpstreamError>> ConnectionPool::conn
     }
     co_return core::unexpected(UpstreamError{UpstreamErrorKind::connect_failed, ec.message()});
   }
-  connection->stream.socket().set_option(asio::ip::tcp::no_delay(true));
+  connection->socket.set_option(asio::ip::tcp::no_delay(true), ec);
   co_return connection;
 }
 
 void ConnectionPool::release(ConnectionPtr connection) {
   if (idle_.size() >= config_.max_idle_connections) return;  // closes it
   connection->idle_since = core::Clock::now();
-  connection->stream.expires_never();
   idle_.push_back(std::move(connection));
+}
+
+void ConnectionPool::expire_due(core::Clock::time_point now) {
+  // Cancelling only queues completions, so no connection leaves busy_ during the loop.
+  for (auto* connection : busy_) {
+    if (connection->deadline > now) continue;
+    connection->deadline = core::Clock::time_point::max();
+    connection->timed_out = true;
+    boost::system::error_code ignored;
+    connection->socket.cancel(ignored);
+  }
+}
+
+asio::awaitable<void> ConnectionPool::sweep() {
+  asio::steady_timer timer(executor_);
+  for (;;) {
+    timer.expires_after(k_sweep_interval);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+    expire_due(core::Clock::now());
+  }
+}
+
+Deadline::Deadline(ConnectionPool& pool, UpstreamConnection& connection,
+                   core::Clock::duration timeout)
+    : pool_(pool), connection_(connection) {
+  connection_.timed_out = false;
+  connection_.deadline = core::Clock::now() + timeout;
+  pool_.busy_.insert(&connection_);
+  if (!pool_.sweeping_) {
+    // Started on first use rather than in the constructor, which runs before the worker's
+    // io_context does. The frame is owned by the io_context; the pool outlives its run.
+    pool_.sweeping_ = true;
+    asio::co_spawn(pool_.executor_, pool_.sweep(), asio::detached);
+  }
+}
+
+Deadline::~Deadline() {
+  connection_.deadline = core::Clock::time_point::max();
+  pool_.busy_.erase(&connection_);
 }
 
 }  // namespace levee::upstream

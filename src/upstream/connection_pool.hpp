@@ -3,13 +3,17 @@
 // io_context touches them, so the pool needs no lock. LIFO reuse keeps few connections warm.
 // A connection is checked before reuse (closed by the peer, unexpected bytes, idle too long)
 // so that a stale one is dropped instead of failing a request.
+//
+// Timeouts: a connection in use carries a deadline (Deadline below); one sweep per pool,
+// every 100 ms, cancels the operations of connections past theirs, so a connect or an
+// exchange costs no timer of its own. Timeouts fire up to one sweep interval late.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <cstdint>
 #include <memory>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config.hpp"
@@ -20,14 +24,32 @@
 namespace levee::upstream {
 
 struct UpstreamConnection {
-  explicit UpstreamConnection(boost::asio::any_io_executor executor) : stream(executor) {}
-  boost::beast::tcp_stream stream;
+  explicit UpstreamConnection(const boost::asio::any_io_executor& executor) : socket(executor) {}
+  boost::asio::ip::tcp::socket socket;
   boost::beast::flat_buffer buffer;
   core::Clock::time_point idle_since{};
-  bool reused = false;  // has carried an earlier exchange
+  core::Clock::time_point deadline = core::Clock::time_point::max();
+  bool reused = false;     // has carried an earlier exchange
+  bool timed_out = false;  // the sweep cancelled its operations
 };
 
 using ConnectionPtr = std::unique_ptr<UpstreamConnection>;
+
+class ConnectionPool;
+
+// Bounds the operations on one connection until destroyed (RAII, so an abandoned call
+// stops being swept). Create it after the connection is owned by the caller's frame.
+class Deadline {
+ public:
+  Deadline(ConnectionPool& pool, UpstreamConnection& connection, core::Clock::duration timeout);
+  ~Deadline();
+  Deadline(const Deadline&) = delete;
+  Deadline& operator=(const Deadline&) = delete;
+
+ private:
+  ConnectionPool& pool_;
+  UpstreamConnection& connection_;
+};
 
 class ConnectionPool {
  public:
@@ -42,15 +64,23 @@ class ConnectionPool {
   void release(ConnectionPtr connection);
 
   [[nodiscard]] std::size_t idle_count() const noexcept { return idle_.size(); }
+  [[nodiscard]] std::size_t busy_count() const noexcept { return busy_.size(); }
+
+  // Cancels the operations of every busy connection whose deadline is at or before `now`.
+  void expire_due(core::Clock::time_point now);
   [[nodiscard]] const config::UpstreamConfig& config() const noexcept { return config_; }
 
  private:
+  friend class Deadline;
   [[nodiscard]] bool usable(UpstreamConnection& connection, core::Clock::time_point now) const;
+  [[nodiscard]] boost::asio::awaitable<void> sweep();
 
   boost::asio::any_io_executor executor_;
   const config::UpstreamConfig& config_;
   std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
   std::vector<ConnectionPtr> idle_;
+  std::unordered_set<UpstreamConnection*> busy_;  // connections with a Deadline
+  bool sweeping_ = false;
 };
 
 }  // namespace levee::upstream

@@ -26,8 +26,8 @@ bool method_has_body_semantics(std::string_view method) {
   return method == "POST" || method == "PUT" || method == "PATCH";
 }
 
-UpstreamError classify(const boost::system::error_code& ec) {
-  if (ec == beast::error::timeout) return {UpstreamErrorKind::timeout, {}};
+UpstreamError classify(const boost::system::error_code& ec, const UpstreamConnection& connection) {
+  if (connection.timed_out) return {UpstreamErrorKind::timeout, {}};
   if (ec == http::error::body_limit) return {UpstreamErrorKind::response_too_large, {}};
   if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
       ec == asio::error::eof || ec == asio::error::connection_reset ||
@@ -83,13 +83,13 @@ asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnec
                                                                  const std::string& head,
                                                                  const core::Request& request) {
   Attempt attempt;
-  auto& stream = connection.stream;
-  stream.expires_after(config().request_timeout);
+  auto& stream = connection.socket;
+  Deadline deadline(pool_, connection, config().request_timeout);
 
   std::array<asio::const_buffer, 2> out{asio::buffer(head), asio::buffer(request.body)};
   auto [write_ec, written] = co_await asio::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
   if (write_ec) {
-    attempt.error = classify(write_ec);
+    attempt.error = classify(write_ec, connection);
     attempt.nothing_received = true;
     co_return attempt;
   }
@@ -104,7 +104,7 @@ asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnec
     auto [read_ec, n] = co_await http::async_read(stream, connection.buffer, parser,
                                                    asio::as_tuple(asio::use_awaitable));
     if (read_ec) {
-      attempt.error = classify(read_ec);
+      attempt.error = classify(read_ec, connection);
       attempt.nothing_received = buffered_before == 0 && !parser.got_some();
       co_return attempt;
     }

@@ -5,6 +5,8 @@
 #include "upstream/upstream_client.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -16,6 +18,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace levee::upstream {
 namespace {
@@ -198,11 +201,49 @@ TEST(UpstreamClient, RefusedConnectionIs502) {
     request.target = "/";
     out.emplace(co_await client.send(request));
   }, asio::detached);
-  io.run_for(5s);
+  for (int i = 0; i < 1000 && !out; ++i) io.run_one_for(5s);
   ASSERT_TRUE(out.has_value());
   ASSERT_FALSE(out->ok());
   EXPECT_EQ(out->error().kind, UpstreamErrorKind::connect_refused);
   EXPECT_EQ(out->error().describe("legacy"), "upstream \"legacy\" refused the connection");
+}
+
+TEST(UpstreamClient, ConnectTimeoutIs504) {
+  // A listener that never accepts, with its accept queue filled: Linux drops further SYNs,
+  // so the next connect hangs until levee's connect_timeout.
+  asio::io_context io;
+  tcp::acceptor full(io);
+  full.open(tcp::v4());
+  full.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  full.listen(0);
+  // Raw non-blocking connects: Asio's synchronous connect would wait for each to finish.
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ASSERT_GE(fd, 0);
+    const auto target = full.local_endpoint();
+    (void)::connect(fd, target.data(), static_cast<socklen_t>(target.size()));
+    fillers.push_back(fd);
+  }
+  config::UpstreamConfig cfg;
+  cfg.name = "legacy";
+  cfg.connect_timeout = 200ms;
+  ConnectionPool pool(io.get_executor(), cfg, {full.local_endpoint()});
+  UpstreamClient client(pool);
+  std::optional<core::Result<core::Response, UpstreamError>> out;
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    core::Request request;
+    request.method = "GET";
+    request.target = "/";
+    out.emplace(co_await client.send(request));
+  }, asio::detached);
+  for (int i = 0; i < 1000 && !out; ++i) io.run_one_for(5s);
+  ASSERT_TRUE(out.has_value());
+  ASSERT_FALSE(out->ok());
+  EXPECT_EQ(out->error().kind, UpstreamErrorKind::connect_timeout);
+  EXPECT_EQ(out->error().status(), 504);
+  EXPECT_EQ(pool.busy_count(), 0u);
+  for (int fd : fillers) ::close(fd);
 }
 
 }  // namespace
