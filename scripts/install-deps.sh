@@ -10,7 +10,7 @@ packages=(
   llvm-19  # llvm-symbolizer, so sanitizer reports name functions and lines
   # libraries
   libboost1.81-all-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
-  libxxhash-dev libsimdjson-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libxxhash-dev libsimdjson-dev libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   # test and benchmark peers
   prometheus nginx wrk curl procps util-linux
 )
