@@ -42,7 +42,7 @@ struct UpstreamConfig {
   Endpoint address;
   Duration connect_timeout = std::chrono::seconds(1);
   Duration request_timeout = std::chrono::seconds(5);
-  std::uint32_t max_idle_connections = 64;  // per worker
+  std::uint32_t max_idle_connections = 64;           // per worker
   Duration idle_timeout = std::chrono::seconds(30);  // pooled connection lifetime when unused
   std::uint64_t max_response_bytes = 64ull * 1024 * 1024;
 };

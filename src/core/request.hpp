@@ -12,7 +12,7 @@ namespace levee::core {
 
 struct Request {
   std::string method;
-  std::string target;  // origin-form: path and optional "?query"
+  std::string target;     // origin-form: path and optional "?query"
   unsigned version = 11;  // 10 or 11, as Beast counts
   Headers headers;
   std::string body;

@@ -23,16 +23,16 @@ ProxyMetrics::ProxyMetrics(admin::Registry& registry)
           "levee_upstream_requests_total",
           "Calls to the upstream, by outcome (response or the failure's kind).",
           {"route", "outcome"})),
-      upstream_duration_(registry.histogram_family(
-          "levee_upstream_duration_seconds", "Duration of one upstream call, per route.",
-          {"route"})) {
+      upstream_duration_(registry.histogram_family("levee_upstream_duration_seconds",
+                                                   "Duration of one upstream call, per route.",
+                                                   {"route"})) {
   server_.open_connections =
       &registry.gauge("levee_open_connections", "Client connections open now.");
   server_.connections_accepted =
       &registry.counter("levee_connections_accepted_total", "Client connections accepted.");
-  server_.connections_refused = &registry.counter(
-      "levee_connections_refused_total",
-      "Client connections refused with 503 because max_connections were open.");
+  server_.connections_refused =
+      &registry.counter("levee_connections_refused_total",
+                        "Client connections refused with 503 because max_connections were open.");
   auto& rejected = registry.counter_family(
       "levee_rejected_requests_total",
       "Requests the server answered itself before any route (limits, bad input, no route).",

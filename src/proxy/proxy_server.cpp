@@ -1,17 +1,17 @@
 #include "proxy/proxy_server.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include <cmath>
 #include <future>
 #include <stdexcept>
-#include <utility>
 #include <thread>
+#include <utility>
 
 #include "admin/admin_handler.hpp"
 #include "admin/metric_registry.hpp"
@@ -48,9 +48,12 @@ std::vector<tcp::endpoint> resolve(const config::Endpoint& endpoint, std::string
 
 const char* mode_name(config::RouteMode mode) {
   switch (mode) {
-    case config::RouteMode::pass: return "pass";
-    case config::RouteMode::collapse: return "collapse";
-    case config::RouteMode::batch: return "batch";
+    case config::RouteMode::pass:
+      return "pass";
+    case config::RouteMode::collapse:
+      return "collapse";
+    case config::RouteMode::batch:
+      return "batch";
   }
   return "unknown";
 }
@@ -107,12 +110,11 @@ ProxyServer::ProxyServer(config::Config config)
                             [this] { return ready_.load() ? 1.0 : 0.0; });
   registry_->gauge_callback("levee_active_requests", "Requests being handled now.", {},
                             [this] { return static_cast<double>(gate_->active_requests()); });
-  registry_->gauge_callback(
-      "levee_uptime_seconds", "Seconds since start.", {}, [this] {
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_)
-            .count();
-      });
-  for (const auto& route : config_.routes) route_metrics_.push_back(&metrics_->add_route(route.name));
+  registry_->gauge_callback("levee_uptime_seconds", "Seconds since start.", {}, [this] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+  });
+  for (const auto& route : config_.routes)
+    route_metrics_.push_back(&metrics_->add_route(route.name));
 
   UpstreamEndpoints endpoints;
   for (const auto& upstream : config_.upstreams) {
@@ -123,8 +125,8 @@ ProxyServer::ProxyServer(config::Config config)
   }
 
   auto table = std::make_shared<const router::RouteTable>(config_.routes);
-  WorkerShared shared{config_,        table, endpoints, route_metrics_, metrics_->server(),
-                      *gate_,         access_log_.get()};
+  WorkerShared shared{
+      config_, table, endpoints, route_metrics_, metrics_->server(), *gate_, access_log_.get()};
   tcp::endpoint listen = resolve(config_.server.listen, "listen address").front();
   for (unsigned i = 0; i < config_.server.workers; ++i) {
     auto worker = std::make_unique<Worker>(i, shared);
@@ -140,8 +142,8 @@ ProxyServer::ProxyServer(config::Config config)
   }
   listen_ = listen;
 
-  auto handler = std::make_unique<admin::AdminHandler>(*registry_, ready_,
-                                                       [this] { return stats_json(); });
+  auto handler =
+      std::make_unique<admin::AdminHandler>(*registry_, ready_, [this] { return stats_json(); });
   tcp::endpoint admin_listen = resolve(config_.server.admin_listen, "admin address").front();
   try {
     admin_handler_ = std::move(handler);
@@ -194,14 +196,14 @@ void ProxyServer::stop() {
 std::string ProxyServer::stats_json() const {
   std::string out;
   auto it = std::back_inserter(out);
-  fmt::format_to(it,
-                 "{{\"version\":\"{}\",\"uptime_seconds\":{:.3f},\"ready\":{},\"workers\":{},"
-                 "\"open_connections\":{},\"active_requests\":{},\"routes\":[",
-                 LEVEE_VERSION,
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_)
-                     .count(),
-                 ready_.load() ? "true" : "false", config_.server.workers,
-                 gate_->open_connections(), gate_->active_requests());
+  fmt::format_to(
+      it,
+      "{{\"version\":\"{}\",\"uptime_seconds\":{:.3f},\"ready\":{},\"workers\":{},"
+      "\"open_connections\":{},\"active_requests\":{},\"routes\":[",
+      LEVEE_VERSION,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count(),
+      ready_.load() ? "true" : "false", config_.server.workers, gate_->open_connections(),
+      gate_->active_requests());
   for (std::size_t i = 0; i < config_.routes.size(); ++i) {
     const auto& route = config_.routes[i];
     const auto& m = *route_metrics_[i];

@@ -1,7 +1,8 @@
 #include "proxy/worker.hpp"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
 
 #include "admin/metrics.hpp"
 #include "proxy/pipeline.hpp"
@@ -40,8 +41,9 @@ Worker::~Worker() {
 }
 
 asio::ip::tcp::endpoint Worker::bind(const asio::ip::tcp::endpoint& endpoint) {
-  server::SessionContext context{shared_.config.server, *router_,     shared_.gate, sessions_,
-                                 &shared_.server_metrics, shared_.access_log, true};
+  server::SessionContext context{
+      shared_.config.server,   *router_,           shared_.gate, sessions_,
+      &shared_.server_metrics, shared_.access_log, true};
   listener_ = std::make_shared<server::Listener>(io_, endpoint, context);
   return listener_->local_endpoint();
 }

@@ -1,7 +1,5 @@
 #include "server/access_log.hpp"
 
-#include "core/json_string.hpp"
-
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/async.h>
@@ -11,6 +9,8 @@
 #include <atomic>
 #include <cstdio>
 #include <stdexcept>
+
+#include "core/json_string.hpp"
 
 namespace levee::server {
 
@@ -40,9 +40,10 @@ std::string format_access_record(const AccessRecord& r, std::chrono::system_cloc
   core::append_json_string(line, r.host);
   line += ",\"route\":";
   core::append_json_string(line, r.route);
-  fmt::format_to(std::back_inserter(line),
-                 ",\"status\":{},\"request_bytes\":{},\"response_bytes\":{},\"duration_ms\":{:.3f}}}",
-                 r.status, r.request_bytes, r.response_bytes, r.duration_seconds * 1000.0);
+  fmt::format_to(
+      std::back_inserter(line),
+      ",\"status\":{},\"request_bytes\":{},\"response_bytes\":{},\"duration_ms\":{:.3f}}}",
+      r.status, r.request_bytes, r.response_bytes, r.duration_seconds * 1000.0);
   return line;
 }
 

@@ -20,9 +20,8 @@ void ConnectionGate::leave() {
 
 bool ConnectionGate::wait_until_empty(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mutex_);
-  changed_.wait_until(lock, deadline, [&] {
-    return interrupted_ || open_.load(std::memory_order_acquire) == 0;
-  });
+  changed_.wait_until(lock, deadline,
+                      [&] { return interrupted_ || open_.load(std::memory_order_acquire) == 0; });
   return open_.load(std::memory_order_acquire) == 0;
 }
 

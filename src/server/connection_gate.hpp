@@ -31,9 +31,7 @@ class ConnectionGate {
   }
 
   void begin_drain() noexcept { draining_.store(true, std::memory_order_release); }
-  [[nodiscard]] bool draining() const noexcept {
-    return draining_.load(std::memory_order_acquire);
-  }
+  [[nodiscard]] bool draining() const noexcept { return draining_.load(std::memory_order_acquire); }
 
   // Blocks until no connection is open, `deadline` passes or interrupt() is called.
   // Returns true when every connection closed.

@@ -12,9 +12,9 @@
 // (its frame holds a shared_ptr to it) until the connection is closed; the worker's
 // SessionSet holds plain pointers only to reach live sessions for drain().
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <chrono>
 #include <memory>

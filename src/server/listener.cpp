@@ -1,5 +1,6 @@
 #include "server/listener.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
@@ -8,7 +9,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/spdlog.h>
 
 #include "admin/metrics.hpp"
 
@@ -40,8 +40,7 @@ Listener::Listener(asio::io_context& io, const tcp::endpoint& endpoint, SessionC
 }
 
 void Listener::start() {
-  asio::co_spawn(io_, [self = shared_from_this()] { return self->accept_loop(); },
-                 asio::detached);
+  asio::co_spawn(io_, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);
 }
 
 void Listener::stop() {

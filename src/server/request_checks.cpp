@@ -44,7 +44,6 @@ bool has_dot_segment(std::string_view path) {
 
 }  // namespace
 
-
 HeaderProblem check_header(const RequestParser& parser) {
   const auto& request = parser.request();
   const unsigned version = request.version;

@@ -7,8 +7,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <tuple>
 #include <boost/asio/use_awaitable.hpp>
+#include <tuple>
 
 namespace levee::upstream {
 
@@ -20,8 +20,7 @@ constexpr auto k_peek_after = std::chrono::milliseconds(500);
 constexpr auto k_sweep_interval = std::chrono::milliseconds(100);
 }  // namespace
 
-ConnectionPool::ConnectionPool(asio::any_io_executor executor,
-                               const config::UpstreamConfig& config,
+ConnectionPool::ConnectionPool(asio::any_io_executor executor, const config::UpstreamConfig& config,
                                std::vector<asio::ip::tcp::endpoint> endpoints)
     : executor_(std::move(executor)), config_(config), endpoints_(std::move(endpoints)) {
   idle_.reserve(config_.max_idle_connections);
@@ -59,8 +58,8 @@ asio::awaitable<core::Result<ConnectionPtr, UpstreamError>> ConnectionPool::conn
   boost::system::error_code ec;
   {
     Deadline deadline(*this, *connection, config_.connect_timeout);
-    std::tie(ec, std::ignore) = co_await asio::async_connect(
-        connection->socket, endpoints_, asio::as_tuple(asio::use_awaitable));
+    std::tie(ec, std::ignore) = co_await asio::async_connect(connection->socket, endpoints_,
+                                                             asio::as_tuple(asio::use_awaitable));
   }
   if (ec) {
     if (connection->timed_out) {

@@ -9,8 +9,8 @@ namespace levee::upstream {
 namespace {
 
 constexpr std::array<std::string_view, 9> k_hop_by_hop = {
-    "Connection", "Keep-Alive",          "Proxy-Connection",    "TE",     "Trailer",
-    "Transfer-Encoding", "Upgrade", "Proxy-Authenticate", "Proxy-Authorization"};
+    "Connection", "Keep-Alive",         "Proxy-Connection",   "TE", "Trailer", "Transfer-Encoding",
+    "Upgrade",    "Proxy-Authenticate", "Proxy-Authorization"};
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

@@ -1,12 +1,12 @@
 #include "upstream/upstream_client.hpp"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <array>
 #include <optional>
 
 #include "upstream/header_rewrite.hpp"
@@ -80,14 +80,15 @@ struct UpstreamClient::Attempt {
 };
 
 asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnection& connection,
-                                                                 const std::string& head,
-                                                                 const core::Request& request) {
+                                                                  const std::string& head,
+                                                                  const core::Request& request) {
   Attempt attempt;
   auto& stream = connection.socket;
   Deadline deadline(pool_, connection, config().request_timeout);
 
   std::array<asio::const_buffer, 2> out{asio::buffer(head), asio::buffer(request.body)};
-  auto [write_ec, written] = co_await asio::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
+  auto [write_ec, written] =
+      co_await asio::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
   if (write_ec) {
     attempt.error = classify(write_ec, connection);
     attempt.nothing_received = true;
@@ -102,7 +103,7 @@ asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnec
     if (head_request) parser.skip(true);
     const std::size_t buffered_before = connection.buffer.size();
     auto [read_ec, n] = co_await http::async_read(stream, connection.buffer, parser,
-                                                   asio::as_tuple(asio::use_awaitable));
+                                                  asio::as_tuple(asio::use_awaitable));
     if (read_ec) {
       attempt.error = classify(read_ec, connection);
       attempt.nothing_received = buffered_before == 0 && !parser.got_some();

@@ -16,13 +16,20 @@ int UpstreamError::status() const noexcept {
 
 std::string_view to_string(UpstreamErrorKind kind) noexcept {
   switch (kind) {
-    case UpstreamErrorKind::connect_refused: return "connect_refused";
-    case UpstreamErrorKind::connect_failed: return "connect_failed";
-    case UpstreamErrorKind::connect_timeout: return "connect_timeout";
-    case UpstreamErrorKind::reset: return "reset";
-    case UpstreamErrorKind::timeout: return "timeout";
-    case UpstreamErrorKind::invalid_response: return "invalid_response";
-    case UpstreamErrorKind::response_too_large: return "response_too_large";
+    case UpstreamErrorKind::connect_refused:
+      return "connect_refused";
+    case UpstreamErrorKind::connect_failed:
+      return "connect_failed";
+    case UpstreamErrorKind::connect_timeout:
+      return "connect_timeout";
+    case UpstreamErrorKind::reset:
+      return "reset";
+    case UpstreamErrorKind::timeout:
+      return "timeout";
+    case UpstreamErrorKind::invalid_response:
+      return "invalid_response";
+    case UpstreamErrorKind::response_too_large:
+      return "response_too_large";
   }
   return "unknown";
 }
@@ -30,13 +37,27 @@ std::string_view to_string(UpstreamErrorKind kind) noexcept {
 std::string UpstreamError::describe(std::string_view upstream_name) const {
   std::string_view what;
   switch (kind) {
-    case UpstreamErrorKind::connect_refused: what = "refused the connection"; break;
-    case UpstreamErrorKind::connect_failed: what = "could not be connected to"; break;
-    case UpstreamErrorKind::connect_timeout: what = "did not accept the connection in time"; break;
-    case UpstreamErrorKind::reset: what = "closed the connection before a full response"; break;
-    case UpstreamErrorKind::timeout: what = "did not answer in time"; break;
-    case UpstreamErrorKind::invalid_response: what = "sent an invalid response"; break;
-    case UpstreamErrorKind::response_too_large: what = "sent a response over the size limit"; break;
+    case UpstreamErrorKind::connect_refused:
+      what = "refused the connection";
+      break;
+    case UpstreamErrorKind::connect_failed:
+      what = "could not be connected to";
+      break;
+    case UpstreamErrorKind::connect_timeout:
+      what = "did not accept the connection in time";
+      break;
+    case UpstreamErrorKind::reset:
+      what = "closed the connection before a full response";
+      break;
+    case UpstreamErrorKind::timeout:
+      what = "did not answer in time";
+      break;
+    case UpstreamErrorKind::invalid_response:
+      what = "sent an invalid response";
+      break;
+    case UpstreamErrorKind::response_too_large:
+      what = "sent a response over the size limit";
+      break;
   }
   if (detail.empty()) return fmt::format("upstream \"{}\" {}", upstream_name, what);
   return fmt::format("upstream \"{}\" {} ({})", upstream_name, what, detail);

@@ -49,7 +49,8 @@ TEST(Admin, MetricsAreValidPrometheusTextWithPerRouteCounts) {
   EXPECT_TRUE(contains(m.body, "levee_requests_total{route=\"api\",class=\"2xx\"} 3")) << m.body;
   EXPECT_TRUE(contains(m.body, "levee_requests_total{route=\"rest\",class=\"5xx\"} 1"));
   EXPECT_TRUE(contains(m.body, "levee_requests_total{route=\"rest\",class=\"4xx\"} 1"));
-  EXPECT_TRUE(contains(m.body, "levee_upstream_requests_total{route=\"api\",outcome=\"response\"} 3"));
+  EXPECT_TRUE(
+      contains(m.body, "levee_upstream_requests_total{route=\"api\",outcome=\"response\"} 3"));
   EXPECT_TRUE(contains(m.body, "levee_request_duration_seconds_count{route=\"api\"} 3"));
   EXPECT_TRUE(contains(m.body, "levee_rejected_requests_total{reason=\"bad_request\"} 1"));
   EXPECT_TRUE(contains(m.body, "levee_open_connections "));

@@ -1,8 +1,7 @@
 // levee's command line: check, version, and start-up errors an operator can act on.
 
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>

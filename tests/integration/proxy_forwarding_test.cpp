@@ -70,8 +70,10 @@ TEST_F(ProxyForwarding, PutAndDeleteWithBodyReachApi) {
 
 TEST_F(ProxyForwarding, HopByHopHeadersAreNotForwarded) {
   auto r = http_get(port(), "/api/hop",
-                    {{"Connection", "keep-alive, X-Secret"}, {"X-Secret", "s"},
-                     {"Proxy-Authorization", "Basic eA=="}, {"Keep-Alive", "timeout=5"},
+                    {{"Connection", "keep-alive, X-Secret"},
+                     {"X-Secret", "s"},
+                     {"Proxy-Authorization", "Basic eA=="},
+                     {"Keep-Alive", "timeout=5"},
                      {"X-Visible", "v"}});
   ASSERT_TRUE(r.ok) << r;
   EXPECT_FALSE(contains(r.body, "x-secret")) << r.body;

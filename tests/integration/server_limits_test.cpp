@@ -101,7 +101,8 @@ TEST_F(ServerLimits, ContentLengthWithTransferEncodingGets400AndCloses) {
   const std::string smuggled = "GET /api/smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
   auto r = raw_exchange(c,
                         "POST /api/x HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
-                        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled);
+                        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" +
+                            smuggled);
   ASSERT_TRUE(r.ok) << r;
   EXPECT_EQ(r.status, 400);
   EXPECT_TRUE(c.closed_by_peer(5s));
@@ -119,7 +120,8 @@ TEST_F(ServerLimits, TransferEncodingBeforeContentLengthAlsoGets400) {
 
 TEST_F(ServerLimits, UnknownTransferCodingIsRefused) {
   HttpConnection a(port());
-  auto final_gzip = raw_exchange(a, "POST /api/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n");
+  auto final_gzip =
+      raw_exchange(a, "POST /api/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n");
   ASSERT_TRUE(final_gzip.ok) << final_gzip;
   EXPECT_EQ(final_gzip.status, 400);
   HttpConnection b(port());
@@ -234,8 +236,8 @@ TEST(ServerPathChecks, DotSegmentsAreRefusedSoPrefixRoutingCannotBeEscaped) {
   LeveeOptions options;
   options.routes = "[[routes]]\nname = \"api\"\npath_prefix = \"/api/\"\nupstream = \"legacy\"\n";
   Stack stack(options);
-  for (const char* target : {"/api/../status/500", "/api/./x", "/api/%2e%2e/status/500",
-                             "/api/.%2E/x", "/api/x/.."}) {
+  for (const char* target :
+       {"/api/../status/500", "/api/./x", "/api/%2e%2e/status/500", "/api/.%2E/x", "/api/x/.."}) {
     HttpConnection c(stack.port());
     ASSERT_TRUE(c.send_raw(std::string("GET ") + target + " HTTP/1.1\r\nHost: x\r\n\r\n"));
     auto r = c.read_response();

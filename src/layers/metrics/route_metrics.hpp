@@ -22,7 +22,7 @@ struct RouteMetrics {
   admin::Histogram* request_duration = nullptr;        // seconds, whole pipeline
   admin::Counter* upstream_responses = nullptr;        // upstream answered (any status)
   std::array<admin::Counter*, k_upstream_error_kinds> upstream_errors{};  // by UpstreamErrorKind
-  admin::Histogram* upstream_duration = nullptr;       // seconds, one upstream call
+  admin::Histogram* upstream_duration = nullptr;  // seconds, one upstream call
 };
 
 }  // namespace levee::layers

@@ -5,8 +5,8 @@
 namespace levee::router {
 namespace {
 
-config::RouteConfig route(std::string name, std::string prefix, std::vector<std::string> methods = {},
-                          std::string host = {}) {
+config::RouteConfig route(std::string name, std::string prefix,
+                          std::vector<std::string> methods = {}, std::string host = {}) {
   config::RouteConfig r;
   r.name = std::move(name);
   r.path_prefix = std::move(prefix);

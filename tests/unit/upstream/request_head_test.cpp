@@ -11,7 +11,7 @@ TEST(RequestHead, SerialisesRequestLineHeadersAndLength) {
   r.target = "/process?x=1";
   r.headers.add("Host", "svc");
   r.headers.add("Content-Type", "application/json");
-  r.headers.add("Content-Length", "999");  // stale: recomputed from the body
+  r.headers.add("Content-Length", "999");   // stale: recomputed from the body
   r.headers.add("Expect", "100-continue");  // answered by levee already
   r.body = R"({"id":1})";
   EXPECT_EQ(serialize_request_head(r, "127.0.0.1:9000"),
@@ -33,7 +33,8 @@ TEST(RequestHead, EmptyPostStillCarriesZeroLength) {
   r.method = "POST";
   r.target = "/p";
   r.headers.add("Host", "h");
-  EXPECT_EQ(serialize_request_head(r, "x"), "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(serialize_request_head(r, "x"),
+            "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
 }
 
 }  // namespace

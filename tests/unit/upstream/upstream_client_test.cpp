@@ -53,18 +53,19 @@ class ScriptedUpstream {
   asio::awaitable<void> serve(tcp::socket socket, int connection) {
     std::string buffer;
     for (int request = 0;; ++request) {
-      auto [ec, n] = co_await asio::async_read_until(socket, asio::dynamic_buffer(buffer),
-                                                     "\r\n\r\n",
-                                                     asio::as_tuple(asio::use_awaitable));
+      auto [ec, n] = co_await asio::async_read_until(
+          socket, asio::dynamic_buffer(buffer), "\r\n\r\n", asio::as_tuple(asio::use_awaitable));
       if (ec) co_return;
       buffer.erase(0, n);
       ++requests;
       switch (script_(connection, request)) {
         case Action::answer: {
           std::string body = "c" + std::to_string(connection) + "r" + std::to_string(request);
-          std::string response = "HTTP/1.1 200 OK\r\nContent-Length: " +
-                                 std::to_string(body.size()) + "\r\nConnection: keep-alive\r\n"
-                                 "X-Hop: x\r\nConnection: X-Hop\r\n\r\n" + body;
+          std::string response =
+              "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+              "\r\nConnection: keep-alive\r\n"
+              "X-Hop: x\r\nConnection: X-Hop\r\n\r\n" +
+              body;
           co_await asio::async_write(socket, asio::buffer(response), asio::use_awaitable);
           break;
         }
@@ -97,10 +98,13 @@ struct Harness {
     request.method = std::move(method);
     request.target = "/x";
     request.headers.add("Host", "svc");
-    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      auto copy = request;
-      out.emplace(co_await client->send(copy));
-    }, asio::detached);
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          auto copy = request;
+          out.emplace(co_await client->send(copy));
+        },
+        asio::detached);
     io.restart();
     while (!out) io.run_one_for(10s);
     return std::move(*out);
@@ -183,6 +187,23 @@ TEST(UpstreamClient, RequestTimeoutIs504) {
   EXPECT_EQ(h.pool->idle_count(), 0u) << "a timed-out connection is never pooled";
 }
 
+// Sends a GET through `client` and runs `io` until it completes (bounded).
+std::optional<core::Result<core::Response, UpstreamError>> send_get(asio::io_context& io,
+                                                                    UpstreamClient& client) {
+  std::optional<core::Result<core::Response, UpstreamError>> out;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        core::Request request;
+        request.method = "GET";
+        request.target = "/";
+        out.emplace(co_await client.send(request));
+      },
+      asio::detached);
+  for (int i = 0; i < 1000 && !out; ++i) io.run_one_for(5s);
+  return out;
+}
+
 TEST(UpstreamClient, RefusedConnectionIs502) {
   asio::io_context io;
   tcp::endpoint closed;
@@ -194,14 +215,7 @@ TEST(UpstreamClient, RefusedConnectionIs502) {
   cfg.name = "legacy";
   ConnectionPool pool(io.get_executor(), cfg, {closed});
   UpstreamClient client(pool);
-  std::optional<core::Result<core::Response, UpstreamError>> out;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    core::Request request;
-    request.method = "GET";
-    request.target = "/";
-    out.emplace(co_await client.send(request));
-  }, asio::detached);
-  for (int i = 0; i < 1000 && !out; ++i) io.run_one_for(5s);
+  auto out = send_get(io, client);
   ASSERT_TRUE(out.has_value());
   ASSERT_FALSE(out->ok());
   EXPECT_EQ(out->error().kind, UpstreamErrorKind::connect_refused);
@@ -230,14 +244,7 @@ TEST(UpstreamClient, ConnectTimeoutIs504) {
   cfg.connect_timeout = 200ms;
   ConnectionPool pool(io.get_executor(), cfg, {full.local_endpoint()});
   UpstreamClient client(pool);
-  std::optional<core::Result<core::Response, UpstreamError>> out;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    core::Request request;
-    request.method = "GET";
-    request.target = "/";
-    out.emplace(co_await client.send(request));
-  }, asio::detached);
-  for (int i = 0; i < 1000 && !out; ++i) io.run_one_for(5s);
+  auto out = send_get(io, client);
   ASSERT_TRUE(out.has_value());
   ASSERT_FALSE(out->ok());
   EXPECT_EQ(out->error().kind, UpstreamErrorKind::connect_timeout);
