@@ -38,6 +38,8 @@ Worker::Worker(unsigned index, const WorkerShared& shared)
 Worker::~Worker() {
   stop();
   join();
+  // Sockets must go before the io_context that serves them; the pools themselves outlive it.
+  for (auto& pool : pools_) pool->close_idle();
 }
 
 asio::ip::tcp::endpoint Worker::bind(const asio::ip::tcp::endpoint& endpoint) {

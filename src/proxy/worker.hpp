@@ -61,14 +61,16 @@ class Worker {
  private:
   unsigned index_;
   WorkerShared shared_;
-  // Declared before io_ so that it outlives it: destroying io_ destroys the coroutine frames
-  // of sessions still open at a forced stop, and their destructors unregister here.
+  // Everything the coroutine frames of open sessions and in-flight upstream calls touch when
+  // they are destroyed is declared before io_, so that it outlives io_: at a forced stop,
+  // destroying io_ destroys those frames, and they unregister from the session set and
+  // from their pool. (The pools' idle sockets are closed before that, in ~Worker.)
   server::SessionSet sessions_;
-  boost::asio::io_context io_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::vector<std::unique_ptr<upstream::ConnectionPool>> pools_;
   std::map<std::string, std::unique_ptr<upstream::UpstreamClient>, std::less<>> clients_;
   std::unique_ptr<router::Router> router_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::shared_ptr<server::Listener> listener_;
   std::thread thread_;
 };

@@ -62,6 +62,8 @@ class ConnectionPool {
   [[nodiscard]] boost::asio::awaitable<core::Result<ConnectionPtr, UpstreamError>> connect();
   // Gives a connection whose last exchange completed cleanly back for reuse.
   void release(ConnectionPtr connection);
+  // Closes every idle connection (at shutdown, before the io_context goes).
+  void close_idle() noexcept { idle_.clear(); }
 
   [[nodiscard]] std::size_t idle_count() const noexcept { return idle_.size(); }
   [[nodiscard]] std::size_t busy_count() const noexcept { return busy_.size(); }
