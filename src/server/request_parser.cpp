@@ -1,21 +1,14 @@
 #include "server/request_parser.hpp"
 
-#include <algorithm>
 #include <iterator>
 
 namespace levee::server {
 
 namespace http = boost::beast::http;
 
-namespace {
-// Most requests carry fewer fields than this; one allocation instead of several regrowths.
-constexpr std::size_t k_expected_fields = 16;
-// Never trust a Content-Length for a reservation bigger than this; the body limit still
-// bounds what is actually stored.
-constexpr std::uint64_t k_max_reserve = 1024 * 1024;
-}  // namespace
-
-RequestParser::RequestParser() { request_.headers.reserve(k_expected_fields); }
+RequestParser::RequestParser() : MessageParser(request_.body) {
+  request_.headers.reserve(k_expected_fields);
+}
 
 std::string_view RequestParser::transfer_encoding() const noexcept {
   if (coding_index_ == k_none) return {};
@@ -54,23 +47,6 @@ void RequestParser::on_field_impl(http::field name, string_view name_string, str
       break;
   }
   request_.headers.add(name_string, value);
-}
-
-void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
-                                      error_code&) {
-  if (content_length) {
-    request_.body.reserve(static_cast<std::size_t>(std::min(*content_length, k_max_reserve)));
-  }
-}
-
-std::size_t RequestParser::on_body_impl(string_view body, error_code&) {
-  request_.body.append(body.data(), body.size());
-  return body.size();
-}
-
-std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, string_view body, error_code&) {
-  request_.body.append(body.data(), body.size());
-  return body.size();
 }
 
 }  // namespace levee::server

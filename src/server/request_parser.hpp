@@ -4,16 +4,16 @@
 // reports without building Beast's own message first, which would cost an allocation per
 // field and a second copy of every header. One parser per request; not reusable.
 
-#include <boost/beast/http/basic_parser.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "core/message_parser.hpp"
 #include "core/request.hpp"
 
 namespace levee::server {
 
-class RequestParser final : public boost::beast::http::basic_parser<true> {
+class RequestParser final : public core::MessageParser<true> {
  public:
   RequestParser();
 
@@ -33,21 +33,10 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   [[nodiscard]] std::string_view expect() const noexcept;
 
  private:
-  using error_code = boost::system::error_code;
-  using string_view = boost::beast::string_view;
-
   void on_request_impl(boost::beast::http::verb method, string_view method_str, string_view target,
                        int version, error_code& ec) override;
-  void on_response_impl(int, string_view, int, error_code&) override {}
   void on_field_impl(boost::beast::http::field name, string_view name_string, string_view value,
                      error_code& ec) override;
-  void on_header_impl(error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
-                         error_code& ec) override;
-  std::size_t on_body_impl(string_view body, error_code& ec) override;
-  void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t remain, string_view body, error_code& ec) override;
-  void on_finish_impl(error_code&) override {}
 
   core::Request request_;
   std::size_t host_fields_ = 0;
