@@ -218,7 +218,7 @@ TEST(ServerConnectionLimit, MaxConnectionsRefusesTheNextWith503) {
   // Capacity comes back once the held connections close (closing is asynchronous on the
   // server side, so retry a bounded number of times on fresh connections).
   bool served = false;
-  for (int attempt = 0; attempt < 50 && !served; ++attempt) {
+  for (int attempt = 0; attempt < 250 && !served; ++attempt) {
     auto again = http_get(port(), "/api/after");
     served = again.ok && again.status == 200;
     if (!served) std::this_thread::sleep_for(20ms);
