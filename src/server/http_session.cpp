@@ -5,10 +5,6 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
@@ -20,6 +16,7 @@
 
 #include "admin/metrics.hpp"
 #include "core/clock.hpp"
+#include "core/deadline_sweep.hpp"
 #include "core/log_throttle.hpp"
 #include "server/access_log.hpp"
 #include "server/request_checks.hpp"
@@ -71,17 +68,7 @@ void SessionSet::expire_due(std::chrono::steady_clock::time_point now) {
 }
 
 void SessionSet::start_sweeping(const asio::any_io_executor& executor) {
-  asio::co_spawn(executor, sweep(), asio::detached);
-}
-
-asio::awaitable<void> SessionSet::sweep() {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  for (;;) {
-    timer.expires_after(k_sweep_interval);
-    auto [ec] = co_await timer.async_wait(k_nothrow);
-    if (ec) co_return;
-    expire_due(core::Clock::now());
-  }
+  core::start_deadline_sweep(executor, [this](core::Clock::time_point now) { expire_due(now); });
 }
 
 HttpSession::HttpSession(asio::ip::tcp::socket socket, SessionContext& context)

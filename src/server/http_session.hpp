@@ -33,27 +33,20 @@ class AccessLog;
 class HttpSession;
 
 // The live sessions of one worker; touched only on that worker's thread. It also enforces
-// the sessions' timeouts: instead of a timer per socket operation (an allocation and two
-// timer-queue updates each, three times per request), a session stores its deadline and
-// one sweep per worker cancels the operations of sessions past theirs. Timeouts fire up to
-// one sweep interval late.
+// the sessions' timeouts through a deadline sweep (core/deadline_sweep.hpp).
 class SessionSet {
  public:
-  static constexpr auto k_sweep_interval = std::chrono::milliseconds(100);
-
   void add(HttpSession* session) { sessions_.insert(session); }
   void remove(HttpSession* session) { sessions_.erase(session); }
   // Closes idle connections now and makes busy ones close after their current response.
   void drain_all();
   // Cancels the pending operation of every session whose deadline is at or before `now`.
   void expire_due(std::chrono::steady_clock::time_point now);
-  // Sweeps every k_sweep_interval on `executor` until the io_context is stopped; the
-  // coroutine frame is owned by the io_context, and the set must outlive it.
+  // Starts the deadline sweep on `executor`; the set must outlive its io_context.
   void start_sweeping(const boost::asio::any_io_executor& executor);
   [[nodiscard]] std::size_t size() const noexcept { return sessions_.size(); }
 
  private:
-  [[nodiscard]] boost::asio::awaitable<void> sweep();
   std::unordered_set<HttpSession*> sessions_;
 };
 

@@ -3,12 +3,11 @@
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <tuple>
+
+#include "core/deadline_sweep.hpp"
 
 namespace levee::upstream {
 
@@ -17,7 +16,6 @@ namespace beast = boost::beast;
 
 namespace {
 constexpr auto k_peek_after = std::chrono::milliseconds(500);
-constexpr auto k_sweep_interval = std::chrono::milliseconds(100);
 }  // namespace
 
 ConnectionPool::ConnectionPool(asio::any_io_executor executor, const config::UpstreamConfig& config,
@@ -91,16 +89,6 @@ void ConnectionPool::expire_due(core::Clock::time_point now) {
   }
 }
 
-asio::awaitable<void> ConnectionPool::sweep() {
-  asio::steady_timer timer(executor_);
-  for (;;) {
-    timer.expires_after(k_sweep_interval);
-    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (ec) co_return;
-    expire_due(core::Clock::now());
-  }
-}
-
 Deadline::Deadline(ConnectionPool& pool, UpstreamConnection& connection,
                    core::Clock::duration timeout)
     : pool_(pool), connection_(connection) {
@@ -108,10 +96,11 @@ Deadline::Deadline(ConnectionPool& pool, UpstreamConnection& connection,
   connection_.deadline = core::Clock::now() + timeout;
   pool_.busy_.insert(&connection_);
   if (!pool_.sweeping_) {
-    // Started on first use rather than in the constructor, which runs before the worker's
-    // io_context does. The frame is owned by the io_context; the pool outlives its run.
+    // Started on first use, so a pool that is never used costs no timer. The pool outlives
+    // its io_context (see Worker), as the sweep requires.
     pool_.sweeping_ = true;
-    asio::co_spawn(pool_.executor_, pool_.sweep(), asio::detached);
+    core::start_deadline_sweep(
+        pool_.executor_, [pool = &pool_](core::Clock::time_point now) { pool->expire_due(now); });
   }
 }
 

@@ -4,9 +4,9 @@
 // A connection is checked before reuse (closed by the peer, unexpected bytes, idle too long)
 // so that a stale one is dropped instead of failing a request.
 //
-// Timeouts: a connection in use carries a deadline (Deadline below); one sweep per pool,
-// every 100 ms, cancels the operations of connections past theirs, so a connect or an
-// exchange costs no timer of its own. Timeouts fire up to one sweep interval late.
+// Timeouts: a connection in use carries a deadline (Deadline below), enforced by one
+// deadline sweep per pool (core/deadline_sweep.hpp), so a connect or an exchange costs no
+// timer of its own.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -75,7 +75,6 @@ class ConnectionPool {
  private:
   friend class Deadline;
   [[nodiscard]] bool usable(UpstreamConnection& connection, core::Clock::time_point now) const;
-  [[nodiscard]] boost::asio::awaitable<void> sweep();
 
   boost::asio::any_io_executor executor_;
   const config::UpstreamConfig& config_;
