@@ -17,4 +17,16 @@ const UpstreamConfig* Config::find_upstream(std::string_view name) const noexcep
   return nullptr;
 }
 
+std::string_view to_string(RouteMode mode) noexcept {
+  switch (mode) {
+    case RouteMode::pass:
+      return "pass";
+    case RouteMode::collapse:
+      return "collapse";
+    case RouteMode::batch:
+      return "batch";
+  }
+  return "unknown";
+}
+
 }  // namespace levee::config

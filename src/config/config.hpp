@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace levee::config {
@@ -48,6 +49,9 @@ struct UpstreamConfig {
 };
 
 enum class RouteMode { pass, collapse, batch };
+
+// The mode as written in the config file ("pass", "collapse", "batch").
+[[nodiscard]] std::string_view to_string(RouteMode mode) noexcept;
 
 struct RouteConfig {
   std::string name;

@@ -46,18 +46,6 @@ std::vector<tcp::endpoint> resolve(const config::Endpoint& endpoint, std::string
   return endpoints;
 }
 
-const char* mode_name(config::RouteMode mode) {
-  switch (mode) {
-    case config::RouteMode::pass:
-      return "pass";
-    case config::RouteMode::collapse:
-      return "collapse";
-    case config::RouteMode::batch:
-      return "batch";
-  }
-  return "unknown";
-}
-
 }  // namespace
 
 // The admin listener on its own thread, so that /metrics and /readyz answer even while every
@@ -210,7 +198,7 @@ std::string ProxyServer::stats_json() const {
     if (i > 0) out += ',';
     // Route names are restricted to [A-Za-z0-9_-] by the loader, so they need no escaping.
     fmt::format_to(it, "{{\"name\":\"{}\",\"mode\":\"{}\",\"upstream\":\"{}\",\"requests\":{{",
-                   route.name, mode_name(route.mode), route.upstream);
+                   route.name, config::to_string(route.mode), route.upstream);
     std::uint64_t total = 0;
     for (std::size_t c = 0; c < m.requests_by_class.size(); ++c) {
       auto n = m.requests_by_class[c]->value();
