@@ -2,7 +2,18 @@
 # Installs the Debian packages levee builds, tests and benchmarks with. Idempotent: a package
 # that is already installed is not touched, and apt is not called at all when nothing is
 # missing, so `make test` on a provisioned machine costs nothing here.
+#
+#   scripts/install-deps.sh           # what builds and tests need (make deps, make test)
+#   scripts/install-deps.sh --bench   # ... plus the peers and plotting of bench/side_by_side.sh
 set -euo pipefail
+
+bench=0
+for arg in "$@"; do
+  case $arg in
+    --bench) bench=1 ;;
+    *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   # toolchain (g++ 12 miscompiles some coroutine code; see STYLE.md)
@@ -14,6 +25,14 @@ packages=(
   # test and benchmark peers
   prometheus nginx wrk curl procps util-linux
 )
+# Opt-in: only the hand-run side-by-side comparison needs these, so CI never pays for them.
+# /usr/bin/python3 with Debian's matplotlib and numpy draws bench/plot.py's charts.
+# python3-munkres is named so that apt satisfies python3-fonttools' "python3-scipy |
+# python3-munkres" with it: depending on the order of the other packages the resolver may
+# otherwise pick scipy, whose pythran pulls libboost1.74-dev, which conflicts with 1.81 above.
+if [ "$bench" -eq 1 ]; then
+  packages+=(varnish haproxy python3-matplotlib python3-numpy python3-munkres)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -32,7 +51,8 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo_cmd=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
-# Package post-install scripts must not start system services (nginx on :80, prometheus):
+# Package post-install scripts must not start system services (nginx on :80, prometheus,
+# varnish on :6081, haproxy):
 # levee's tests start their own instances on ephemeral ports.
 policy=/usr/sbin/policy-rc.d
 created_policy=0
