@@ -40,7 +40,10 @@ struct RunResult {
   // moment it was written.
   Histogram latency;        // answers counted as ok
   Histogram error_latency;  // answers with a bad status or a mismatch
-  Histogram send_lag;       // open loop: how late each request left after it was due
+  Histogram send_lag;       // open loop: how late each request was written after it was due
+  // Open loop: how late the dispatcher released each request (the generator's own delay;
+  // send_lag adds the wait for a free connection, which is the target's doing).
+  Histogram dispatch_lag;
 
   std::uint64_t connections_opened = 0;
   std::uint64_t connections_peak = 0;

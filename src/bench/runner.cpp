@@ -185,6 +185,7 @@ class Runner::Run {
         if (stopping_) co_return;
       }
       ++result_.scheduled;
+      result_.dispatch_lag.record(as_ns(Clock::now() - due));
       enqueue(Due{seq++, due});
     }
     schedule_done_ = true;
