@@ -91,10 +91,13 @@ bench_wait_http() {
   return 1
 }
 
+# The mock's delay per answer: UPSTREAM_LATENCY (0ms), and UPSTREAM_BATCH_LATENCY for
+# /process_batch (unset: the mock uses UPSTREAM_LATENCY there too).
 start_upstream() {
-  local log=$BENCH_DIR/upstream.log
-  "${PRIO[@]}" taskset -c "$UPSTREAM_CPU" "$UPSTREAM_BIN" --listen "127.0.0.1:$UPSTREAM_PORT" --latency 0ms \
-    --workers 1 >"$log" 2>&1 &
+  local log=$BENCH_DIR/upstream.log extra=()
+  if [[ -n ${UPSTREAM_BATCH_LATENCY:-} ]]; then extra+=(--batch-latency "$UPSTREAM_BATCH_LATENCY"); fi
+  "${PRIO[@]}" taskset -c "$UPSTREAM_CPU" "$UPSTREAM_BIN" --listen "127.0.0.1:$UPSTREAM_PORT" \
+    --latency "${UPSTREAM_LATENCY:-0ms}" "${extra[@]}" --workers 1 >"$log" 2>&1 &
   UPSTREAM_PID=$!
   BENCH_PIDS+=("$UPSTREAM_PID")
   bench_wait_line "$log" 'levee-upstream ready' 10 || { cat "$log" >&2; bench_die "levee-upstream did not start"; }
