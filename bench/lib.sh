@@ -58,6 +58,14 @@ bench_stop_pid() {
   BENCH_PIDS=("${keep[@]}")
 }
 
+# Drop a pid from BENCH_PIDS once we have waited for the process ourselves (bench_stop_pid
+# returns early, keeping the entry, when the process is already gone).
+bench_forget_pid() {
+  local keep=() p
+  for p in "${BENCH_PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+  BENCH_PIDS=("${keep[@]}")
+}
+
 bench_cleanup() {
   local p
   for p in "${BENCH_PIDS[@]}"; do bench_stop_pid "$p"; done
