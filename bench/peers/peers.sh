@@ -163,6 +163,14 @@ write_nginx_cache_conf() {
   NGINX_PREFIX=$DIR
 }
 
+# lib.sh's start_levee waits for the "levee ready" line; answering HTTP is the same test
+# every other peer passes.
+start_levee_peer() {
+  start_levee
+  peers_wait_ready "$LEVEE_PID" "$LEVEE_PORT" "$PEER_START_TIMEOUT" levee \
+    "$BENCH_DIR/levee.out" "$BENCH_DIR/levee.stderr"
+}
+
 # Started fresh means an empty cache: nginx would otherwise serve a previous run's files that
 # are still within their TTL (it opens a cache file it finds on disk even before its cache
 # loader has indexed the directory).
@@ -242,7 +250,7 @@ write_peer_conf() {
 
 start_peer() {
   case $1 in
-    levee) start_levee ;;
+    levee) start_levee_peer ;;
     nginx) start_nginx_cache ;;
     varnish) start_varnish ;;
     haproxy) start_haproxy ;;
