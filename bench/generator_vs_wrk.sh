@@ -8,6 +8,12 @@
 #
 #   bench/generator_vs_wrk.sh                    # 5 rounds, 50 connections, 10 s each
 #   ROUNDS=3 DURATION=5 CONNECTIONS=100 bench/generator_vs_wrk.sh
+#   OPEN_RATES="25000 50000 75000" bench/generator_vs_wrk.sh   # then open-loop ceilings
+#
+# OPEN_RATES (default "25000 50000 75000"; empty to skip): after the closed-loop rounds,
+# levee-bench alone in open loop at each constant rate for DURATION seconds against the same
+# target: the rate it answered and how late it released requests (its dispatch lag), i.e.
+# the highest schedule it can keep on one core.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR
@@ -95,6 +101,25 @@ bench_log "machine: $(nproc) cores, load $(load_average); target nginx on cpu $S
 for round in $(seq "$ROUNDS"); do
   bench_log "round $round/$ROUNDS"
   if ((round % 2)); then run_wrk; run_bench; else run_bench; run_wrk; fi
+done
+
+cat >"$BENCH_DIR/open.toml" <<TOML
+name = "generator-open-loop"
+description = "open loop against a static answer"
+verify = "status"
+[[phase]]
+kind = "constant"
+rate = 1000
+duration = "${DURATION}s"
+[request]
+path = "/api/bench"
+[limits]
+max_connections = 4096
+TOML
+for rate in ${OPEN_RATES-25000 50000 75000}; do
+  out=$("${PRIO[@]}" taskset -c "$CLIENT_CPU" "$BENCH_BIN" --scenario "$BENCH_DIR/open.toml" \
+    --set "phase.0.rate=$rate" --target "http://127.0.0.1:$STATIC_PORT" --quiet)
+  python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); print("open loop %6d/s scheduled: %8.0f/s answered, released late p99 %.2f ms (max %.2f), p50 %.2f ms, p99 %.2f ms, errors %d" % (r["rate_scheduled"], r["rate_achieved"], r["dispatch_lag_p99_ms"], r["dispatch_lag_max_ms"], r["p50_ms"], r["p99_ms"], r["errors"]))' <<<"$out"
 done
 
 python3 - "$results" "$DURATION" <<'PY'

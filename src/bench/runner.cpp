@@ -43,6 +43,7 @@ constexpr std::uint64_t k_header_limit = 64 * 1024;
 constexpr std::uint64_t k_body_limit = 64 * 1024 * 1024;
 constexpr std::size_t k_max_mismatch_examples = 5;
 constexpr auto k_sweep_interval = std::chrono::milliseconds(20);
+constexpr std::uint64_t k_max_parallel_connects = 64;
 // File descriptors kept free for everything that is not a load connection.
 constexpr std::uint64_t k_spare_descriptors = 32;
 
@@ -93,6 +94,7 @@ struct Connection {
   std::string body;
   PreparedRequest request;
   bool connected = false;
+  bool ever_connected = false;  // its first connect is over (see Run::grow)
   bool timed_out = false;
   Clock::time_point deadline = Clock::time_point::max();
 };
@@ -154,6 +156,7 @@ class Runner::Run {
       closed_end_ = start_ + std::min(length, scenario_.limits.max_duration);
       result_.nominal_seconds = scenario_.duration > Nanos{0} ? as_seconds(length) : 0.0;
       for (std::uint64_t i = 0; i < result_.connection_cap; ++i) {
+        ++opening_;
         asio::co_spawn(io_, closed_loop(new_connection()), asio::detached);
       }
     }
@@ -203,11 +206,24 @@ class Runner::Run {
       Connection* connection = idle_.back();
       idle_.pop_back();
       connection->wake.cancel();
-    } else if (connections_.size() < result_.connection_cap) {
-      asio::co_spawn(io_, serve_queue(new_connection()), asio::detached);
-    } else {
-      ++result_.waited_for_connection;
+      return;
     }
+    if (!grow()) ++result_.waited_for_connection;
+  }
+
+  // Opens connections for queued requests that no connection is about to serve, at most
+  // k_max_parallel_connects at a time: without that bound a hiccup at a high rate turns
+  // into a storm of connects that costs more than the requests themselves (and leaves
+  // hundreds of idle connections behind). True when one was opened.
+  bool grow() {
+    bool opened = false;
+    while (idle_.empty() && queue_.size() > opening_ && opening_ < k_max_parallel_connects &&
+           connections_.size() < result_.connection_cap) {
+      ++opening_;  // given back when the new connection's first connect completes
+      asio::co_spawn(io_, serve_queue(new_connection()), asio::detached);
+      opened = true;
+    }
+    return opened;
   }
 
   void wake_all_idle() {
@@ -219,7 +235,10 @@ class Runner::Run {
     error_code ec;
     for (;;) {
       while (queue_.empty()) {
-        if (schedule_done_ || stopping_) co_return;
+        if (schedule_done_ || stopping_) {
+          if (!connection.ever_connected) --opening_;  // it never got to connect
+          co_return;
+        }
         idle_.push_back(&connection);
         connection.wake.expires_at(Clock::time_point::max());
         co_await connection.wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -297,8 +316,12 @@ class Runner::Run {
     error_code ec;
     if (!connection.connected) {
       connection.buffer.clear();
+      if (connection.ever_connected) ++opening_;  // a new one is counted when it is made
       co_await connection.socket.async_connect(endpoint_,
                                                asio::redirect_error(asio::use_awaitable, ec));
+      --opening_;
+      connection.ever_connected = true;
+      if (scenario_.mode == LoopMode::open) grow();
       if (ec) {
         close(connection);
         co_return Ending::connect_failed;
@@ -482,6 +505,7 @@ class Runner::Run {
   std::vector<Connection*> idle_;
   std::deque<Due> queue_;
   std::uint64_t in_flight_ = 0;
+  std::uint64_t opening_ = 0;  // connections whose connect is under way or about to start
   std::uint64_t next_seq_ = 0;
   std::uint64_t closed_loops_done_ = 0;
   bool schedule_done_ = false;
