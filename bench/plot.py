@@ -12,6 +12,9 @@ the median over that group's runs (the rounds of bench/side_by_side.sh). Per sce
   percentiles-SCENARIO.png           p50/p90/p99/p999 latency as grouped bars per label
 
 Lines that are not JSON objects with a label and a scenario are skipped with a warning.
+--max-generator-lag MS keeps only the runs in which levee-bench itself released requests
+late by at most MS at p99 (its dispatch_lag_p99_ms): on a shared machine a run whose load
+generator was descheduled measured the neighbours, not the system under test.
 Runs with Debian's python3 (apt-get install python3-matplotlib python3-numpy, or
 scripts/install-deps.sh --bench); --table needs neither.
 """
@@ -257,11 +260,20 @@ def main():
     parser.add_argument("results", nargs="+", help="levee-bench JSON lines (--json-out files)")
     parser.add_argument("--out-dir", help="write the PNG charts here")
     parser.add_argument("--table", action="store_true", help="print the summary table")
+    parser.add_argument("--max-generator-lag", type=float, metavar="MS",
+                        help="drop runs whose dispatch_lag_p99_ms is above MS")
     args = parser.parse_args()
     if not args.out_dir and not args.table:
         parser.error("give --out-dir DIR, --table, or both")
 
     runs = load_runs(args.results)
+    if args.max_generator_lag is not None:
+        kept = [run for run in runs
+                if isinstance(run.get("dispatch_lag_p99_ms"), (int, float))
+                and run["dispatch_lag_p99_ms"] <= args.max_generator_lag]
+        print(f"kept {len(kept)} of {len(runs)} runs (levee-bench's dispatch lag p99 <= "
+              f"{args.max_generator_lag} ms)", file=sys.stderr)
+        runs = kept
     if args.table:
         print_table(runs)
     if args.out_dir:

@@ -48,7 +48,9 @@ struct RunResult {
   std::uint64_t connections_opened = 0;
   std::uint64_t connections_peak = 0;
   std::uint64_t connection_cap = 0;
-  std::uint64_t waited_for_connection = 0;  // due while every allowed connection was busy
+  // Due when no connection was idle and no new one was opened for it (at the cap, or the
+  // connects already under way were enough): it waited for the next free connection.
+  std::uint64_t waited_for_connection = 0;
 
   double nominal_seconds = 0;  // the schedule's length (open) or the closed loop's duration
   double elapsed_seconds = 0;  // from the start until the last answer or the stop
