@@ -92,7 +92,8 @@ std::string format_summary(const RunResult& result, const ReportContext& context
                                   "for a free connection",
                                   result.connections_opened, result.connections_peak,
                                   result.connection_cap, result.waited_for_connection));
-  if (result.interrupted) line("STOPPED", "before the end (signal or limits.max_duration)");
+  if (result.interrupted)
+    line("STOPPED", "before the end of the schedule (signal, limits.max_duration or max_requests)");
   return out;
 }
 

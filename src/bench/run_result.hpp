@@ -54,7 +54,7 @@ struct RunResult {
 
   double nominal_seconds = 0;  // the schedule's length (open) or the closed loop's duration
   double elapsed_seconds = 0;  // from the start until the last answer or the stop
-  bool interrupted = false;    // stopped by a signal or max_duration before the end
+  bool interrupted = false;    // the schedule was cut short: a signal, max_duration, max_requests
   std::string started_at;      // UTC, ISO 8601
 
   std::optional<std::uint64_t> upstream_calls;

@@ -178,9 +178,16 @@ class Runner::Run {
   asio::awaitable<void> dispatch() {
     std::uint64_t seq = 0;
     error_code ec;
-    while (!stopping_ && result_.scheduled < scenario_.limits.max_requests) {
+    while (!stopping_) {
       const auto offset = schedule_.next();
-      if (!offset || *offset >= scenario_.limits.max_duration) break;
+      if (!offset) break;
+      if (*offset >= scenario_.limits.max_duration ||
+          result_.scheduled >= scenario_.limits.max_requests) {
+        // The limits cut the schedule short: the rate scheduled is over the part that ran.
+        result_.interrupted = true;
+        result_.nominal_seconds = std::min(result_.nominal_seconds, as_seconds(*offset));
+        break;
+      }
       const Clock::time_point due = start_ + *offset;
       if (due > Clock::now()) {
         dispatch_timer_.expires_at(due);
@@ -472,6 +479,10 @@ class Runner::Run {
     const Clock::time_point now = Clock::now();
     result_.elapsed_seconds =
         as_seconds((result_.interrupted || result_.completed == 0 ? now : last_answer_) - start_);
+    // A run stopped early scheduled requests only until then.
+    if (result_.interrupted) {
+      result_.nominal_seconds = std::min(result_.nominal_seconds, result_.elapsed_seconds);
+    }
     error_code ignored;
     dispatch_timer_.cancel();
     sweep_timer_.cancel();

@@ -203,6 +203,34 @@ timeout = "200ms"
   EXPECT_EQ(result.count("ok"), 0u);
 }
 
+// A schedule of a minute cut short by limits.max_duration: the run stops on time and the
+// partial result is still reported, with the schedule's rate over the time it ran.
+TEST(LeveeBench, StopsAtMaxDurationAndReportsWhatItMeasured) {
+  UpstreamProcess upstream;
+  TempDir dir;
+  const auto scenario = write_file(dir.path() / "long.toml", R"(
+name = "long"
+description = "a minute at 200/s"
+[[phase]]
+kind = "constant"
+rate = 200
+duration = "60s"
+[request]
+path = "/api/long"
+)");
+  const auto started = std::chrono::steady_clock::now();
+  const BenchRun run =
+      run_bench(scenario, {"--target", url(upstream.port), "--max-duration", "500ms"});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  Json result(run.json);
+  EXPECT_NE(run.json.find("\"interrupted\":true"), std::string::npos) << run.json;
+  EXPECT_GE(result.count("requests"), 50u);
+  EXPECT_LE(result.count("requests"), 101u);
+  EXPECT_NEAR(result.number("rate_scheduled"), 200.0, 20.0);
+  EXPECT_NE(run.out.find("STOPPED"), std::string::npos) << run.out;
+}
+
 TEST(LeveeBench, RefusesTargetsOffLoopbackAndBadScenarios) {
   TempDir dir;
   const auto scenario = write_file(dir.path() / "s.toml",
