@@ -98,7 +98,7 @@ int main(int argc, char** argv) {
   bench::Runner runner(std::move(settings));
   bench::RunResult result = runner.run();
 
-  if (upstream_before) {
+  if (upstream_before && stats_target) {
     try {
       const std::uint64_t after = bench::fetch_upstream_total(*stats_target, k_stats_timeout);
       result.upstream_calls = after >= *upstream_before ? after - *upstream_before : 0;

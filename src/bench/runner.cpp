@@ -102,8 +102,16 @@ struct Connection {
 // How an exchange on a connection ended, before it is counted.
 enum class Ending { answered, connect_failed, failed, failed_before_answer };
 
+struct Attempt {
+  Ending ending;
+  int status = 0;  // when answered
+};
+
 }  // namespace
 
+// The coroutines below take their Connection by reference: connections_ owns every
+// connection (behind a unique_ptr, so its address is stable) until Run is destroyed, and Run
+// is destroyed only after io_.run() has returned, that is after every coroutine has ended.
 class Runner::Run {
  public:
   explicit Run(RunSettings settings)
@@ -238,6 +246,7 @@ class Runner::Run {
     idle_.clear();
   }
 
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-reference-coroutine-parameters): see Run.
   asio::awaitable<void> serve_queue(Connection& connection) {
     error_code ec;
     for (;;) {
@@ -269,6 +278,7 @@ class Runner::Run {
 
   // ---- closed loop ----
 
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-reference-coroutine-parameters): see Run.
   asio::awaitable<void> closed_loop(Connection& connection) {
     while (!stopping_ && Clock::now() < closed_end_ &&
            result_.scheduled < scenario_.limits.max_requests) {
@@ -283,6 +293,7 @@ class Runner::Run {
 
   // ---- one request on one connection ----
 
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-reference-coroutine-parameters): see Run.
   asio::awaitable<void> exchange(Connection& connection, Due due) {
     ++in_flight_;
     builder_.build(due.seq, keys_.next(), connection.request);
@@ -292,17 +303,18 @@ class Runner::Run {
     connection.timed_out = false;
     ++result_.sent;
 
-    Ending ending = Ending::failed;
-    int status = 0;
+    Attempt attempt{Ending::failed};
     // A reused keep-alive connection the server has just closed fails before any byte of the
     // answer arrives; that request is sent once more on a fresh connection, as browsers do.
-    for (int attempt = 0; attempt < 2; ++attempt) {
+    for (int tries = 0; tries < 2; ++tries) {
       const bool reused = connection.connected;
-      ending = co_await attempt_exchange(connection, status);
-      if (ending != Ending::failed_before_answer || !reused || connection.timed_out || stopping_) {
+      attempt = co_await attempt_exchange(connection);
+      if (attempt.ending != Ending::failed_before_answer || !reused || connection.timed_out ||
+          stopping_) {
         break;
       }
     }
+    const Ending ending = attempt.ending;
     connection.deadline = Clock::time_point::max();
     --in_flight_;
 
@@ -315,11 +327,12 @@ class Runner::Run {
     } else if (ending != Ending::answered) {
       count(ErrorKind::io);
     } else {
-      record_answer(connection, due, sent_at, status);
+      record_answer(connection, due, sent_at, attempt.status);
     }
   }
 
-  asio::awaitable<Ending> attempt_exchange(Connection& connection, int& status) {
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-reference-coroutine-parameters): see Run.
+  asio::awaitable<Attempt> attempt_exchange(Connection& connection) {
     error_code ec;
     if (!connection.connected) {
       connection.buffer.clear();
@@ -331,7 +344,7 @@ class Runner::Run {
       if (scenario_.mode == LoopMode::open) grow();
       if (ec) {
         close(connection);
-        co_return Ending::connect_failed;
+        co_return Attempt{Ending::connect_failed};
       }
       connection.connected = true;
       ++result_.connections_opened;
@@ -341,7 +354,7 @@ class Runner::Run {
                                asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       close(connection);
-      co_return Ending::failed_before_answer;
+      co_return Attempt{Ending::failed_before_answer};
     }
 
     connection.body.clear();
@@ -358,7 +371,7 @@ class Runner::Run {
         if (ec == http::error::need_more) ec = {};
         if (ec) {
           close(connection);
-          co_return Ending::failed;
+          co_return Attempt{Ending::failed};
         }
         if (reader.is_done()) break;
         if (used != 0 && connection.buffer.size() != 0) continue;
@@ -379,9 +392,8 @@ class Runner::Run {
         co_return received ? Ending::failed : Ending::failed_before_answer;
       }
     }
-    status = reader.status();
     if (!reader.keep_alive() || connection.buffer.size() != 0) close(connection);
-    co_return Ending::answered;
+    co_return Attempt{Ending::answered, reader.status()};
   }
 
   void record_answer(Connection& connection, const Due& due, Clock::time_point sent_at,

@@ -118,7 +118,7 @@ class TableReader {
                  config::format_duration(high));
       return std::nullopt;
     }
-    return *parsed;
+    return parsed;
   }
 
   template <typename Enum>

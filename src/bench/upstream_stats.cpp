@@ -5,6 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -22,8 +23,8 @@ namespace http = beast::http;
 namespace {
 
 // Beast's timeouts apply to asynchronous operations only, hence a coroutine and run().
-asio::awaitable<std::string> get_body(beast::tcp_stream& stream, const Target& url,
-                                      std::chrono::milliseconds timeout) {
+asio::awaitable<std::string> get_body(Target url, std::chrono::milliseconds timeout) {
+  beast::tcp_stream stream(co_await asio::this_coro::executor);
   const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(url.address), url.port);
   stream.expires_after(timeout);
   co_await stream.async_connect(endpoint, asio::use_awaitable);
@@ -45,13 +46,12 @@ asio::awaitable<std::string> get_body(beast::tcp_stream& stream, const Target& u
 std::uint64_t fetch_upstream_total(const Target& stats_url, std::chrono::milliseconds timeout) {
   const std::string where = "upstream stats http://" + stats_url.authority + stats_url.path;
   asio::io_context io;
-  beast::tcp_stream stream(io);
   std::string body;
   std::exception_ptr failure;
   // The frame is owned by `io`, which is run to completion before this function returns.
-  asio::co_spawn(io, get_body(stream, stats_url, timeout),
+  asio::co_spawn(io, get_body(stats_url, timeout),
                  [&body, &failure](std::exception_ptr error, std::string result) {
-                   failure = error;
+                   failure = std::move(error);
                    body = std::move(result);
                  });
   io.run();
