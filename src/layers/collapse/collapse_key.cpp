@@ -1,0 +1,61 @@
+#include "layers/collapse/collapse_key.hpp"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cctype>
+#include <string_view>
+
+namespace levee::layers::collapse {
+namespace {
+
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+void append_part(std::string& key, std::string_view part) {
+  key += std::to_string(part.size());
+  key += ':';
+  key += part;
+}
+
+}  // namespace
+
+CollapseKey make_collapse_key(const core::Request& request, std::span<const std::string> vary,
+                              bool with_body) {
+  CollapseKey key;
+  std::string& text = key.text;
+  text.reserve(request.target.size() + request.method.size() + 64 +
+               (with_body ? request.body.size() : 0));
+  append_part(text, request.method);
+  // Host names are case-insensitive; the port stays as sent.
+  std::string host;
+  if (const std::string* value = request.headers.find("host")) {
+    host = *value;
+    std::transform(host.begin(), host.end(), host.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  }
+  append_part(text, host);
+  append_part(text, request.path());
+  append_part(text, request.query());
+  for (const std::string& name : vary) {
+    std::size_t count = 0;
+    for (const core::Header& header : request.headers) {
+      if (!same_name(header.name, name)) continue;
+      ++count;
+      append_part(text, header.value);
+    }
+    // How many fields there were: "absent" differs from "present and empty".
+    text += '#';
+    text += std::to_string(count);
+  }
+  text += with_body ? 'B' : 'N';
+  if (with_body) append_part(text, request.body);
+  key.hash = XXH3_64bits(text.data(), text.size());
+  return key;
+}
+
+}  // namespace levee::layers::collapse

@@ -1,0 +1,137 @@
+#pragma once
+// The collapse layer, `inflight` strategy (DESIGN.md "Collapse"): the first request of a key
+// (the leader) calls the inner service at once; identical requests that arrive while that
+// call is in flight join its slot and get its answer. The table is shared by every worker
+// (SlotTable), so identical requests on different worker threads share one call.
+//
+// - A response with Set-Cookie is given to the leader only: the followers are released to
+//   call the inner service on their own (a session cookie must never be shared).
+// - An inner-service error answer (502/504 from the upstream layer) is shared like any
+//   answer: every member gets it, none is retried silently.
+// - A leader whose coroutine is destroyed before its answer (client gone, shutdown) releases
+//   the followers to call on their own; nothing waits forever.
+// - A follower whose coroutine is destroyed leaves its slot at once.
+// - Table full (max_slots): the request passes through uncollapsed.
+//
+// Runs on the calling worker's io_context; followers are woken there by an event.
+// Not yet here (issue 4): the `window` strategy and its flush policies, leader_age, metrics.
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/service.hpp"
+#include "layers/collapse/collapse_key.hpp"
+#include "layers/collapse/slot_table.hpp"
+
+namespace levee::layers::collapse {
+
+// Which requests collapse and what their key holds; fixed for the route's lifetime.
+struct CollapseRules {
+  std::vector<std::string> methods = {"GET", "HEAD"};
+  std::vector<std::string> vary = {"authorization", "cookie", "accept", "accept-encoding",
+                                   "accept-language"};
+
+  [[nodiscard]] bool applies_to(const std::string& method) const {
+    return std::find(methods.begin(), methods.end(), method) != methods.end();
+  }
+  // GET and HEAD carry no meaningful body; any other collapsible method keys on its body.
+  [[nodiscard]] static bool keys_body(const std::string& method) {
+    return method != "GET" && method != "HEAD";
+  }
+};
+
+// How one request went through the layer, for metrics and tests.
+struct CollapseCounters {
+  std::atomic<std::uint64_t> leaders{0};    // went upstream for a slot
+  std::atomic<std::uint64_t> followers{0};  // answered from another request's call
+  std::atomic<std::uint64_t> bypassed{0};   // table full, or released by the leader
+};
+
+template <core::Service Inner>
+class CollapseService {
+ public:
+  CollapseService(Inner inner, std::shared_ptr<SlotTable> table,
+                  std::shared_ptr<const CollapseRules> rules,
+                  std::shared_ptr<CollapseCounters> counters)
+      : inner_(std::move(inner)),
+        table_(std::move(table)),
+        rules_(std::move(rules)),
+        counters_(std::move(counters)) {}
+
+  [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
+    if (!rules_->applies_to(request.method)) co_return co_await inner_.call(std::move(request));
+    Joined joined = table_->join(
+        make_collapse_key(request, rules_->vary, CollapseRules::keys_body(request.method)));
+    if (joined.role == Role::leader)
+      co_return co_await lead(std::move(joined.slot), std::move(request));
+    if (joined.role == Role::follower) {
+      SharedResponse shared = co_await follow(joined.slot);
+      if (shared) {
+        counters_->followers.fetch_add(1, std::memory_order_relaxed);
+        co_return core::Response(*shared);  // fields copied; the body buffer is shared
+      }
+    }
+    counters_->bypassed.fetch_add(1, std::memory_order_relaxed);
+    co_return co_await inner_.call(std::move(request));
+  }
+
+  [[nodiscard]] Inner& inner() noexcept { return inner_; }
+
+ private:
+  // Finishes the slot with "call on your own" if the leader's frame dies without an answer.
+  struct LeaderGuard {
+    SlotTable* table;
+    std::shared_ptr<Slot> slot;
+    ~LeaderGuard() {
+      if (slot) table->finish(slot, nullptr);
+    }
+  };
+
+  struct FollowerGuard {
+    SlotTable* table;
+    std::shared_ptr<Slot> slot;
+    std::shared_ptr<Waiter> waiter;
+    ~FollowerGuard() {
+      if (waiter) table->leave(slot, waiter);
+    }
+  };
+
+  boost::asio::awaitable<core::Response> lead(std::shared_ptr<Slot> slot, core::Request request) {
+    counters_->leaders.fetch_add(1, std::memory_order_relaxed);
+    LeaderGuard guard{table_.get(), slot};
+    core::Response response = co_await inner_.call(std::move(request));
+    guard.slot.reset();
+    // Set-Cookie: the answer is the leader's alone; null releases the followers.
+    table_->finish(slot, response.headers.contains("set-cookie")
+                             ? nullptr
+                             : std::make_shared<const core::Response>(response));
+    co_return response;
+  }
+
+  boost::asio::awaitable<SharedResponse> follow(std::shared_ptr<Slot> slot) {
+    auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor);
+    // leave() on every way out: a no-op once the slot is finished, and the way a follower
+    // woken or destroyed early gives its place back.
+    FollowerGuard guard{table_.get(), slot, waiter};
+    if (SharedResponse ready = table_->wait_or_take(slot, waiter)) co_return ready;
+    boost::system::error_code woken;  // operation_aborted: finish() cancelled the timer
+    co_await waiter->timer().async_wait(
+        boost::asio::redirect_error(boost::asio::use_awaitable, woken));
+    co_return table_->response_of(slot);
+  }
+
+  Inner inner_;
+  std::shared_ptr<SlotTable> table_;
+  std::shared_ptr<const CollapseRules> rules_;
+  std::shared_ptr<CollapseCounters> counters_;
+};
+
+}  // namespace levee::layers::collapse

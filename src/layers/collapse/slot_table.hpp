@@ -1,0 +1,108 @@
+#pragma once
+// The route's table of collapse slots, shared by every worker thread (DESIGN.md "Collapse":
+// collapsing is global across workers). A slot is one upstream call in flight; the request
+// that opened it is its leader, later requests with an equal key join it as followers until
+// it is full (max_waiters: the next request opens a second slot for the key). When the table
+// holds max_slots slots a request is told to bypass it: collapsing is an optimisation and
+// never a reason to refuse a request.
+//
+// Threading: every function may be called from any thread; a slot's state is guarded by its
+// shard's mutex (keys are spread over shards by hash). Followers are woken by an event on
+// their own executor (asio::post of a timer cancel), never by polling, and the response is
+// shared, not copied per member (its body is a shared buffer).
+//
+// Lifetime: finish() removes the slot from the table before it wakes anyone, so a request
+// that arrives after the answer exists opens a new slot (fresh reads). A follower that
+// leaves before the answer (client gone, coroutine destroyed) takes its waiter out with it.
+
+#include <array>
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "core/response.hpp"
+#include "layers/collapse/collapse_key.hpp"
+
+namespace levee::layers::collapse {
+
+// One follower waiting for its slot's answer, on its own executor.
+class Waiter {
+ public:
+  explicit Waiter(const boost::asio::any_io_executor& executor);
+  // Wait until woken (returns at once if wake() already ran on this executor).
+  [[nodiscard]] boost::asio::steady_timer& timer() noexcept { return timer_; }
+  [[nodiscard]] const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
+
+ private:
+  boost::asio::any_io_executor executor_;
+  boost::asio::steady_timer timer_;
+};
+
+using SharedResponse = std::shared_ptr<const core::Response>;
+
+struct Slot {
+  explicit Slot(CollapseKey slot_key) : key(std::move(slot_key)) {}
+  const CollapseKey key;
+  // Guarded by the shard's mutex:
+  std::size_t members = 1;  // the leader and the followers that joined
+  bool finished = false;
+  SharedResponse response;
+  std::vector<std::shared_ptr<Waiter>> waiters;
+};
+
+enum class Role { leader, follower, bypass };
+
+struct Joined {
+  Role role = Role::bypass;
+  std::shared_ptr<Slot> slot;  // null for bypass
+};
+
+class SlotTable {
+ public:
+  SlotTable(std::size_t max_slots, std::size_t max_waiters);
+  SlotTable(const SlotTable&) = delete;
+  SlotTable& operator=(const SlotTable&) = delete;
+
+  // Joins the open slot for `key` that has room, or opens one (leader), or says bypass.
+  [[nodiscard]] Joined join(CollapseKey key);
+
+  // Follower: registers `waiter` and returns null, or returns the answer if it is already
+  // there. Call wait_done() after being woken.
+  [[nodiscard]] SharedResponse wait_or_take(const std::shared_ptr<Slot>& slot,
+                                            const std::shared_ptr<Waiter>& waiter);
+  [[nodiscard]] SharedResponse response_of(const std::shared_ptr<Slot>& slot);
+  // A follower that gives up before the answer.
+  void leave(const std::shared_ptr<Slot>& slot, const std::shared_ptr<Waiter>& waiter);
+
+  // Leader (or whoever owns the call): the answer for every member. Removes the slot from the
+  // table, then wakes the waiters. Returns the number of members the answer serves.
+  std::size_t finish(const std::shared_ptr<Slot>& slot, SharedResponse response);
+
+  [[nodiscard]] std::size_t slots() const noexcept {
+    return slot_count_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::size_t waiters() const noexcept {
+    return waiter_count_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  static constexpr std::size_t k_shards = 32;
+  struct Shard {
+    std::mutex mutex;
+    std::unordered_multimap<std::uint64_t, std::shared_ptr<Slot>> slots;
+  };
+  Shard& shard_of(const Slot& slot) noexcept { return shards_[slot.key.hash % k_shards]; }
+
+  const std::size_t max_slots_;
+  const std::size_t max_waiters_;
+  std::array<Shard, k_shards> shards_;
+  std::atomic<std::size_t> slot_count_{0};
+  std::atomic<std::size_t> waiter_count_{0};
+};
+
+}  // namespace levee::layers::collapse

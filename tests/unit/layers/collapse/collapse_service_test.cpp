@@ -1,0 +1,237 @@
+#include "layers/collapse/collapse_service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <thread>
+#include <vector>
+
+namespace levee::layers::collapse {
+namespace {
+
+namespace asio = boost::asio;
+
+// An inner service that holds every call until the test opens its gate, counts calls, and
+// answers with the request's target and credentials (and Set-Cookie when asked).
+struct Gate {
+  explicit Gate(asio::io_context& io) : timer(io, asio::steady_timer::time_point::max()) {}
+  asio::steady_timer timer;
+  bool open = false;
+  void release() {
+    open = true;
+    timer.cancel();
+  }
+};
+
+struct HeldService {
+  std::shared_ptr<Gate> gate;
+  std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
+  bool set_cookie = false;
+
+  asio::awaitable<core::Response> call(core::Request request) {
+    ++*calls;
+    while (!gate->open) {
+      boost::system::error_code ec;
+      co_await gate->timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    const std::string* authorization = request.headers.find("authorization");
+    core::Response response = core::Response::text(
+        200, request.target + " for " + (authorization ? *authorization : std::string("-")));
+    if (set_cookie) response.headers.add("Set-Cookie", "session=1");
+    co_return response;
+  }
+};
+
+core::Request get(std::string target, std::string authorization = {}) {
+  core::Request request;
+  request.method = "GET";
+  request.target = std::move(target);
+  request.headers.add("Host", "h");
+  if (!authorization.empty()) request.headers.add("Authorization", authorization);
+  return request;
+}
+
+struct Fixture {
+  asio::io_context io;
+  std::shared_ptr<Gate> gate = std::make_shared<Gate>(io);
+  std::shared_ptr<SlotTable> table = std::make_shared<SlotTable>(100, 100);
+  std::shared_ptr<CollapseCounters> counters = std::make_shared<CollapseCounters>();
+  HeldService inner{gate};
+
+  CollapseService<HeldService> service() {
+    return CollapseService<HeldService>(inner, table, std::make_shared<const CollapseRules>(),
+                                        counters);
+  }
+};
+
+TEST(CollapseService, IdenticalConcurrentRequestsShareOneCall) {
+  Fixture f;
+  auto service = f.service();
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 10; ++i) {
+    asio::co_spawn(
+        f.io, service.call(get("/a?x=1", "u1")),
+        [&bodies](std::exception_ptr, core::Response r) { bodies.emplace_back(r.body_view()); });
+  }
+  f.io.poll();
+  EXPECT_EQ(f.inner.calls->load(), 1);
+  EXPECT_EQ(f.table->slots(), 1u);
+  EXPECT_EQ(f.table->waiters(), 9u);
+  f.gate->release();
+  f.io.run();
+  ASSERT_EQ(bodies.size(), 10u);
+  for (const auto& body : bodies) EXPECT_EQ(body, "/a?x=1 for u1\n");
+  EXPECT_EQ(f.counters->leaders.load(), 1u);
+  EXPECT_EQ(f.counters->followers.load(), 9u);
+  EXPECT_EQ(f.table->slots(), 0u);
+  EXPECT_EQ(f.table->waiters(), 0u);
+}
+
+TEST(CollapseService, DifferentCredentialsOrQueriesGetTheirOwnCalls) {
+  Fixture f;
+  auto service = f.service();
+  std::vector<std::string> bodies;
+  for (auto [target, user] : std::vector<std::pair<std::string, std::string>>{
+           {"/a", "u1"}, {"/a", "u2"}, {"/a?q", "u1"}, {"/a", ""}}) {
+    asio::co_spawn(
+        f.io, service.call(get(target, user)),
+        [&bodies](std::exception_ptr, core::Response r) { bodies.emplace_back(r.body_view()); });
+  }
+  f.io.poll();
+  EXPECT_EQ(f.inner.calls->load(), 4);
+  f.gate->release();
+  f.io.run();
+  std::sort(bodies.begin(), bodies.end());
+  EXPECT_EQ(bodies, (std::vector<std::string>{"/a for -\n", "/a for u1\n", "/a for u2\n",
+                                              "/a?q for u1\n"}));
+}
+
+TEST(CollapseService, SetCookieAnswersAreNotShared) {
+  Fixture f;
+  f.inner.set_cookie = true;
+  auto service = f.service();
+  int answered = 0;
+  for (int i = 0; i < 5; ++i) {
+    asio::co_spawn(f.io, service.call(get("/login")),
+                   [&answered](std::exception_ptr, core::Response) { ++answered; });
+  }
+  f.io.poll();
+  EXPECT_EQ(f.inner.calls->load(), 1);
+  f.gate->release();
+  f.io.run();
+  EXPECT_EQ(answered, 5);
+  // The four followers were released to make their own calls.
+  EXPECT_EQ(f.inner.calls->load(), 5);
+  EXPECT_EQ(f.counters->bypassed.load(), 4u);
+  EXPECT_EQ(f.table->slots(), 0u);
+}
+
+TEST(CollapseService, OtherMethodsPassThrough) {
+  Fixture f;
+  f.gate->release();
+  auto service = f.service();
+  for (int i = 0; i < 3; ++i) {
+    core::Request post = get("/a");
+    post.method = "POST";
+    asio::co_spawn(f.io, service.call(std::move(post)), asio::detached);
+  }
+  f.io.run();
+  EXPECT_EQ(f.inner.calls->load(), 3);
+  EXPECT_EQ(f.counters->leaders.load(), 0u);
+}
+
+TEST(CollapseService, AFollowerThatGoesAwayLeavesTheSlot) {
+  Fixture f;
+  auto service = f.service();
+  bool leader_answered = false;
+  asio::co_spawn(
+      f.io, service.call(get("/a")),
+      [&leader_answered](std::exception_ptr, core::Response) { leader_answered = true; });
+  {
+    // A follower on its own io_context, destroyed while waiting: its frame dies with it.
+    asio::io_context other;
+    asio::co_spawn(other, service.call(get("/a")), asio::detached);
+    f.io.poll();
+    other.poll();
+    EXPECT_EQ(f.table->waiters(), 1u);
+  }
+  EXPECT_EQ(f.table->waiters(), 0u);
+  f.gate->release();
+  f.io.run();
+  EXPECT_TRUE(leader_answered);
+  EXPECT_EQ(f.table->slots(), 0u);
+}
+
+TEST(CollapseService, ALeaderThatGoesAwayReleasesItsFollowers) {
+  Fixture f;
+  auto service = f.service();
+  int followers_answered = 0;
+  // The leader runs on its own io_context, which is destroyed with the leader's frame still
+  // waiting for its inner call: the order below (service, gate, then io_context) destroys
+  // the frame through the io_context, as a worker's shutdown would.
+  auto leader_io = std::make_unique<asio::io_context>();
+  auto leader_gate = std::make_shared<Gate>(*leader_io);
+  auto leader_service = std::make_unique<CollapseService<HeldService>>(
+      HeldService{leader_gate}, f.table, std::make_shared<const CollapseRules>(), f.counters);
+  asio::co_spawn(*leader_io, leader_service->call(get("/a")), asio::detached);
+  leader_io->poll();
+  for (int i = 0; i < 3; ++i) {
+    asio::co_spawn(
+        f.io, service.call(get("/a")),
+        [&followers_answered](std::exception_ptr, core::Response) { ++followers_answered; });
+  }
+  f.io.poll();
+  EXPECT_EQ(f.table->waiters(), 3u);
+  leader_service.reset();
+  leader_gate.reset();
+  leader_io.reset();
+  f.gate->release();
+  f.io.run();
+  EXPECT_EQ(followers_answered, 3);
+  EXPECT_EQ(f.inner.calls->load(), 3);  // each called on its own
+  EXPECT_EQ(f.table->slots(), 0u);
+}
+
+// Identical requests on two worker threads share one call. Run under TSan by check-tsan.
+TEST(CollapseService, TwoWorkersShareOneCall) {
+  auto table = std::make_shared<SlotTable>(100, 100);
+  auto counters = std::make_shared<CollapseCounters>();
+  auto rules = std::make_shared<const CollapseRules>();
+  asio::io_context first;
+  asio::io_context second;
+  auto first_gate = std::make_shared<Gate>(first);
+  HeldService first_inner{first_gate};
+  HeldService second_inner{std::make_shared<Gate>(second)};
+  CollapseService<HeldService> first_service(first_inner, table, rules, counters);
+  CollapseService<HeldService> second_service(second_inner, table, rules, counters);
+
+  std::string first_body;
+  std::string second_body;
+  asio::co_spawn(first, first_service.call(get("/shared", "u")),
+                 [&first_body](std::exception_ptr, core::Response r) {
+                   first_body = std::string(r.body_view());
+                 });
+  first.poll();
+  asio::co_spawn(second, second_service.call(get("/shared", "u")),
+                 [&second_body](std::exception_ptr, core::Response r) {
+                   second_body = std::string(r.body_view());
+                 });
+  second.poll();
+  EXPECT_EQ(table->waiters(), 1u);
+  auto second_guard = asio::make_work_guard(second);
+  std::thread second_thread([&second] { second.run(); });
+  asio::post(first, [first_gate] { first_gate->release(); });
+  first.run();
+  second_guard.reset();
+  second_thread.join();
+  EXPECT_EQ(first_inner.calls->load() + second_inner.calls->load(), 1);
+  EXPECT_EQ(first_body, "/shared for u\n");
+  EXPECT_EQ(second_body, "/shared for u\n");
+  EXPECT_EQ(table->slots(), 0u);
+}
+
+}  // namespace
+}  // namespace levee::layers::collapse
