@@ -53,6 +53,16 @@ enum class RouteMode { pass, collapse, batch };
 // The mode as written in the config file ("pass", "collapse", "batch").
 [[nodiscard]] std::string_view to_string(RouteMode mode) noexcept;
 
+// [routes.collapse] (DESIGN.md "Collapse"). Only the inflight strategy exists so far.
+struct CollapseConfig {
+  std::uint64_t max_waiters = 1000;  // followers per slot; a full slot opens another
+  std::uint64_t max_slots = 10000;   // slots per route; a full table passes requests through
+  // Header names (lower case) whose values are part of the key.
+  std::vector<std::string> vary = {"authorization", "cookie", "accept", "accept-encoding",
+                                   "accept-language"};
+  std::vector<std::string> methods = {"GET", "HEAD"};  // others key on their body too
+};
+
 struct RouteConfig {
   std::string name;
   std::string host;  // empty = any host
@@ -60,6 +70,7 @@ struct RouteConfig {
   std::vector<std::string> methods;  // empty = every method
   std::string upstream;
   RouteMode mode = RouteMode::pass;
+  CollapseConfig collapse;  // used when mode is collapse
 };
 
 struct Config {

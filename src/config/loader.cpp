@@ -26,7 +26,7 @@ namespace {
 // Schema: the keys each table accepts. Unknown-key detection and environment overrides both
 // read it, so a key added here is accepted in the file and from the environment alike.
 
-enum class Kind { string, address, duration, size, integer, list };
+enum class Kind { string, address, duration, size, integer, list, table };
 
 struct Field {
   std::string_view key;
@@ -58,6 +58,13 @@ constexpr std::array route_schema{
     Field{"name", Kind::string},        Field{"host", Kind::string},
     Field{"path_prefix", Kind::string}, Field{"methods", Kind::list},
     Field{"upstream", Kind::string},    Field{"mode", Kind::string},
+    Field{"collapse", Kind::table},
+};
+
+constexpr std::array collapse_schema{
+    Field{"strategy", Kind::string},   Field{"max_waiters", Kind::integer},
+    Field{"max_slots", Kind::integer}, Field{"vary", Kind::list},
+    Field{"methods", Kind::list},
 };
 
 constexpr std::array<std::string_view, 4> section_names{"server", "log", "upstreams", "routes"};
@@ -596,13 +603,75 @@ void read_mode(TableReader& reader, RouteMode& mode) {
   if (!text) return;
   if (*text == "pass") {
     mode = RouteMode::pass;
-  } else if (*text == "collapse" || *text == "batch") {
+  } else if (*text == "collapse") {
+    mode = RouteMode::collapse;
+  } else if (*text == "batch") {
     reader.report("mode",
-                  "mode " + quoted(*text) + " is not implemented in this build (only \"pass\")");
+                  "mode \"batch\" is not implemented in this build (\"pass\" and "
+                  "\"collapse\" are)");
   } else {
     reader.report("mode", "unknown mode " + quoted(*text) +
                               " (expected \"pass\", \"collapse\" or \"batch\")");
   }
+}
+
+// [routes.collapse]: only with mode = "collapse"; absent keys keep their defaults.
+void read_collapse(TableReader& route_reader, const std::string& route_path, RouteConfig& route,
+                   Diagnostics& diagnostics) {
+  const toml::node* node = route_reader.find("collapse");
+  if (node == nullptr) return;
+  const toml::table* table = node->as_table();
+  if (table == nullptr) {
+    route_reader.report("collapse", "expected a table ([routes.collapse])" + found(*node));
+    return;
+  }
+  if (route.mode != RouteMode::collapse) {
+    route_reader.report("collapse", "[routes.collapse] applies only to mode = \"collapse\"");
+    return;
+  }
+  TableReader reader(*table, route_path + ".collapse", collapse_schema, diagnostics);
+  CollapseConfig& collapse = route.collapse;
+  if (auto strategy = reader.string("strategy")) {
+    if (*strategy == "window") {
+      reader.report("strategy",
+                    "strategy \"window\" is not implemented in this build (only "
+                    "\"inflight\")");
+    } else if (*strategy != "inflight") {
+      reader.report("strategy", "unknown strategy " + quoted(*strategy) +
+                                    " (expected \"inflight\" or \"window\")");
+    }
+  }
+  assign(collapse.max_waiters, reader.integer("max_waiters", 1, 1'000'000));
+  assign(collapse.max_slots, reader.integer("max_slots", 1, 10'000'000));
+  if (reader.find("methods") != nullptr) {
+    auto methods = read_methods(reader);
+    if (methods.empty()) {
+      reader.report("methods", "list at least one method");
+    } else {
+      collapse.methods = std::move(methods);
+    }
+  }
+  if (const toml::node* vary = reader.find("vary")) {
+    const toml::array* array = vary->as_array();
+    if (array == nullptr) {
+      reader.report("vary",
+                    "expected an array of header names such as [\"Authorization\"]" + found(*vary));
+    } else {
+      collapse.vary.clear();
+      for (std::size_t i = 0; i < array->size(); ++i) {
+        const toml::node& element = *array->get(i);
+        const auto* name = element.as_string();
+        if (name == nullptr || name->get().empty() ||
+            name->get().find_first_of(" \t:\r\n") != std::string::npos) {
+          reader.report_at(element, index_path(reader.key_path("vary"), i),
+                           "expected a header name" + found(element));
+          continue;
+        }
+        collapse.vary.push_back(lower(name->get()));
+      }
+    }
+  }
+  reader.reject_unknown_keys();
 }
 
 // `check_upstreams` is false when [upstreams] itself is malformed: its names are unknown and
@@ -667,6 +736,7 @@ void read_routes(const toml::node* node, bool check_upstreams, Config& config,
       route.upstream = std::move(*upstream);
     }
     read_mode(reader, route.mode);
+    read_collapse(reader, path, route, diagnostics);
     reader.reject_unknown_keys();
     config.routes.push_back(std::move(route));
   }

@@ -5,11 +5,29 @@
 
 namespace levee::proxy {
 
+CollapseShared make_collapse_shared(const config::RouteConfig& route) {
+  if (route.mode != config::RouteMode::collapse) return {};
+  auto rules = std::make_shared<layers::collapse::CollapseRules>();
+  rules->methods = route.collapse.methods;
+  rules->vary = route.collapse.vary;
+  return CollapseShared{std::make_shared<layers::collapse::SlotTable>(route.collapse.max_slots,
+                                                                      route.collapse.max_waiters),
+                        std::move(rules), std::make_shared<layers::collapse::CollapseCounters>()};
+}
+
 std::unique_ptr<core::Handler> build_route_pipeline(const RouteResources& r) {
   // Outermost first. Metrics wraps everything so that every answer, including those a later
-  // layer produces itself (503 shed, cache hit), is counted once.
+  // layer produces itself (503 shed, cache hit), is counted once. Collapse sits above the
+  // upstream layer, so that upstream call metrics count real calls only.
+  layers::UpstreamService upstream(r.upstream, r.metrics);
+  if (r.route.mode == config::RouteMode::collapse) {
+    using Collapse = layers::collapse::CollapseService<layers::UpstreamService>;
+    using CollapseChain = layers::MetricsService<Collapse>;
+    return core::erase(CollapseChain(
+        Collapse(upstream, r.collapse.table, r.collapse.rules, r.collapse.counters), r.metrics));
+  }
   using PassChain = layers::MetricsService<layers::UpstreamService>;
-  return core::erase(PassChain(layers::UpstreamService(r.upstream, r.metrics), r.metrics));
+  return core::erase(PassChain(upstream, r.metrics));
 }
 
 }  // namespace levee::proxy

@@ -8,15 +8,27 @@
 
 #include "config/config.hpp"
 #include "core/service.hpp"
+#include "layers/collapse/collapse_service.hpp"
 #include "layers/metrics/route_metrics.hpp"
 #include "upstream/upstream_client.hpp"
 
 namespace levee::proxy {
 
+// What every worker's copy of a collapse route shares: one slot table (collapsing is global
+// across workers), its rules and its counters. Empty for other modes.
+struct CollapseShared {
+  std::shared_ptr<layers::collapse::SlotTable> table;
+  std::shared_ptr<const layers::collapse::CollapseRules> rules;
+  std::shared_ptr<layers::collapse::CollapseCounters> counters;
+};
+
+[[nodiscard]] CollapseShared make_collapse_shared(const config::RouteConfig& route);
+
 struct RouteResources {
   const config::RouteConfig& route;
   upstream::UpstreamClient& upstream;  // the worker's client for the route's upstream
   const layers::RouteMetrics& metrics;
+  const CollapseShared& collapse;
 };
 
 [[nodiscard]] std::unique_ptr<core::Handler> build_route_pipeline(const RouteResources& resources);

@@ -16,6 +16,7 @@
 #include "admin/admin_handler.hpp"
 #include "admin/metric_registry.hpp"
 #include "admin/metrics.hpp"
+#include "proxy/pipeline.hpp"
 #include "proxy/proxy_metrics.hpp"
 #include "proxy/worker.hpp"
 #include "router/route_table.hpp"
@@ -101,8 +102,19 @@ ProxyServer::ProxyServer(config::Config config)
   registry_->gauge_callback("levee_uptime_seconds", "Seconds since start.", {}, [this] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
   });
-  for (const auto& route : config_.routes)
+  for (const auto& route : config_.routes) {
     route_metrics_.push_back(&metrics_->add_route(route.name));
+    collapse_.push_back(make_collapse_shared(route));
+    if (auto table = collapse_.back().table) {
+      registry_->gauge_callback(
+          "levee_active_batch_slots",
+          "Collapse slots (upstream calls shared by waiting requests) open now.",
+          {{"route", route.name}}, [table] { return static_cast<double>(table->slots()); });
+      registry_->gauge_callback(
+          "levee_collapse_waiters", "Requests waiting for another request's upstream call now.",
+          {{"route", route.name}}, [table] { return static_cast<double>(table->waiters()); });
+    }
+  }
 
   UpstreamEndpoints endpoints;
   for (const auto& upstream : config_.upstreams) {
@@ -114,7 +126,8 @@ ProxyServer::ProxyServer(config::Config config)
 
   auto table = std::make_shared<const router::RouteTable>(config_.routes);
   WorkerShared shared{
-      config_, table, endpoints, route_metrics_, metrics_->server(), *gate_, access_log_.get()};
+      config_,          table, endpoints, route_metrics_, collapse_, metrics_->server(), *gate_,
+      access_log_.get()};
   tcp::endpoint listen = resolve(config_.server.listen, "listen address").front();
   for (unsigned i = 0; i < config_.server.workers; ++i) {
     auto worker = std::make_unique<Worker>(i, shared);

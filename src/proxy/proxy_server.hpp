@@ -21,6 +21,9 @@ class AdminHandler;
 namespace levee::layers {
 struct RouteMetrics;
 }  // namespace levee::layers
+namespace levee::proxy {
+struct CollapseShared;
+}  // namespace levee::proxy
 namespace levee::server {
 class AccessLog;
 class ConnectionGate;
@@ -70,6 +73,7 @@ class ProxyServer {
   std::unique_ptr<admin::Registry> registry_;
   std::unique_ptr<ProxyMetrics> metrics_;
   std::vector<const layers::RouteMetrics*> route_metrics_;
+  std::vector<CollapseShared> collapse_;  // config.routes order; outlives the workers
   std::unique_ptr<server::AccessLog> access_log_;
   std::unique_ptr<server::ConnectionGate> gate_;
   std::vector<std::unique_ptr<Worker>> workers_;

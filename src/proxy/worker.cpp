@@ -30,7 +30,8 @@ Worker::Worker(unsigned index, const WorkerShared& shared)
     const auto& route = shared.config.routes[i];
     auto& client = *clients_.at(route.upstream);
     routes.push_back(router::Route{
-        route.name, build_route_pipeline(RouteResources{route, client, *shared.route_metrics[i]})});
+        route.name, build_route_pipeline(RouteResources{route, client, *shared.route_metrics[i],
+                                                        shared.collapse[i]})});
   }
   router_ = std::make_unique<router::Router>(shared.routes, std::move(routes));
 }

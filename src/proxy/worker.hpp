@@ -18,6 +18,7 @@
 
 #include "config/config.hpp"
 #include "layers/metrics/route_metrics.hpp"
+#include "proxy/pipeline.hpp"
 #include "router/route_table.hpp"
 #include "router/router.hpp"
 #include "server/connection_gate.hpp"
@@ -37,6 +38,7 @@ struct WorkerShared {
   std::shared_ptr<const router::RouteTable> routes;
   const UpstreamEndpoints& endpoints;
   const std::vector<const layers::RouteMetrics*>& route_metrics;  // config.routes order
+  const std::vector<CollapseShared>& collapse;                    // config.routes order
   const server::ServerMetrics& server_metrics;
   server::ConnectionGate& gate;
   server::AccessLog* access_log;

@@ -528,18 +528,62 @@ TEST(ConfigLoader, ListenAndAdminMustDiffer) {
 }
 
 TEST(ConfigLoader, UnimplementedModesAreRejected) {
-  for (const std::string mode : {"collapse", "batch"}) {
-    const auto error = only_error(
-        minimal_plus("[[routes]]\nname = \"b\"\nupstream = \"legacy\"\nmode = \"" + mode + "\"\n"),
-        "routes[1].mode", 10);
-    EXPECT_EQ(error.message,
-              "mode \"" + mode + "\" is not implemented in this build (only \"pass\")");
-  }
+  const auto error = only_error(
+      minimal_plus("[[routes]]\nname = \"b\"\nupstream = \"legacy\"\nmode = \"batch\"\n"),
+      "routes[1].mode", 10);
+  EXPECT_EQ(error.message,
+            "mode \"batch\" is not implemented in this build (\"pass\" and \"collapse\" are)");
   EXPECT_THAT(only_error(minimal_plus("[[routes]]\nname = \"b\"\nupstream = \"legacy\"\n"
                                       "mode = \"fast\"\n"),
                          "routes[1].mode", 10)
                   .message,
               HasSubstr("unknown mode \"fast\""));
+}
+
+TEST(ConfigLoader, CollapseRoutesAndTheirTable) {
+  const Config defaults =
+      load(minimal_plus("[[routes]]\nname = \"c\"\nupstream = \"legacy\"\nmode = \"collapse\"\n"));
+  ASSERT_EQ(defaults.routes.size(), 2u);
+  EXPECT_EQ(defaults.routes[1].mode, RouteMode::collapse);
+  EXPECT_EQ(defaults.routes[1].collapse.max_waiters, 1000u);
+  EXPECT_EQ(defaults.routes[1].collapse.methods, (std::vector<std::string>{"GET", "HEAD"}));
+  EXPECT_EQ(defaults.routes[1].collapse.vary.front(), "authorization");
+
+  const Config tuned =
+      load(minimal_plus("[[routes]]\nname = \"c\"\nupstream = \"legacy\"\nmode = \"collapse\"\n"
+                        "[routes.collapse]\nstrategy = \"inflight\"\nmax_waiters = 5\n"
+                        "max_slots = 7\nvary = [\"Authorization\", \"X-Tenant\"]\n"
+                        "methods = [\"GET\", \"POST\"]\n"));
+  const CollapseConfig& collapse = tuned.routes[1].collapse;
+  EXPECT_EQ(collapse.max_waiters, 5u);
+  EXPECT_EQ(collapse.max_slots, 7u);
+  EXPECT_EQ(collapse.vary, (std::vector<std::string>{"authorization", "x-tenant"}));
+  EXPECT_EQ(collapse.methods, (std::vector<std::string>{"GET", "POST"}));
+}
+
+TEST(ConfigLoader, CollapseTableErrorsNameTheirKey) {
+  const std::string route =
+      "[[routes]]\nname = \"c\"\nupstream = \"legacy\"\nmode = \"collapse\"\n"
+      "[routes.collapse]\n";
+  EXPECT_THAT(
+      only_error(minimal_plus(route + "strategy = \"window\"\n"), "routes[1].collapse.strategy", 12)
+          .message,
+      HasSubstr("not implemented in this build"));
+  EXPECT_THAT(
+      only_error(minimal_plus(route + "max_waiters = 0\n"), "routes[1].collapse.max_waiters", 12)
+          .message,
+      HasSubstr("must be from 1"));
+  EXPECT_THAT(
+      only_error(minimal_plus(route + "vary = [\"bad name\"]\n"), "routes[1].collapse.vary[0]", 12)
+          .message,
+      HasSubstr("header name"));
+  EXPECT_THAT(only_error(minimal_plus(route + "wait = 1\n"), "routes[1].collapse.wait", 12).message,
+              HasSubstr("unknown key"));
+  EXPECT_THAT(only_error(minimal_plus("[[routes]]\nname = \"p\"\nupstream = \"legacy\"\n"
+                                      "[routes.collapse]\nmax_slots = 3\n"),
+                         "routes[1].collapse", 10)
+                  .message,
+              HasSubstr("applies only to mode = \"collapse\""));
 }
 
 TEST(ConfigLoader, BadRouteFields) {
@@ -690,7 +734,7 @@ TEST(ConfigEnvironment, UnknownTargetsNameTheVariable) {
 TEST(ConfigEnvironment, BadValuesNameTheVariable) {
   const auto errors = errors_of(two_routes_toml, {{"LEVEE_SERVER__WORKERS", "many"},
                                                   {"LEVEE_SERVER__DRAIN_TIMEOUT", "5"},
-                                                  {"LEVEE_ROUTES__items__MODE", "collapse"},
+                                                  {"LEVEE_ROUTES__items__MODE", "batch"},
                                                   {"LEVEE_ROUTES__1__METHODS", "[\"get\"]"}});
   ASSERT_EQ(errors.size(), 4u) << describe(errors);
   const auto workers = error_for(errors, "server.workers");
@@ -701,7 +745,8 @@ TEST(ConfigEnvironment, BadValuesNameTheVariable) {
   EXPECT_THAT(error_for(errors, "server.drain_timeout").message, HasSubstr("missing unit"));
   const auto mode = error_for(errors, "routes[0].mode");
   EXPECT_EQ(mode.file, "environment variable LEVEE_ROUTES__items__MODE");
-  EXPECT_EQ(mode.message, "mode \"collapse\" is not implemented in this build (only \"pass\")");
+  EXPECT_EQ(mode.message,
+            "mode \"batch\" is not implemented in this build (\"pass\" and \"collapse\" are)");
   EXPECT_EQ(error_for(errors, "routes[1].methods[0]").file,
             "environment variable LEVEE_ROUTES__1__METHODS");
 }

@@ -1,0 +1,208 @@
+// mode = "collapse" end to end: real levee (two workers) in front of a real levee-upstream
+// whose answers take 400 ms, so requests sent together are in flight together. What is
+// counted is what levee-upstream itself counted.
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "levee_fixture.hpp"
+#include "support/http_client.hpp"
+#include "support/process.hpp"
+
+namespace levee::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string collapse_route(std::string_view extra = {}) {
+  return "[[routes]]\nname = \"api\"\npath_prefix = \"/\"\nupstream = \"legacy\"\n"
+         "mode = \"collapse\"\n" +
+         std::string(extra);
+}
+
+Stack collapse_stack(std::string_view extra = {},
+                     std::vector<std::string> upstream_args = {"--latency", "400ms"}) {
+  LeveeOptions options;
+  options.routes = collapse_route(extra);
+  options.workers = 2;
+  return Stack(options, std::move(upstream_args));
+}
+
+struct Sent {
+  HttpConnection connection;
+  std::string method;
+};
+
+// Sends every request on its own connection before reading any answer, so that all of them
+// reach levee within the upstream's 400 ms.
+std::vector<HttpResult> send_together(
+    std::uint16_t port, const std::vector<std::pair<std::string, HeaderList>>& requests,
+    std::string_view method = "GET") {
+  std::vector<HttpConnection> connections;
+  for (const auto& [target, headers] : requests) {
+    connections.emplace_back(port);
+    EXPECT_TRUE(connections.back().send_raw(format_request(port, method, target, headers)));
+  }
+  std::vector<HttpResult> results;
+  for (auto& connection : connections) results.push_back(connection.read_response());
+  return results;
+}
+
+// Polls until `condition` holds (bounded): the event it waits for is observable only there.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds within = 5s) {
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return condition();
+}
+
+std::uint64_t metric_value(std::uint16_t admin_port, std::string_view series) {
+  const auto metrics = http_get(admin_port, "/metrics");
+  const auto at = metrics.body.find(std::string(series) + " ");
+  if (at == std::string::npos) return ~std::uint64_t{0};
+  return std::stoull(metrics.body.substr(at + series.size() + 1));
+}
+
+TEST(Collapse, IdenticalConcurrentGetsShareOneUpstreamCall) {
+  Stack stack = collapse_stack();
+  const std::vector<std::pair<std::string, HeaderList>> same(
+      20, {"/api/same?x=1", {{"Authorization", "Bearer u1"}}});
+  const auto results = send_together(stack.port(), same);
+  for (const auto& result : results) {
+    ASSERT_EQ(result.status, 200) << result;
+    EXPECT_EQ(result.body, results.front().body);
+    EXPECT_NE(result.body.find("\"authorization\":\"Bearer u1\""), std::string::npos);
+    EXPECT_NE(result.body.find("\"hits\":1"), std::string::npos) << result.body;
+  }
+  EXPECT_EQ(stack.upstream.calls("/api/same"), 1u);
+  EXPECT_EQ(metric_value(stack.admin_port(), "levee_active_batch_slots{route=\"api\"}"), 0u);
+
+  // After the answer, the same key goes upstream again: collapse never serves stale answers.
+  EXPECT_EQ(http_get(stack.port(), "/api/same?x=1", {{"Authorization", "Bearer u1"}}).status, 200);
+  EXPECT_EQ(stack.upstream.calls("/api/same"), 2u);
+}
+
+TEST(Collapse, CredentialsQueryAndHostSeparateCalls) {
+  Stack stack = collapse_stack();
+  std::vector<std::pair<std::string, HeaderList>> requests;
+  for (int i = 0; i < 3; ++i) {
+    requests.push_back({"/api/k", {{"Authorization", "Bearer u1"}}});
+    requests.push_back({"/api/k", {{"Authorization", "Bearer u2"}}});
+    requests.push_back({"/api/k?v=2", {{"Authorization", "Bearer u1"}}});
+    requests.push_back({"/api/k", {{"Authorization", "Bearer u1"}, {"Host", "other.test"}}});
+  }
+  const auto results = send_together(stack.port(), requests);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    ASSERT_EQ(results[i].status, 200) << results[i];
+    const auto& [target, headers] = requests[i];
+    const std::string user = headers.front().second;
+    EXPECT_NE(results[i].body.find("\"authorization\":\"" + user + "\""), std::string::npos)
+        << "request " << i << " got " << results[i].body;
+    const bool has_query = target.find('?') != std::string::npos;
+    EXPECT_EQ(results[i].body.find("\"query\":\"v=2\"") != std::string::npos, has_query);
+    const bool other_host = headers.size() == 2;
+    EXPECT_EQ(results[i].body.find("\"host\":\"other.test\"") != std::string::npos, other_host)
+        << results[i].body;
+  }
+  EXPECT_EQ(stack.upstream.calls("/api/k"), 4u);
+}
+
+TEST(Collapse, SetCookieAnswersAreNotShared) {
+  Stack stack = collapse_stack();
+  const auto results = send_together(stack.port(), {5, {"/set-cookie", {}}});
+  for (const auto& result : results) {
+    ASSERT_EQ(result.status, 200) << result;
+    EXPECT_TRUE(result.has_header("Set-Cookie"));
+  }
+  EXPECT_EQ(stack.upstream.calls("/set-cookie"), 5u);
+}
+
+TEST(Collapse, UpstreamErrorsAndTimeoutsReachEveryMember) {
+  LeveeOptions options;
+  options.routes = collapse_route();
+  options.upstream_extra = "request_timeout = \"300ms\"\n";
+  Stack stack(options);
+  const auto timeouts = send_together(stack.port(), {6, {"/slow?ms=3000", {}}});
+  for (const auto& result : timeouts) EXPECT_EQ(result.status, 504) << result;
+  EXPECT_EQ(stack.upstream.calls("/slow"), 1u);
+
+  Stack failing = collapse_stack({}, {"--latency", "400ms", "--error-rate", "1"});
+  const auto errors = send_together(failing.port(), {6, {"/api/fail", {}}});
+  for (const auto& result : errors) EXPECT_EQ(result.status, 500) << result;
+  EXPECT_EQ(failing.upstream.calls("/api/fail"), 1u);
+}
+
+TEST(Collapse, LeaderThatDisconnectsDoesNotCancelTheCall) {
+  Stack stack = collapse_stack();
+  HttpConnection leader(stack.port());
+  ASSERT_TRUE(leader.send_raw(format_request(stack.port(), "GET", "/api/lead")));
+  // Once the leader's call has reached the upstream (400 ms before it answers), the leader
+  // goes away and the followers arrive.
+  ASSERT_TRUE(eventually([&] { return stack.upstream.calls("/api/lead") == 1; }));
+  leader.close();
+  const auto results = send_together(stack.port(), {5, {"/api/lead", {}}});
+  for (const auto& result : results) EXPECT_EQ(result.status, 200) << result;
+  EXPECT_EQ(stack.upstream.calls("/api/lead"), 1u);
+  EXPECT_EQ(metric_value(stack.admin_port(), "levee_active_batch_slots{route=\"api\"}"), 0u);
+}
+
+// levee does not yet notice a client that goes away while its request waits (the session
+// learns it when it writes the answer): the waiters stay until the answer, and then nothing
+// is left behind.
+TEST(Collapse, FollowersThatDisconnectLeaveNothingBehind) {
+  Stack stack = collapse_stack();
+  HttpConnection leader(stack.port());
+  ASSERT_TRUE(leader.send_raw(format_request(stack.port(), "GET", "/api/gone")));
+  ASSERT_TRUE(eventually([&] { return stack.upstream.calls("/api/gone") == 1; }));
+  const std::string waiters = "levee_collapse_waiters{route=\"api\"}";
+  {
+    std::vector<HttpConnection> quitters;
+    for (int i = 0; i < 5; ++i) {
+      quitters.emplace_back(stack.port());
+      ASSERT_TRUE(quitters.back().send_raw(format_request(stack.port(), "GET", "/api/gone")));
+    }
+    ASSERT_TRUE(eventually([&] { return metric_value(stack.admin_port(), waiters) == 5; }));
+  }  // closed while waiting
+  const HttpResult answer = leader.read_response();
+  EXPECT_EQ(answer.status, 200) << answer;
+  EXPECT_EQ(stack.upstream.calls("/api/gone"), 1u);
+  EXPECT_TRUE(eventually([&] {
+    return metric_value(stack.admin_port(), waiters) == 0 &&
+           metric_value(stack.admin_port(), "levee_active_batch_slots{route=\"api\"}") == 0;
+  }));
+}
+
+TEST(Collapse, FullSlotsAndAFullTableStillAnswerEveryone) {
+  Stack stack = collapse_stack("[routes.collapse]\nmax_waiters = 1\nmax_slots = 2\n");
+  // Four identical requests with one follower per slot: two slots, which fills the table...
+  std::vector<HttpConnection> full;
+  for (int i = 0; i < 4; ++i) {
+    full.emplace_back(stack.port());
+    ASSERT_TRUE(full.back().send_raw(format_request(stack.port(), "GET", "/api/full")));
+  }
+  ASSERT_TRUE(eventually([&] {
+    return metric_value(stack.admin_port(), "levee_collapse_waiters{route=\"api\"}") == 2;
+  }));
+  EXPECT_EQ(metric_value(stack.admin_port(), "levee_active_batch_slots{route=\"api\"}"), 2u);
+  // ...so another key passes through uncollapsed, and is answered all the same.
+  EXPECT_EQ(http_get(stack.port(), "/api/other").status, 200);
+  for (auto& connection : full) EXPECT_EQ(connection.read_response().status, 200);
+  EXPECT_EQ(stack.upstream.calls("/api/full"), 2u);
+  EXPECT_EQ(stack.upstream.calls("/api/other"), 1u);
+}
+
+TEST(Collapse, OtherMethodsPassThrough) {
+  Stack stack = collapse_stack();
+  const auto results = send_together(stack.port(), {3, {"/api/post", {}}}, "POST");
+  for (const auto& result : results) EXPECT_EQ(result.status, 200) << result;
+  EXPECT_EQ(stack.upstream.calls("/api/post"), 3u);
+}
+
+}  // namespace
+}  // namespace levee::testing
