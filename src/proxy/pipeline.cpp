@@ -5,14 +5,17 @@
 
 namespace levee::proxy {
 
-CollapseShared make_collapse_shared(const config::RouteConfig& route) {
+CollapseShared make_collapse_shared(const config::RouteConfig& route,
+                                    const layers::collapse::CollapseMetrics& metrics) {
   if (route.mode != config::RouteMode::collapse) return {};
   auto rules = std::make_shared<layers::collapse::CollapseRules>();
   rules->methods = route.collapse.methods;
   rules->vary = route.collapse.vary;
+  auto counters = std::make_shared<layers::collapse::CollapseCounters>();
+  counters->metrics = metrics;
   return CollapseShared{std::make_shared<layers::collapse::SlotTable>(route.collapse.max_slots,
                                                                       route.collapse.max_waiters),
-                        std::move(rules), std::make_shared<layers::collapse::CollapseCounters>()};
+                        std::move(rules), std::move(counters)};
 }
 
 std::unique_ptr<core::Handler> build_route_pipeline(const RouteResources& r) {

@@ -22,7 +22,8 @@ struct CollapseShared {
   std::shared_ptr<layers::collapse::CollapseCounters> counters;
 };
 
-[[nodiscard]] CollapseShared make_collapse_shared(const config::RouteConfig& route);
+[[nodiscard]] CollapseShared make_collapse_shared(const config::RouteConfig& route,
+                                                  const layers::collapse::CollapseMetrics& metrics);
 
 struct RouteResources {
   const config::RouteConfig& route;

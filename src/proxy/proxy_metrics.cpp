@@ -9,7 +9,12 @@ namespace levee::proxy {
 
 namespace {
 constexpr std::array<std::string_view, 5> k_classes = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-}
+// Requests per upstream call, and a slot's age in milliseconds (seed 000's buckets, wider).
+constexpr std::array<double, 12> k_size_buckets = {1,  2,   4,   8,   16,   32,
+                                                   64, 128, 256, 512, 1024, 4096};
+constexpr std::array<double, 14> k_age_ms_buckets = {0.5, 1,   2,   5,    10,   20,   50,
+                                                     100, 200, 500, 1000, 2000, 5000, 10000};
+}  // namespace
 
 ProxyMetrics::ProxyMetrics(admin::Registry& registry)
     : registry_(registry),
@@ -56,6 +61,34 @@ const layers::RouteMetrics& ProxyMetrics::add_route(std::string_view route) {
   metrics->upstream_duration = &upstream_duration_.with({route});
   routes_.push_back(std::move(metrics));
   return *routes_.back();
+}
+
+layers::collapse::CollapseMetrics ProxyMetrics::add_collapse_route(std::string_view route) {
+  if (collapse_requests_ == nullptr) {
+    collapse_requests_ = &registry_.counter_family(
+        "levee_collapse_requests_total",
+        "Requests on collapse routes, by role: leader (its own upstream call), follower "
+        "(answered by another request's call), bypass (not collapsed).",
+        {"route", "role"});
+    flushes_ = &registry_.counter_family("levee_batch_flush_total",
+                                         "Slots and batches sent upstream, by reason.",
+                                         {"route", "reason"});
+    size_at_flush_ = &registry_.histogram_family(
+        "levee_batch_size_at_flush", "Requests answered by one upstream call of a slot or batch.",
+        {"route"}, k_size_buckets);
+    age_ms_at_flush_ = &registry_.histogram_family(
+        "levee_batch_age_ms_at_flush",
+        "Milliseconds from a slot or batch opening to its answer (inflight) or flush.", {"route"},
+        k_age_ms_buckets);
+  }
+  layers::collapse::CollapseMetrics metrics;
+  metrics.leaders = &collapse_requests_->with({route, "leader"});
+  metrics.followers = &collapse_requests_->with({route, "follower"});
+  metrics.bypassed = &collapse_requests_->with({route, "bypass"});
+  metrics.flushes_immediate = &flushes_->with({route, "immediate"});
+  metrics.size_at_flush = &size_at_flush_->with({route});
+  metrics.age_ms_at_flush = &age_ms_at_flush_->with({route});
+  return metrics;
 }
 
 }  // namespace levee::proxy

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "admin/metric_registry.hpp"
+#include "layers/collapse/collapse_service.hpp"
 #include "layers/metrics/route_metrics.hpp"
 #include "server/server_metrics.hpp"
 
@@ -18,6 +19,8 @@ class ProxyMetrics {
 
   // Creates the children for one route (call once per route name, at start-up).
   [[nodiscard]] const layers::RouteMetrics& add_route(std::string_view route);
+  // The collapse families' children for one collapse route (families created on first use).
+  [[nodiscard]] layers::collapse::CollapseMetrics add_collapse_route(std::string_view route);
   [[nodiscard]] const server::ServerMetrics& server() const noexcept { return server_; }
   [[nodiscard]] admin::Registry& registry() noexcept { return registry_; }
 
@@ -29,6 +32,10 @@ class ProxyMetrics {
   admin::HistogramFamily& upstream_duration_;
   server::ServerMetrics server_;
   std::vector<std::unique_ptr<layers::RouteMetrics>> routes_;
+  admin::CounterFamily* collapse_requests_ = nullptr;
+  admin::CounterFamily* flushes_ = nullptr;
+  admin::HistogramFamily* size_at_flush_ = nullptr;
+  admin::HistogramFamily* age_ms_at_flush_ = nullptr;
 };
 
 }  // namespace levee::proxy

@@ -104,7 +104,9 @@ ProxyServer::ProxyServer(config::Config config)
   });
   for (const auto& route : config_.routes) {
     route_metrics_.push_back(&metrics_->add_route(route.name));
-    collapse_.push_back(make_collapse_shared(route));
+    collapse_.push_back(make_collapse_shared(route, route.mode == config::RouteMode::collapse
+                                                        ? metrics_->add_collapse_route(route.name)
+                                                        : layers::collapse::CollapseMetrics{}));
     if (auto table = collapse_.back().table) {
       registry_->gauge_callback(
           "levee_active_batch_slots",
@@ -239,7 +241,22 @@ std::string ProxyServer::stats_json() const {
       }
       separator = ",";
     }
-    out += "}}";
+    out += '}';
+    if (const CollapseShared& collapse = collapse_[i]; collapse.table) {
+      // collapse_ratio: the share of collapsible requests answered by another one's call.
+      const auto leaders = collapse.counters->leaders.load(std::memory_order_relaxed);
+      const auto followers = collapse.counters->followers.load(std::memory_order_relaxed);
+      const auto bypassed = collapse.counters->bypassed.load(std::memory_order_relaxed);
+      const auto collapsible = leaders + followers + bypassed;
+      fmt::format_to(
+          it,
+          ",\"collapse\":{{\"slots_in_flight\":{},\"waiters\":{},\"leaders\":{},"
+          "\"followers\":{},\"bypassed\":{},\"collapse_ratio\":{:.4f}}}",
+          collapse.table->slots(), collapse.table->waiters(), leaders, followers, bypassed,
+          collapsible == 0 ? 0.0
+                           : static_cast<double>(followers) / static_cast<double>(collapsible));
+    }
+    out += '}';
   }
   out += "]}";
   return out;

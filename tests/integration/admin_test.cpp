@@ -33,6 +33,7 @@ TEST(Admin, MetricsAreValidPrometheusTextWithPerRouteCounts) {
   LeveeOptions options;
   options.routes =
       "[[routes]]\nname = \"api\"\npath_prefix = \"/api/\"\nupstream = \"legacy\"\n"
+      "mode = \"collapse\"\n"  // so that promtool checks the collapse families too
       "[[routes]]\nname = \"rest\"\npath_prefix = \"/\"\nupstream = \"legacy\"\n";
   Stack stack(options);
   for (int i = 0; i < 3; ++i) ASSERT_EQ(http_get(stack.port(), "/api/m").status, 200);
@@ -55,9 +56,18 @@ TEST(Admin, MetricsAreValidPrometheusTextWithPerRouteCounts) {
   EXPECT_TRUE(contains(m.body, "levee_rejected_requests_total{reason=\"bad_request\"} 1"));
   EXPECT_TRUE(contains(m.body, "levee_open_connections "));
   EXPECT_TRUE(contains(m.body, "levee_ready 1"));
+  EXPECT_TRUE(contains(m.body, "levee_collapse_requests_total{route=\"api\",role=\"leader\"} 3"));
+  EXPECT_TRUE(contains(m.body, "levee_batch_size_at_flush_count{route=\"api\"} 3"));
+  EXPECT_TRUE(contains(m.body, "levee_active_batch_slots{route=\"api\"} 0"));
 
   auto [status, output] = promtool_check(stack.dir, m.body);
-  EXPECT_EQ(status, 0) << "promtool check metrics said: " << output;
+  // One lint finding is accepted: issue 4 names the metric levee_batch_age_ms_at_flush after
+  // seed 000 (milliseconds in the name); promtool prefers base units. Anything else fails.
+  const std::string accepted =
+      "levee_batch_age_ms_at_flush metric names should not contain abbreviated units\n";
+  if (status != 0) {
+    EXPECT_EQ(output, accepted) << "promtool check metrics said: " << output;
+  }
 }
 
 TEST(Admin, StatsHealthAndReady) {

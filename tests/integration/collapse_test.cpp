@@ -82,6 +82,16 @@ TEST(Collapse, IdenticalConcurrentGetsShareOneUpstreamCall) {
   }
   EXPECT_EQ(stack.upstream.calls("/api/same"), 1u);
   EXPECT_EQ(metric_value(stack.admin_port(), "levee_active_batch_slots{route=\"api\"}"), 0u);
+  EXPECT_EQ(metric_value(stack.admin_port(),
+                         "levee_collapse_requests_total{route=\"api\",role=\"follower\"}"),
+            19u);
+  EXPECT_EQ(metric_value(stack.admin_port(), "levee_batch_size_at_flush_count{route=\"api\"}"), 1u);
+  EXPECT_EQ(metric_value(stack.admin_port(), "levee_batch_size_at_flush_sum{route=\"api\"}"), 20u);
+  const auto stats = http_get(stack.admin_port(), "/stats");
+  EXPECT_NE(stats.body.find("\"collapse\":{\"slots_in_flight\":0,\"waiters\":0,\"leaders\":1,"
+                            "\"followers\":19,\"bypassed\":0,\"collapse_ratio\":0.9500}"),
+            std::string::npos)
+      << stats.body;
 
   // After the answer, the same key goes upstream again: collapse never serves stale answers.
   EXPECT_EQ(http_get(stack.port(), "/api/same?x=1", {{"Authorization", "Bearer u1"}}).status, 200);

@@ -14,7 +14,7 @@
 // - Table full (max_slots): the request passes through uncollapsed.
 //
 // Runs on the calling worker's io_context; followers are woken there by an event.
-// Not yet here (issue 4): the `window` strategy and its flush policies, leader_age, metrics.
+// Not yet here (issue 4): the `window` strategy and its flush policies, leader_age.
 
 #include <algorithm>
 #include <atomic>
@@ -22,11 +22,13 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "admin/metrics.hpp"
 #include "core/service.hpp"
 #include "layers/collapse/collapse_key.hpp"
 #include "layers/collapse/slot_table.hpp"
@@ -48,11 +50,32 @@ struct CollapseRules {
   }
 };
 
-// How one request went through the layer, for metrics and tests.
+// The route's Prometheus children (proxy/proxy_metrics.cpp); any may be null (unit tests).
+struct CollapseMetrics {
+  admin::Counter* leaders = nullptr;
+  admin::Counter* followers = nullptr;
+  admin::Counter* bypassed = nullptr;
+  admin::Counter* flushes_immediate = nullptr;  // an inflight slot goes upstream at once
+  admin::Histogram* size_at_flush = nullptr;    // inflight: requests the call answered
+  admin::Histogram* age_ms_at_flush = nullptr;  // inflight: the slot's life, open to answer
+};
+
+// How requests went through the layer, for /stats and tests; shared by every worker.
 struct CollapseCounters {
   std::atomic<std::uint64_t> leaders{0};    // went upstream for a slot
   std::atomic<std::uint64_t> followers{0};  // answered from another request's call
   std::atomic<std::uint64_t> bypassed{0};   // table full, or released by the leader
+  CollapseMetrics metrics;
+
+  void count_leader() { bump(leaders, metrics.leaders); }
+  void count_follower() { bump(followers, metrics.followers); }
+  void count_bypass() { bump(bypassed, metrics.bypassed); }
+
+ private:
+  static void bump(std::atomic<std::uint64_t>& counter, admin::Counter* metric) {
+    counter.fetch_add(1, std::memory_order_relaxed);
+    if (metric != nullptr) metric->inc();
+  }
 };
 
 template <core::Service Inner>
@@ -75,11 +98,11 @@ class CollapseService {
     if (joined.role == Role::follower) {
       SharedResponse shared = co_await follow(joined.slot);
       if (shared) {
-        counters_->followers.fetch_add(1, std::memory_order_relaxed);
+        counters_->count_follower();
         co_return core::Response(*shared);  // fields copied; the body buffer is shared
       }
     }
-    counters_->bypassed.fetch_add(1, std::memory_order_relaxed);
+    counters_->count_bypass();
     co_return co_await inner_.call(std::move(request));
   }
 
@@ -105,14 +128,25 @@ class CollapseService {
   };
 
   boost::asio::awaitable<core::Response> lead(std::shared_ptr<Slot> slot, core::Request request) {
-    counters_->leaders.fetch_add(1, std::memory_order_relaxed);
+    counters_->count_leader();
+    const auto opened = std::chrono::steady_clock::now();
+    if (auto* flushes = counters_->metrics.flushes_immediate) flushes->inc();
     LeaderGuard guard{table_.get(), slot};
     core::Response response = co_await inner_.call(std::move(request));
     guard.slot.reset();
     // Set-Cookie: the answer is the leader's alone; null releases the followers.
-    table_->finish(slot, response.headers.contains("set-cookie")
-                             ? nullptr
-                             : std::make_shared<const core::Response>(response));
+    const std::size_t served =
+        table_->finish(slot, response.headers.contains("set-cookie")
+                                 ? nullptr
+                                 : std::make_shared<const core::Response>(response));
+    const CollapseMetrics& metrics = counters_->metrics;
+    if (metrics.size_at_flush != nullptr)
+      metrics.size_at_flush->observe(static_cast<double>(served));
+    if (metrics.age_ms_at_flush != nullptr) {
+      metrics.age_ms_at_flush->observe(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - opened)
+              .count());
+    }
     co_return response;
   }
 
