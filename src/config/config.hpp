@@ -61,6 +61,7 @@ struct CollapseConfig {
   std::vector<std::string> vary = {"authorization", "cookie", "accept", "accept-encoding",
                                    "accept-language"};
   std::vector<std::string> methods = {"GET", "HEAD"};  // others key on their body too
+  bool debug_header = false;                           // X-Levee-Collapse on collapsed answers
 };
 
 struct RouteConfig {

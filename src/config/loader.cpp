@@ -26,7 +26,7 @@ namespace {
 // Schema: the keys each table accepts. Unknown-key detection and environment overrides both
 // read it, so a key added here is accepted in the file and from the environment alike.
 
-enum class Kind { string, address, duration, size, integer, list, table };
+enum class Kind { string, address, duration, size, integer, boolean, list, table };
 
 struct Field {
   std::string_view key;
@@ -64,7 +64,7 @@ constexpr std::array route_schema{
 constexpr std::array collapse_schema{
     Field{"strategy", Kind::string},   Field{"max_waiters", Kind::integer},
     Field{"max_slots", Kind::integer}, Field{"vary", Kind::list},
-    Field{"methods", Kind::list},
+    Field{"methods", Kind::list},      Field{"debug_header", Kind::boolean},
 };
 
 constexpr std::array<std::string_view, 4> section_names{"server", "log", "upstreams", "routes"};
@@ -643,6 +643,13 @@ void read_collapse(TableReader& route_reader, const std::string& route_path, Rou
   }
   assign(collapse.max_waiters, reader.integer("max_waiters", 1, 1'000'000));
   assign(collapse.max_slots, reader.integer("max_slots", 1, 10'000'000));
+  if (const toml::node* flag = reader.find("debug_header")) {
+    if (const auto* value = flag->as_boolean()) {
+      collapse.debug_header = value->get();
+    } else {
+      reader.report("debug_header", "expected true or false" + found(*flag));
+    }
+  }
   if (reader.find("methods") != nullptr) {
     auto methods = read_methods(reader);
     if (methods.empty()) {

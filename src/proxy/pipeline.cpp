@@ -11,6 +11,7 @@ CollapseShared make_collapse_shared(const config::RouteConfig& route,
   auto rules = std::make_shared<layers::collapse::CollapseRules>();
   rules->methods = route.collapse.methods;
   rules->vary = route.collapse.vary;
+  rules->debug_header = route.collapse.debug_header;
   auto counters = std::make_shared<layers::collapse::CollapseCounters>();
   counters->metrics = metrics;
   return CollapseShared{std::make_shared<layers::collapse::SlotTable>(route.collapse.max_slots,

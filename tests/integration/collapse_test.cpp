@@ -207,6 +207,25 @@ TEST(Collapse, FullSlotsAndAFullTableStillAnswerEveryone) {
   EXPECT_EQ(stack.upstream.calls("/api/other"), 1u);
 }
 
+TEST(Collapse, DebugHeaderNamesTheRoleAndTheSlotSize) {
+  Stack stack = collapse_stack("[routes.collapse]\ndebug_header = true\n");
+  const auto results = send_together(stack.port(), {4, {"/api/debug", {}}});
+  int leaders = 0;
+  for (const auto& result : results) {
+    ASSERT_EQ(result.status, 200) << result;
+    const auto header = result.header("X-Levee-Collapse");
+    ASSERT_TRUE(header.has_value());
+    if (*header == "leader; members=4")
+      ++leaders;
+    else
+      EXPECT_EQ(*header, "follower; members=4");
+  }
+  EXPECT_EQ(leaders, 1);
+  // Off by default.
+  Stack quiet = collapse_stack();
+  EXPECT_FALSE(http_get(quiet.port(), "/api/debug").has_header("X-Levee-Collapse"));
+}
+
 TEST(Collapse, OtherMethodsPassThrough) {
   Stack stack = collapse_stack();
   const auto results = send_together(stack.port(), {3, {"/api/post", {}}}, "POST");

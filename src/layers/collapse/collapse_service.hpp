@@ -40,6 +40,8 @@ struct CollapseRules {
   std::vector<std::string> methods = {"GET", "HEAD"};
   std::vector<std::string> vary = {"authorization", "cookie", "accept", "accept-encoding",
                                    "accept-language"};
+  // Adds `X-Levee-Collapse: leader|follower; members=N` to collapsed answers (debugging).
+  bool debug_header = false;
 
   [[nodiscard]] bool applies_to(const std::string& method) const {
     return std::find(methods.begin(), methods.end(), method) != methods.end();
@@ -99,7 +101,11 @@ class CollapseService {
       SharedResponse shared = co_await follow(joined.slot);
       if (shared) {
         counters_->count_follower();
-        co_return core::Response(*shared);  // fields copied; the body buffer is shared
+        core::Response response(*shared);  // fields copied; the body buffer is shared
+        if (rules_->debug_header) {
+          mark(response, "follower", table_->members_of(joined.slot));
+        }
+        co_return response;
       }
     }
     counters_->count_bypass();
@@ -139,6 +145,7 @@ class CollapseService {
         table_->finish(slot, response.headers.contains("set-cookie")
                                  ? nullptr
                                  : std::make_shared<const core::Response>(response));
+    if (rules_->debug_header) mark(response, "leader", served);
     const CollapseMetrics& metrics = counters_->metrics;
     if (metrics.size_at_flush != nullptr)
       metrics.size_at_flush->observe(static_cast<double>(served));
@@ -148,6 +155,11 @@ class CollapseService {
               .count());
     }
     co_return response;
+  }
+
+  static void mark(core::Response& response, std::string_view role, std::size_t members) {
+    response.headers.set("X-Levee-Collapse",
+                         std::string(role) + "; members=" + std::to_string(members));
   }
 
   boost::asio::awaitable<SharedResponse> follow(std::shared_ptr<Slot> slot) {

@@ -46,6 +46,11 @@ SharedResponse SlotTable::response_of(const std::shared_ptr<Slot>& slot) {
   return slot->response;
 }
 
+std::size_t SlotTable::members_of(const std::shared_ptr<Slot>& slot) {
+  std::lock_guard lock(shard_of(*slot).mutex);
+  return slot->members;
+}
+
 void SlotTable::leave(const std::shared_ptr<Slot>& slot, const std::shared_ptr<Waiter>& waiter) {
   std::lock_guard lock(shard_of(*slot).mutex);
   auto& waiters = slot->waiters;

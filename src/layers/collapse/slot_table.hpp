@@ -76,6 +76,8 @@ class SlotTable {
   [[nodiscard]] SharedResponse wait_or_take(const std::shared_ptr<Slot>& slot,
                                             const std::shared_ptr<Waiter>& waiter);
   [[nodiscard]] SharedResponse response_of(const std::shared_ptr<Slot>& slot);
+  // The members the slot's answer served (final once the slot is finished).
+  [[nodiscard]] std::size_t members_of(const std::shared_ptr<Slot>& slot);
   // A follower that gives up before the answer.
   void leave(const std::shared_ptr<Slot>& slot, const std::shared_ptr<Waiter>& waiter);
 
