@@ -235,10 +235,10 @@ TEST(ConfigLoader, LoadsTheExampleFile) {
   EXPECT_EQ(config.routes[1].name, "process");
   EXPECT_EQ(config.routes[1].path_prefix, "/process");
   EXPECT_EQ(config.routes[1].methods, std::vector<std::string>{"POST"});
-  for (const RouteConfig& route : config.routes) {
-    EXPECT_EQ(route.upstream, "legacy");
-    EXPECT_EQ(route.mode, RouteMode::pass);
-  }
+  for (const RouteConfig& route : config.routes) EXPECT_EQ(route.upstream, "legacy");
+  EXPECT_EQ(config.routes[0].mode, RouteMode::collapse);
+  EXPECT_TRUE(config.routes[0].collapse.debug_header);
+  EXPECT_EQ(config.routes[1].mode, RouteMode::pass);
 }
 
 TEST(ConfigLoader, MissingFileIsAnError) {
