@@ -53,8 +53,14 @@ enum class RouteMode { pass, collapse, batch };
 // The mode as written in the config file ("pass", "collapse", "batch").
 [[nodiscard]] std::string_view to_string(RouteMode mode) noexcept;
 
-// [routes.collapse] (DESIGN.md "Collapse"). Only the inflight strategy exists so far.
+// [routes.collapse] (DESIGN.md "Collapse").
+enum class CollapseStrategy { inflight, window };
+enum class FlushPolicy { immediate, timer, size };
+
 struct CollapseConfig {
+  CollapseStrategy strategy = CollapseStrategy::inflight;
+  FlushPolicy policy = FlushPolicy::timer;            // window only
+  Duration max_wait = std::chrono::milliseconds(50);  // window: the envelope's time limit
   std::uint64_t max_waiters = 1000;  // followers per slot; a full slot opens another
   std::uint64_t max_slots = 10000;   // slots per route; a full table passes requests through
   // Header names (lower case) whose values are part of the key.

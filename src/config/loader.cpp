@@ -65,6 +65,7 @@ constexpr std::array collapse_schema{
     Field{"strategy", Kind::string},   Field{"max_waiters", Kind::integer},
     Field{"max_slots", Kind::integer}, Field{"vary", Kind::list},
     Field{"methods", Kind::list},      Field{"debug_header", Kind::boolean},
+    Field{"policy", Kind::string},     Field{"max_wait", Kind::duration},
 };
 
 constexpr std::array<std::string_view, 4> section_names{"server", "log", "upstreams", "routes"};
@@ -633,12 +634,41 @@ void read_collapse(TableReader& route_reader, const std::string& route_path, Rou
   CollapseConfig& collapse = route.collapse;
   if (auto strategy = reader.string("strategy")) {
     if (*strategy == "window") {
-      reader.report("strategy",
-                    "strategy \"window\" is not implemented in this build (only "
-                    "\"inflight\")");
-    } else if (*strategy != "inflight") {
+      collapse.strategy = CollapseStrategy::window;
+    } else if (*strategy == "inflight") {
+      collapse.strategy = CollapseStrategy::inflight;
+    } else {
       reader.report("strategy", "unknown strategy " + quoted(*strategy) +
                                     " (expected \"inflight\" or \"window\")");
+    }
+  }
+  if (auto policy = reader.string("policy")) {
+    if (*policy == "immediate") {
+      collapse.policy = FlushPolicy::immediate;
+    } else if (*policy == "timer") {
+      collapse.policy = FlushPolicy::timer;
+    } else if (*policy == "size") {
+      collapse.policy = FlushPolicy::size;
+    } else if (*policy == "adaptive" || *policy == "learned") {
+      reader.report("policy", "policy " + quoted(*policy) +
+                                  " is not implemented in this build (immediate, timer, size)");
+    } else {
+      reader.report("policy", "unknown policy " + quoted(*policy) +
+                                  " (expected immediate, timer, size, adaptive or learned)");
+    }
+  }
+  if (auto wait = reader.duration("max_wait", Zero::rejected)) {
+    if (*wait > std::chrono::seconds(60)) {
+      reader.report("max_wait", "must be at most 60s, got " + format_duration(*wait));
+    } else {
+      collapse.max_wait = *wait;
+    }
+  }
+  if (collapse.strategy != CollapseStrategy::window) {
+    for (const char* key : {"policy", "max_wait"}) {
+      if (reader.find(key) != nullptr) {
+        reader.report(key, std::string(key) + " applies only to strategy = \"window\"");
+      }
     }
   }
   assign(collapse.max_waiters, reader.integer("max_waiters", 1, 1'000'000));

@@ -12,11 +12,16 @@ CollapseShared make_collapse_shared(const config::RouteConfig& route,
   rules->methods = route.collapse.methods;
   rules->vary = route.collapse.vary;
   rules->debug_header = route.collapse.debug_header;
+  const bool window = route.collapse.strategy == config::CollapseStrategy::window;
+  rules->strategy =
+      window ? layers::collapse::Strategy::window : layers::collapse::Strategy::inflight;
+  rules->flush_immediately = route.collapse.policy == config::FlushPolicy::immediate;
+  rules->max_wait = route.collapse.max_wait;
   auto counters = std::make_shared<layers::collapse::CollapseCounters>();
   counters->metrics = metrics;
-  return CollapseShared{std::make_shared<layers::collapse::SlotTable>(route.collapse.max_slots,
-                                                                      route.collapse.max_waiters),
-                        std::move(rules), std::move(counters)};
+  auto table = std::make_shared<layers::collapse::SlotTable>(
+      route.collapse.max_slots, route.collapse.max_waiters, rules->strategy);
+  return CollapseShared{std::move(table), std::move(rules), std::move(counters)};
 }
 
 std::unique_ptr<core::Handler> build_route_pipeline(const RouteResources& r) {

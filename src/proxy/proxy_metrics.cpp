@@ -85,7 +85,10 @@ layers::collapse::CollapseMetrics ProxyMetrics::add_collapse_route(std::string_v
   metrics.leaders = &collapse_requests_->with({route, "leader"});
   metrics.followers = &collapse_requests_->with({route, "follower"});
   metrics.bypassed = &collapse_requests_->with({route, "bypass"});
-  metrics.flushes_immediate = &flushes_->with({route, "immediate"});
+  for (std::size_t i = 0; i < metrics.flushes.size(); ++i) {
+    metrics.flushes[i] = &flushes_->with(
+        {route, layers::collapse::to_string(static_cast<layers::collapse::FlushReason>(i))});
+  }
   metrics.size_at_flush = &size_at_flush_->with({route});
   metrics.age_ms_at_flush = &age_ms_at_flush_->with({route});
   return metrics;

@@ -170,6 +170,10 @@ void ProxyServer::start() {
 void ProxyServer::begin_drain() {
   ready_.store(false, std::memory_order_release);
   gate_->begin_drain();
+  // Parked window slots go upstream now (reason shutdown), so their members are answered.
+  for (const CollapseShared& collapse : collapse_) {
+    if (collapse.table) collapse.table->flush_all();
+  }
   std::vector<std::future<void>> closed;
   closed.reserve(workers_.size());
   for (auto& worker : workers_) closed.push_back(worker->begin_drain());

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <string>
 #include <thread>
 #include <vector>
@@ -224,6 +225,56 @@ TEST(Collapse, DebugHeaderNamesTheRoleAndTheSlotSize) {
   // Off by default.
   Stack quiet = collapse_stack();
   EXPECT_FALSE(http_get(quiet.port(), "/api/debug").has_header("X-Levee-Collapse"));
+}
+
+// strategy = "window": a slot parks until max_wait (or until it is full), and SIGTERM sends
+// every parked slot at once.
+TEST(CollapseWindow, ALoneRequestWaitsForMaxWait) {
+  Stack stack = collapse_stack(
+      "[routes.collapse]\nstrategy = \"window\"\npolicy = \"timer\"\nmax_wait = \"300ms\"\n", {});
+  const auto started = std::chrono::steady_clock::now();
+  const HttpResult result = http_get(stack.port(), "/api/lone");
+  EXPECT_EQ(result.status, 200) << result;
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 300ms);
+  EXPECT_EQ(
+      metric_value(stack.admin_port(), "levee_batch_flush_total{route=\"api\",reason=\"timeout\"}"),
+      1u);
+}
+
+TEST(CollapseWindow, AFullSlotGoesAtOnceAndMembersShareOneCall) {
+  Stack stack = collapse_stack(
+      "[routes.collapse]\nstrategy = \"window\"\npolicy = \"size\"\nmax_wait = \"60s\"\n"
+      "max_waiters = 3\n",
+      {});
+  // Four identical requests fill the slot (a leader and three followers) long before the
+  // 60 s max_wait: it goes upstream at once, as one call.
+  const auto results = send_together(stack.port(), {4, {"/api/full", {}}});
+  for (const auto& result : results) EXPECT_EQ(result.status, 200) << result;
+  EXPECT_EQ(stack.upstream.calls("/api/full"), 1u);
+  EXPECT_EQ(metric_value(stack.admin_port(),
+                         "levee_batch_flush_total{route=\"api\",reason=\"size_cap\"}"),
+            1u);
+  EXPECT_EQ(metric_value(stack.admin_port(), "levee_batch_size_at_flush_sum{route=\"api\"}"), 4u);
+}
+
+TEST(CollapseWindow, SigtermSendsParkedSlotsAndAnswersEveryone) {
+  Stack stack =
+      collapse_stack("[routes.collapse]\nstrategy = \"window\"\nmax_wait = \"10s\"\n", {});
+  std::vector<HttpConnection> parked;
+  for (int i = 0; i < 3; ++i) {
+    parked.emplace_back(stack.port());
+    ASSERT_TRUE(parked.back().send_raw(format_request(stack.port(), "GET", "/api/parked")));
+  }
+  ASSERT_TRUE(eventually([&] {
+    return metric_value(stack.admin_port(), "levee_collapse_waiters{route=\"api\"}") == 2;
+  }));
+  EXPECT_EQ(stack.upstream.calls("/api/parked"), 0u);
+  const auto signalled = std::chrono::steady_clock::now();
+  ASSERT_TRUE(stack.levee.process.send_signal(SIGTERM));
+  for (auto& connection : parked) EXPECT_EQ(connection.read_response().status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 5s);  // not the 10 s max_wait
+  EXPECT_EQ(stack.upstream.calls("/api/parked"), 1u);
+  EXPECT_EQ(stack.levee.process.wait_exit(10s), 0);
 }
 
 TEST(Collapse, OtherMethodsPassThrough) {

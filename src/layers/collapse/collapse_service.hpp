@@ -1,8 +1,15 @@
 #pragma once
-// The collapse layer, `inflight` strategy (DESIGN.md "Collapse"): the first request of a key
-// (the leader) calls the inner service at once; identical requests that arrive while that
-// call is in flight join its slot and get its answer. The table is shared by every worker
-// (SlotTable), so identical requests on different worker threads share one call.
+// The collapse layer (DESIGN.md "Collapse"). The first request of a key is the slot's leader.
+// - `inflight`: the leader calls the inner service at once; identical requests that arrive
+//   while that call is in flight join its slot and get its answer.
+// - `window`: the leader parks the slot until it should go upstream: at once (policy
+//   `immediate`), when max_wait has passed since it opened, or when it is full (max_waiters
+//   followers), whichever comes first (policies `timer` and `size` are this envelope with
+//   different settings); a request that arrives after the slot went upstream opens a new
+//   one, so every answer comes from a call made after its request arrived. Shutdown
+//   (SlotTable::flush_all) sends every parked slot at once.
+// The table is shared by every worker (SlotTable), so identical requests on different worker
+// threads share one call.
 //
 // - A response with Set-Cookie is given to the leader only: the followers are released to
 //   call the inner service on their own (a session cookie must never be shared).
@@ -14,9 +21,10 @@
 // - Table full (max_slots): the request passes through uncollapsed.
 //
 // Runs on the calling worker's io_context; followers are woken there by an event.
-// Not yet here (issue 4): the `window` strategy and its flush policies, leader_age.
+// Not yet here (issue 4): the adaptive and learned policies, leader_age.
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -24,6 +32,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +51,9 @@ struct CollapseRules {
                                    "accept-language"};
   // Adds `X-Levee-Collapse: leader|follower; members=N` to collapsed answers (debugging).
   bool debug_header = false;
+  Strategy strategy = Strategy::inflight;
+  bool flush_immediately = false;                                    // window + policy immediate
+  std::chrono::nanoseconds max_wait{std::chrono::milliseconds(50)};  // window
 
   [[nodiscard]] bool applies_to(const std::string& method) const {
     return std::find(methods.begin(), methods.end(), method) != methods.end();
@@ -57,7 +69,8 @@ struct CollapseMetrics {
   admin::Counter* leaders = nullptr;
   admin::Counter* followers = nullptr;
   admin::Counter* bypassed = nullptr;
-  admin::Counter* flushes_immediate = nullptr;  // an inflight slot goes upstream at once
+  // levee_batch_flush_total by reason (FlushReason order); inflight slots flush immediately.
+  std::array<admin::Counter*, 4> flushes{};
   admin::Histogram* size_at_flush = nullptr;    // inflight: requests the call answered
   admin::Histogram* age_ms_at_flush = nullptr;  // inflight: the slot's life, open to answer
 };
@@ -136,8 +149,25 @@ class CollapseService {
   boost::asio::awaitable<core::Response> lead(std::shared_ptr<Slot> slot, core::Request request) {
     counters_->count_leader();
     const auto opened = std::chrono::steady_clock::now();
-    if (auto* flushes = counters_->metrics.flushes_immediate) flushes->inc();
+    const CollapseMetrics& metrics = counters_->metrics;
     LeaderGuard guard{table_.get(), slot};
+    if (rules_->strategy == Strategy::window) {
+      bool expired = false;
+      if (!rules_->flush_immediately) {
+        auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor);
+        waiter->timer().expires_after(rules_->max_wait);
+        if (table_->park_leader(slot, waiter)) {
+          boost::system::error_code ec;  // operation_aborted: filled up, or shutting down
+          co_await waiter->timer().async_wait(
+              boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+          expired = !ec;
+        }
+      }
+      const auto [members, reason] = table_->dispatch(slot, expired);
+      count_flush(reason, members, std::chrono::steady_clock::now() - opened);
+    } else {
+      count_flush(FlushReason::immediate, std::nullopt, {});
+    }
     core::Response response = co_await inner_.call(std::move(request));
     guard.slot.reset();
     // Set-Cookie: the answer is the leader's alone; null releases the followers.
@@ -146,15 +176,28 @@ class CollapseService {
                                  ? nullptr
                                  : std::make_shared<const core::Response>(response));
     if (rules_->debug_header) mark(response, "leader", served);
-    const CollapseMetrics& metrics = counters_->metrics;
-    if (metrics.size_at_flush != nullptr)
-      metrics.size_at_flush->observe(static_cast<double>(served));
-    if (metrics.age_ms_at_flush != nullptr) {
-      metrics.age_ms_at_flush->observe(
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - opened)
-              .count());
+    // An inflight slot takes members until its answer: its size and age are known only now.
+    if (rules_->strategy == Strategy::inflight) {
+      observe(metrics, served, std::chrono::steady_clock::now() - opened);
     }
     co_return response;
+  }
+
+  void count_flush(FlushReason reason, std::optional<std::size_t> members,
+                   std::chrono::steady_clock::duration age) {
+    const CollapseMetrics& metrics = counters_->metrics;
+    if (auto* counter = metrics.flushes[static_cast<std::size_t>(reason)]) counter->inc();
+    if (members) observe(metrics, *members, age);
+  }
+
+  static void observe(const CollapseMetrics& metrics, std::size_t members,
+                      std::chrono::steady_clock::duration age) {
+    if (metrics.size_at_flush != nullptr) {
+      metrics.size_at_flush->observe(static_cast<double>(members));
+    }
+    if (metrics.age_ms_at_flush != nullptr) {
+      metrics.age_ms_at_flush->observe(std::chrono::duration<double, std::milli>(age).count());
+    }
   }
 
   static void mark(core::Response& response, std::string_view role, std::size_t members) {

@@ -8,8 +8,29 @@ namespace levee::layers::collapse {
 Waiter::Waiter(const boost::asio::any_io_executor& executor)
     : executor_(executor), timer_(executor, boost::asio::steady_timer::time_point::max()) {}
 
-SlotTable::SlotTable(std::size_t max_slots, std::size_t max_waiters)
-    : max_slots_(max_slots), max_waiters_(max_waiters) {}
+const char* to_string(FlushReason reason) noexcept {
+  switch (reason) {
+    case FlushReason::immediate:
+      return "immediate";
+    case FlushReason::timeout:
+      return "timeout";
+    case FlushReason::size_cap:
+      return "size_cap";
+    case FlushReason::shutdown:
+      return "shutdown";
+  }
+  return "?";
+}
+
+SlotTable::SlotTable(std::size_t max_slots, std::size_t max_waiters, Strategy strategy)
+    : max_slots_(max_slots), max_waiters_(max_waiters), strategy_(strategy) {}
+
+// Runs the cancel on the waiter's own executor: its timer is only ever touched there, and a
+// waiter that registered just before is already waiting when the post runs (registration and
+// the wait start in one step on that executor).
+void SlotTable::wake(const std::shared_ptr<Waiter>& waiter) {
+  boost::asio::post(waiter->executor(), [waiter] { waiter->timer().cancel(); });
+}
 
 Joined SlotTable::join(CollapseKey key) {
   Shard& shard = shards_[key.hash % k_shards];
@@ -18,8 +39,12 @@ Joined SlotTable::join(CollapseKey key) {
   for (auto it = first; it != last; ++it) {
     Slot& slot = *it->second;
     // max_waiters counts the followers; the leader is not waiting, it is calling.
-    if (slot.key == key && slot.members <= max_waiters_) {
+    if (slot.key == key && slot.members <= max_waiters_ && !slot.dispatched) {
       ++slot.members;
+      if (strategy_ == Strategy::window && slot.members > max_waiters_ && !slot.flush_now) {
+        slot.flush_now = FlushReason::size_cap;
+        if (slot.parked_leader) wake(slot.parked_leader);
+      }
       return {Role::follower, it->second};
     }
   }
@@ -30,6 +55,40 @@ Joined SlotTable::join(CollapseKey key) {
   auto slot = std::make_shared<Slot>(std::move(key));
   shard.slots.emplace(slot->key.hash, slot);
   return {Role::leader, std::move(slot)};
+}
+
+bool SlotTable::park_leader(const std::shared_ptr<Slot>& slot,
+                            const std::shared_ptr<Waiter>& waiter) {
+  std::lock_guard lock(shard_of(*slot).mutex);
+  if (flushing_all_.load(std::memory_order_relaxed) && !slot->flush_now) {
+    slot->flush_now = FlushReason::shutdown;
+  }
+  if (slot->flush_now) return false;
+  slot->parked_leader = waiter;
+  return true;
+}
+
+std::pair<std::size_t, FlushReason> SlotTable::dispatch(const std::shared_ptr<Slot>& slot,
+                                                        bool expired) {
+  std::lock_guard lock(shard_of(*slot).mutex);
+  slot->dispatched = true;
+  slot->parked_leader.reset();
+  const FlushReason reason = slot->flush_now
+                                 ? *slot->flush_now
+                                 : (expired ? FlushReason::timeout : FlushReason::immediate);
+  return {slot->members, reason};
+}
+
+void SlotTable::flush_all() {
+  flushing_all_.store(true, std::memory_order_relaxed);
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (auto& [hash, slot] : shard.slots) {
+      if (slot->dispatched || slot->flush_now) continue;
+      slot->flush_now = FlushReason::shutdown;
+      if (slot->parked_leader) wake(slot->parked_leader);
+    }
+  }
 }
 
 SharedResponse SlotTable::wait_or_take(const std::shared_ptr<Slot>& slot,
@@ -77,17 +136,14 @@ std::size_t SlotTable::finish(const std::shared_ptr<Slot>& slot, SharedResponse 
       }
     }
     slot->finished = true;
+    slot->dispatched = true;
+    slot->parked_leader.reset();
     slot->response = std::move(response);
     members = slot->members;
     to_wake.swap(slot->waiters);
     waiter_count_.fetch_sub(to_wake.size(), std::memory_order_relaxed);
   }
-  // Each waiter is woken on its own executor: the timer is only touched by its own thread,
-  // and a waiter that registered just before this runs is already waiting when the post
-  // executes (registration and the wait start in one step on that executor).
-  for (auto& waiter : to_wake) {
-    boost::asio::post(waiter->executor(), [waiter] { waiter->timer().cancel(); });
-  }
+  for (auto& waiter : to_wake) wake(waiter);
   return members;
 }
 

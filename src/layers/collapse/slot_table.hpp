@@ -22,7 +22,9 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/response.hpp"
@@ -45,12 +47,19 @@ class Waiter {
 
 using SharedResponse = std::shared_ptr<const core::Response>;
 
+// Why a window slot went upstream (levee_batch_flush_total's reason label).
+enum class FlushReason { immediate, timeout, size_cap, shutdown };
+[[nodiscard]] const char* to_string(FlushReason reason) noexcept;
+
 struct Slot {
   explicit Slot(CollapseKey slot_key) : key(std::move(slot_key)) {}
   const CollapseKey key;
   // Guarded by the shard's mutex:
   std::size_t members = 1;  // the leader and the followers that joined
+  bool dispatched = false;  // window: gone upstream, closed to new members
   bool finished = false;
+  std::optional<FlushReason> flush_now;   // window: full, or shutting down
+  std::shared_ptr<Waiter> parked_leader;  // window: the leader waiting to flush
   SharedResponse response;
   std::vector<std::shared_ptr<Waiter>> waiters;
 };
@@ -62,14 +71,30 @@ struct Joined {
   std::shared_ptr<Slot> slot;  // null for bypass
 };
 
+// inflight: a slot takes members until its answer is in. window: only until it is
+// dispatched, and a slot that fills up (max_waiters followers) is dispatched at once.
+enum class Strategy { inflight, window };
+
 class SlotTable {
  public:
-  SlotTable(std::size_t max_slots, std::size_t max_waiters);
+  SlotTable(std::size_t max_slots, std::size_t max_waiters, Strategy strategy = Strategy::inflight);
   SlotTable(const SlotTable&) = delete;
   SlotTable& operator=(const SlotTable&) = delete;
 
   // Joins the open slot for `key` that has room, or opens one (leader), or says bypass.
   [[nodiscard]] Joined join(CollapseKey key);
+
+  // Window leader: parks until the slot should go upstream. Returns false (and does not park)
+  // when it already should: it filled up, or the table is flushing for shutdown. Otherwise the
+  // leader waits on `waiter`'s timer (armed by the caller for max_wait); a fill or a shutdown
+  // cancels it.
+  [[nodiscard]] bool park_leader(const std::shared_ptr<Slot>& slot,
+                                 const std::shared_ptr<Waiter>& waiter);
+  // Window leader: closes the slot to new members. Returns the members it answers and why it
+  // goes now (`expired`: the leader's max_wait timer fired).
+  std::pair<std::size_t, FlushReason> dispatch(const std::shared_ptr<Slot>& slot, bool expired);
+  // Shutdown: every parked window slot goes upstream now, and later ones at once.
+  void flush_all();
 
   // Follower: registers `waiter` and returns null, or returns the answer if it is already
   // there. Call wait_done() after being woken.
@@ -100,8 +125,12 @@ class SlotTable {
   };
   Shard& shard_of(const Slot& slot) noexcept { return shards_[slot.key.hash % k_shards]; }
 
+  static void wake(const std::shared_ptr<Waiter>& waiter);
+
   const std::size_t max_slots_;
   const std::size_t max_waiters_;
+  const Strategy strategy_;
+  std::atomic<bool> flushing_all_{false};
   std::array<Shard, k_shards> shards_;
   std::atomic<std::size_t> slot_count_{0};
   std::atomic<std::size_t> waiter_count_{0};

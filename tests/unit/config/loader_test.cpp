@@ -561,14 +561,38 @@ TEST(ConfigLoader, CollapseRoutesAndTheirTable) {
   EXPECT_EQ(collapse.methods, (std::vector<std::string>{"GET", "POST"}));
 }
 
+TEST(ConfigLoader, CollapseWindowStrategy) {
+  const Config config =
+      load(minimal_plus("[[routes]]\nname = \"c\"\nupstream = \"legacy\"\nmode = \"collapse\"\n"
+                        "[routes.collapse]\nstrategy = \"window\"\npolicy = \"size\"\n"
+                        "max_wait = \"20ms\"\nmax_waiters = 127\n"));
+  const CollapseConfig& collapse = config.routes[1].collapse;
+  EXPECT_EQ(collapse.strategy, CollapseStrategy::window);
+  EXPECT_EQ(collapse.policy, FlushPolicy::size);
+  EXPECT_EQ(collapse.max_wait, std::chrono::milliseconds(20));
+  EXPECT_EQ(collapse.max_waiters, 127u);
+}
+
 TEST(ConfigLoader, CollapseTableErrorsNameTheirKey) {
   const std::string route =
       "[[routes]]\nname = \"c\"\nupstream = \"legacy\"\nmode = \"collapse\"\n"
       "[routes.collapse]\n";
   EXPECT_THAT(
-      only_error(minimal_plus(route + "strategy = \"window\"\n"), "routes[1].collapse.strategy", 12)
+      only_error(minimal_plus(route + "strategy = \"fast\"\n"), "routes[1].collapse.strategy", 12)
           .message,
-      HasSubstr("not implemented in this build"));
+      HasSubstr("unknown strategy"));
+  EXPECT_THAT(only_error(minimal_plus(route + "strategy = \"window\"\npolicy = \"learned\"\n"),
+                         "routes[1].collapse.policy", 13)
+                  .message,
+              HasSubstr("not implemented in this build"));
+  EXPECT_THAT(
+      only_error(minimal_plus(route + "max_wait = \"10ms\"\n"), "routes[1].collapse.max_wait", 12)
+          .message,
+      HasSubstr("applies only to strategy = \"window\""));
+  EXPECT_THAT(only_error(minimal_plus(route + "strategy = \"window\"\nmax_wait = \"2m\"\n"),
+                         "routes[1].collapse.max_wait", 13)
+                  .message,
+              HasSubstr("at most 60s"));
   EXPECT_THAT(
       only_error(minimal_plus(route + "max_waiters = 0\n"), "routes[1].collapse.max_waiters", 12)
           .message,

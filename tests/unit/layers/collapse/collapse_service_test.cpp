@@ -195,6 +195,69 @@ TEST(CollapseService, ALeaderThatGoesAwayReleasesItsFollowers) {
   EXPECT_EQ(f.table->slots(), 0u);
 }
 
+CollapseService<HeldService> window_service(Fixture& f, std::chrono::milliseconds max_wait,
+                                            bool immediately = false) {
+  auto rules = std::make_shared<CollapseRules>();
+  rules->strategy = Strategy::window;
+  rules->max_wait = max_wait;
+  rules->flush_immediately = immediately;
+  return CollapseService<HeldService>(f.inner, f.table, rules, f.counters);
+}
+
+TEST(CollapseService, WindowSlotWaitsForMaxWaitThenGoesOnce) {
+  Fixture f;
+  f.gate->release();
+  f.table = std::make_shared<SlotTable>(100, 100, Strategy::window);
+  auto service = window_service(f, std::chrono::milliseconds(30));
+  int answered = 0;
+  for (int i = 0; i < 3; ++i) {
+    asio::co_spawn(f.io, service.call(get("/w")),
+                   [&answered](std::exception_ptr, core::Response) { ++answered; });
+  }
+  f.io.poll();
+  EXPECT_EQ(f.inner.calls->load(), 0);  // parked, not sent
+  const auto started = std::chrono::steady_clock::now();
+  f.io.run();
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(20));
+  EXPECT_EQ(answered, 3);
+  EXPECT_EQ(f.inner.calls->load(), 1);
+  EXPECT_EQ(f.table->slots(), 0u);
+}
+
+TEST(CollapseService, WindowSlotThatFillsUpGoesAtOnce) {
+  Fixture f;
+  f.table = std::make_shared<SlotTable>(100, 2, Strategy::window);
+  auto service = window_service(f, std::chrono::hours(1));
+  for (int i = 0; i < 4; ++i) asio::co_spawn(f.io, service.call(get("/w")), asio::detached);
+  f.io.poll();
+  // Leader + 2 followers fill the first slot, which goes at once; the fourth opens a second,
+  // which stays parked.
+  EXPECT_EQ(f.inner.calls->load(), 1);
+  EXPECT_EQ(f.table->slots(), 2u);
+  f.table->flush_all();  // shutdown: the parked slot goes too
+  f.io.poll();
+  EXPECT_EQ(f.inner.calls->load(), 2);
+  f.gate->release();
+  f.io.run();
+  EXPECT_EQ(f.table->slots(), 0u);
+}
+
+TEST(CollapseService, WindowRequestAfterDispatchOpensANewSlot) {
+  Fixture f;
+  f.table = std::make_shared<SlotTable>(100, 100, Strategy::window);
+  auto service = window_service(f, std::chrono::milliseconds(0), /*immediately=*/true);
+  asio::co_spawn(f.io, service.call(get("/w")), asio::detached);
+  f.io.poll();
+  EXPECT_EQ(f.inner.calls->load(), 1);  // immediate: no wait
+  asio::co_spawn(f.io, service.call(get("/w")), asio::detached);
+  f.io.poll();
+  // The first slot is upstream already: the second request makes its own fresh call.
+  EXPECT_EQ(f.inner.calls->load(), 2);
+  f.gate->release();
+  f.io.run();
+  EXPECT_EQ(f.counters->followers.load(), 0u);
+}
+
 // Identical requests on two worker threads share one call. Run under TSan by check-tsan.
 TEST(CollapseService, TwoWorkersShareOneCall) {
   auto table = std::make_shared<SlotTable>(100, 100);
