@@ -28,8 +28,9 @@ SlotTable::SlotTable(std::size_t max_slots, std::size_t max_waiters, Strategy st
 // Runs the cancel on the waiter's own executor: its timer is only ever touched there, and a
 // waiter that registered just before is already waiting when the post runs (registration and
 // the wait start in one step on that executor).
-void SlotTable::wake(const std::shared_ptr<Waiter>& waiter) {
-  boost::asio::post(waiter->executor(), [waiter] { waiter->timer().cancel(); });
+void SlotTable::wake(std::shared_ptr<Waiter> waiter) {
+  const boost::asio::any_io_executor executor = waiter->executor();
+  boost::asio::post(executor, [waiter = std::move(waiter)] { waiter->timer().cancel(); });
 }
 
 Joined SlotTable::join(CollapseKey key) {
@@ -143,7 +144,9 @@ std::size_t SlotTable::finish(const std::shared_ptr<Slot>& slot, SharedResponse 
     to_wake.swap(slot->waiters);
     waiter_count_.fetch_sub(to_wake.size(), std::memory_order_relaxed);
   }
-  for (auto& waiter : to_wake) wake(waiter);
+  // Moved into the posts: a Waiter (its timer) must die on its own executor or with its
+  // io_context, never here on the leader's thread after its follower has gone.
+  for (auto& waiter : to_wake) wake(std::move(waiter));
   return members;
 }
 

@@ -125,7 +125,7 @@ class SlotTable {
   };
   Shard& shard_of(const Slot& slot) noexcept { return shards_[slot.key.hash % k_shards]; }
 
-  static void wake(const std::shared_ptr<Waiter>& waiter);
+  static void wake(std::shared_ptr<Waiter> waiter);
 
   const std::size_t max_slots_;
   const std::size_t max_waiters_;
