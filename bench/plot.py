@@ -29,7 +29,7 @@ import sys
 
 # Known systems first, in this order, so that their colours stay the same from chart to
 # chart and run to run; other labels (policies) follow in order of appearance.
-PREFERRED_ORDER = ["levee", "nginx", "varnish", "haproxy"]
+PREFERRED_ORDER = ["levee", "levee-collapse", "nginx", "varnish", "haproxy"]
 MARKERS = ["o", "s", "D", "^", "v", "P", "X", "*", "<", ">"]
 PERCENTILES = [("p50_ms", "p50"), ("p90_ms", "p90"), ("p99_ms", "p99"), ("p999_ms", "p99.9")]
 

@@ -3,6 +3,7 @@
 # the same levee-upstream (sourced, not executed; sources bench/lib.sh if it is not yet):
 #
 #   levee    pass mode, 1 worker (bench/lib.sh's config plus a /process route)
+#   levee-collapse  the same with the /api/ route in mode = "collapse" (inflight)
 #   nginx    proxy_cache + proxy_cache_lock: caches 200s for PEER_CACHE_TTL, coalesces misses
 #   varnish  malloc storage, its waiting list coalesces misses, same TTL, no grace
 #   haproxy  pass-through, no cache
@@ -28,7 +29,7 @@ if ! declare -F bench_stop_pid >/dev/null; then
 fi
 
 PEERS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-PEER_NAMES=(levee nginx varnish haproxy)
+PEER_NAMES=(levee levee-collapse nginx varnish haproxy)
 
 VARNISHD_BIN=${VARNISHD_BIN:-/usr/sbin/varnishd}
 HAPROXY_BIN=${HAPROXY_BIN:-/usr/sbin/haproxy}
@@ -89,7 +90,7 @@ peer_known() {
 
 peer_port() {
   case $1 in
-    levee) echo "$LEVEE_PORT" ;;
+    levee | levee-collapse) echo "$LEVEE_PORT" ;;
     nginx) echo "$NGINX_PORT" ;;
     varnish) echo "$VARNISH_PORT" ;;
     haproxy) echo "$HAPROXY_PORT" ;;
@@ -100,7 +101,7 @@ peer_port() {
 # Every port a peer listens on (levee also has its admin listener).
 peer_ports() {
   peer_port "$1"
-  if [[ $1 == levee ]]; then echo "$LEVEE_ADMIN_PORT"; fi
+  if [[ $1 == levee || $1 == levee-collapse ]]; then echo "$LEVEE_ADMIN_PORT"; fi
 }
 
 # Copy template $1 to $2, replacing each @NAME@ (upper-case) with the value of the shell
@@ -230,7 +231,7 @@ stop_haproxy() { bench_stop_pid "$HAPROXY_PID"; }
 PEERS_INSTALL_HINT="scripts/install-deps.sh --bench"
 peer_check_tools() {
   case $1 in
-    levee) [[ -x $LEVEE_BIN ]] || bench_die "$LEVEE_BIN not built" ;;
+    levee | levee-collapse) [[ -x $LEVEE_BIN ]] || bench_die "$LEVEE_BIN not built" ;;
     nginx) [[ -x $NGINX_BIN ]] || bench_die "$NGINX_BIN not found (apt-get install nginx)" ;;
     varnish) [[ -x $VARNISHD_BIN ]] || bench_die "$VARNISHD_BIN not found ($PEERS_INSTALL_HINT)" ;;
     haproxy) [[ -x $HAPROXY_BIN ]] || bench_die "$HAPROXY_BIN not found ($PEERS_INSTALL_HINT)" ;;
@@ -240,7 +241,7 @@ peer_check_tools() {
 
 write_peer_conf() {
   case $1 in
-    levee) write_levee_peer_conf ;;
+    levee | levee-collapse) write_levee_peer_conf ;;
     nginx) write_nginx_cache_conf ;;
     varnish) write_varnish_conf ;;
     haproxy) write_haproxy_conf ;;
@@ -251,6 +252,12 @@ write_peer_conf() {
 start_peer() {
   case $1 in
     levee) start_levee_peer ;;
+    # The same config with the /api/ route switched by levee's own environment override.
+    levee-collapse)
+      export LEVEE_ROUTES__api__MODE=collapse
+      start_levee_peer
+      unset LEVEE_ROUTES__api__MODE
+      ;;
     nginx) start_nginx_cache ;;
     varnish) start_varnish ;;
     haproxy) start_haproxy ;;
@@ -262,7 +269,7 @@ start_peer() {
 # on it cannot fail to bind.
 stop_peer() {
   case $1 in
-    levee) stop_levee ;;
+    levee | levee-collapse) stop_levee ;;
     nginx) stop_nginx ;;
     varnish) stop_varnish ;;
     haproxy) stop_haproxy ;;
