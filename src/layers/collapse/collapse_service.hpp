@@ -171,10 +171,9 @@ class CollapseService {
     core::Response response = co_await inner_.call(std::move(request));
     guard.slot.reset();
     // Set-Cookie: the answer is the leader's alone; null releases the followers.
-    const std::size_t served =
-        table_->finish(slot, response.headers.contains("set-cookie")
-                                 ? nullptr
-                                 : std::make_shared<const core::Response>(response));
+    const std::size_t served = response.headers.contains("set-cookie")
+                                   ? table_->finish(slot, nullptr)
+                                   : table_->finish_sharing(slot, response);
     if (rules_->debug_header) mark(response, "leader", served);
     // An inflight slot takes members until its answer: its size and age are known only now.
     if (rules_->strategy == Strategy::inflight) {

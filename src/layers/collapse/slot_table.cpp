@@ -122,6 +122,19 @@ void SlotTable::leave(const std::shared_ptr<Slot>& slot, const std::shared_ptr<W
 }
 
 std::size_t SlotTable::finish(const std::shared_ptr<Slot>& slot, SharedResponse response) {
+  return finish_with(slot, [&response](std::size_t) { return std::move(response); });
+}
+
+std::size_t SlotTable::finish_sharing(const std::shared_ptr<Slot>& slot,
+                                      const core::Response& response) {
+  // The copy is made only for a slot that has followers: most keys never repeat.
+  return finish_with(slot, [&response](std::size_t members) {
+    return members > 1 ? std::make_shared<const core::Response>(response) : nullptr;
+  });
+}
+
+template <class MakeResponse>
+std::size_t SlotTable::finish_with(const std::shared_ptr<Slot>& slot, MakeResponse make_response) {
   std::vector<std::shared_ptr<Waiter>> to_wake;
   std::size_t members = 0;
   {
@@ -139,8 +152,8 @@ std::size_t SlotTable::finish(const std::shared_ptr<Slot>& slot, SharedResponse 
     slot->finished = true;
     slot->dispatched = true;
     slot->parked_leader.reset();
-    slot->response = std::move(response);
     members = slot->members;
+    slot->response = make_response(members);
     to_wake.swap(slot->waiters);
     waiter_count_.fetch_sub(to_wake.size(), std::memory_order_relaxed);
   }

@@ -109,6 +109,9 @@ class SlotTable {
   // Leader (or whoever owns the call): the answer for every member. Removes the slot from the
   // table, then wakes the waiters. Returns the number of members the answer serves.
   std::size_t finish(const std::shared_ptr<Slot>& slot, SharedResponse response);
+  // The same with the leader's own answer, shared (one copy of its fields) only when the slot
+  // has followers.
+  std::size_t finish_sharing(const std::shared_ptr<Slot>& slot, const core::Response& response);
 
   [[nodiscard]] std::size_t slots() const noexcept {
     return slot_count_.load(std::memory_order_relaxed);
@@ -126,6 +129,8 @@ class SlotTable {
   Shard& shard_of(const Slot& slot) noexcept { return shards_[slot.key.hash % k_shards]; }
 
   static void wake(std::shared_ptr<Waiter> waiter);
+  template <class MakeResponse>
+  std::size_t finish_with(const std::shared_ptr<Slot>& slot, MakeResponse make_response);
 
   const std::size_t max_slots_;
   const std::size_t max_waiters_;
