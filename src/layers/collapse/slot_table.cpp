@@ -74,9 +74,8 @@ std::pair<std::size_t, FlushReason> SlotTable::dispatch(const std::shared_ptr<Sl
   std::lock_guard lock(shard_of(*slot).mutex);
   slot->dispatched = true;
   slot->parked_leader.reset();
-  const FlushReason reason = slot->flush_now
-                                 ? *slot->flush_now
-                                 : (expired ? FlushReason::timeout : FlushReason::immediate);
+  const FlushReason reason =
+      slot->flush_now.value_or(expired ? FlushReason::timeout : FlushReason::immediate);
   return {slot->members, reason};
 }
 
