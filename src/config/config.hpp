@@ -61,8 +61,10 @@ struct CollapseConfig {
   CollapseStrategy strategy = CollapseStrategy::inflight;
   FlushPolicy policy = FlushPolicy::timer;            // window only
   Duration max_wait = std::chrono::milliseconds(50);  // window: the envelope's time limit
-  std::uint64_t max_waiters = 1000;  // followers per slot; a full slot opens another
-  std::uint64_t max_slots = 10000;   // slots per route; a full table passes requests through
+  // Defaults are the `default` preset (seed 003's balanced settings).
+  std::uint64_t max_waiters = 100;  // followers per slot; a full slot opens another
+  std::uint64_t max_slots = 10000;  // slots per route; a full table passes requests through
+  bool enabled = true;              // preset "disabled": the route passes everything through
   // Header names (lower case) whose values are part of the key.
   std::vector<std::string> vary = {"authorization", "cookie", "accept", "accept-encoding",
                                    "accept-language"};

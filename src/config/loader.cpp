@@ -66,6 +66,7 @@ constexpr std::array collapse_schema{
     Field{"max_slots", Kind::integer}, Field{"vary", Kind::list},
     Field{"methods", Kind::list},      Field{"debug_header", Kind::boolean},
     Field{"policy", Kind::string},     Field{"max_wait", Kind::duration},
+    Field{"preset", Kind::string},
 };
 
 constexpr std::array<std::string_view, 4> section_names{"server", "log", "upstreams", "routes"};
@@ -632,6 +633,25 @@ void read_collapse(TableReader& route_reader, const std::string& route_path, Rou
   }
   TableReader reader(*table, route_path + ".collapse", collapse_schema, diagnostics);
   CollapseConfig& collapse = route.collapse;
+  // A preset sets its values first; keys given next to it override them.
+  if (auto preset = reader.string("preset")) {
+    if (*preset == "default") {
+      // the built-in defaults
+    } else if (*preset == "high_throughput") {
+      collapse.max_wait = std::chrono::milliseconds(100);
+      collapse.max_waiters = 500;
+      collapse.max_slots = 50000;
+    } else if (*preset == "low_latency") {
+      collapse.max_wait = std::chrono::milliseconds(10);
+      collapse.max_waiters = 50;
+      collapse.max_slots = 5000;
+    } else if (*preset == "disabled") {
+      collapse.enabled = false;
+    } else {
+      reader.report("preset", "unknown preset " + quoted(*preset) +
+                                  " (expected default, high_throughput, low_latency or disabled)");
+    }
+  }
   if (auto strategy = reader.string("strategy")) {
     if (*strategy == "window") {
       collapse.strategy = CollapseStrategy::window;
@@ -665,6 +685,7 @@ void read_collapse(TableReader& route_reader, const std::string& route_path, Rou
     }
   }
   if (collapse.strategy != CollapseStrategy::window) {
+    // (a preset's max_wait is simply unused by inflight slots)
     for (const char* key : {"policy", "max_wait"}) {
       if (reader.find(key) != nullptr) {
         reader.report(key, std::string(key) + " applies only to strategy = \"window\"");

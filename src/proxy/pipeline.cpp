@@ -7,7 +7,7 @@ namespace levee::proxy {
 
 CollapseShared make_collapse_shared(const config::RouteConfig& route,
                                     const layers::collapse::CollapseMetrics& metrics) {
-  if (route.mode != config::RouteMode::collapse) return {};
+  if (route.mode != config::RouteMode::collapse || !route.collapse.enabled) return {};
   auto rules = std::make_shared<layers::collapse::CollapseRules>();
   rules->methods = route.collapse.methods;
   rules->vary = route.collapse.vary;
@@ -29,7 +29,7 @@ std::unique_ptr<core::Handler> build_route_pipeline(const RouteResources& r) {
   // layer produces itself (503 shed, cache hit), is counted once. Collapse sits above the
   // upstream layer, so that upstream call metrics count real calls only.
   layers::UpstreamService upstream(r.upstream, r.metrics);
-  if (r.route.mode == config::RouteMode::collapse) {
+  if (r.collapse.table) {  // a collapse route, unless its preset is "disabled"
     using Collapse = layers::collapse::CollapseService<layers::UpstreamService>;
     using CollapseChain = layers::MetricsService<Collapse>;
     return core::erase(CollapseChain(

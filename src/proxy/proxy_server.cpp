@@ -104,7 +104,8 @@ ProxyServer::ProxyServer(config::Config config)
   });
   for (const auto& route : config_.routes) {
     route_metrics_.push_back(&metrics_->add_route(route.name));
-    collapse_.push_back(make_collapse_shared(route, route.mode == config::RouteMode::collapse
+    const bool collapses = route.mode == config::RouteMode::collapse && route.collapse.enabled;
+    collapse_.push_back(make_collapse_shared(route, collapses
                                                         ? metrics_->add_collapse_route(route.name)
                                                         : layers::collapse::CollapseMetrics{}));
     if (auto table = collapse_.back().table) {

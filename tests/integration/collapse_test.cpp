@@ -277,6 +277,13 @@ TEST(CollapseWindow, SigtermSendsParkedSlotsAndAnswersEveryone) {
   EXPECT_EQ(stack.levee.process.wait_exit(10s), 0);
 }
 
+TEST(Collapse, TheDisabledPresetPassesEverythingThrough) {
+  Stack stack = collapse_stack("[routes.collapse]\npreset = \"disabled\"\n");
+  const auto results = send_together(stack.port(), {4, {"/api/off", {}}});
+  for (const auto& result : results) EXPECT_EQ(result.status, 200) << result;
+  EXPECT_EQ(stack.upstream.calls("/api/off"), 4u);
+}
+
 TEST(Collapse, OtherMethodsPassThrough) {
   Stack stack = collapse_stack();
   const auto results = send_together(stack.port(), {3, {"/api/post", {}}}, "POST");

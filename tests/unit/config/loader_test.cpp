@@ -545,7 +545,7 @@ TEST(ConfigLoader, CollapseRoutesAndTheirTable) {
       load(minimal_plus("[[routes]]\nname = \"c\"\nupstream = \"legacy\"\nmode = \"collapse\"\n"));
   ASSERT_EQ(defaults.routes.size(), 2u);
   EXPECT_EQ(defaults.routes[1].mode, RouteMode::collapse);
-  EXPECT_EQ(defaults.routes[1].collapse.max_waiters, 1000u);
+  EXPECT_EQ(defaults.routes[1].collapse.max_waiters, 100u);
   EXPECT_EQ(defaults.routes[1].collapse.methods, (std::vector<std::string>{"GET", "HEAD"}));
   EXPECT_EQ(defaults.routes[1].collapse.vary.front(), "authorization");
 
@@ -571,6 +571,30 @@ TEST(ConfigLoader, CollapseWindowStrategy) {
   EXPECT_EQ(collapse.policy, FlushPolicy::size);
   EXPECT_EQ(collapse.max_wait, std::chrono::milliseconds(20));
   EXPECT_EQ(collapse.max_waiters, 127u);
+}
+
+TEST(ConfigLoader, CollapsePresetsAndTheirOverrides) {
+  auto collapse_with = [](const std::string& table) {
+    return load(
+               minimal_plus("[[routes]]\nname = \"c\"\nupstream = \"legacy\"\nmode = \"collapse\"\n"
+                            "[routes.collapse]\n" +
+                            table))
+        .routes[1]
+        .collapse;
+  };
+  const CollapseConfig fast = collapse_with("preset = \"low_latency\"\n");
+  EXPECT_EQ(fast.max_wait, std::chrono::milliseconds(10));
+  EXPECT_EQ(fast.max_waiters, 50u);
+  EXPECT_EQ(fast.max_slots, 5000u);
+  const CollapseConfig busy = collapse_with("preset = \"high_throughput\"\nmax_waiters = 7\n");
+  EXPECT_EQ(busy.max_wait, std::chrono::milliseconds(100));
+  EXPECT_EQ(busy.max_waiters, 7u);  // a key next to the preset wins
+  EXPECT_EQ(busy.max_slots, 50000u);
+  EXPECT_TRUE(busy.enabled);
+  EXPECT_FALSE(collapse_with("preset = \"disabled\"\n").enabled);
+  const CollapseConfig plain = collapse_with("preset = \"default\"\n");
+  EXPECT_EQ(plain.max_waiters, 100u);
+  EXPECT_EQ(plain.max_wait, std::chrono::milliseconds(50));
 }
 
 TEST(ConfigLoader, CollapseTableErrorsNameTheirKey) {
