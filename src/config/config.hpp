@@ -65,6 +65,7 @@ struct CollapseConfig {
   std::uint64_t max_waiters = 100;  // followers per slot; a full slot opens another
   std::uint64_t max_slots = 10000;  // slots per route; a full table passes requests through
   bool enabled = true;              // preset "disabled": the route passes everything through
+  Duration leader_age{0};           // inflight: after it, one more call may go upstream; 0 = off
   // Header names (lower case) whose values are part of the key.
   std::vector<std::string> vary = {"authorization", "cookie", "accept", "accept-encoding",
                                    "accept-language"};

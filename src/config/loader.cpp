@@ -66,7 +66,7 @@ constexpr std::array collapse_schema{
     Field{"max_slots", Kind::integer}, Field{"vary", Kind::list},
     Field{"methods", Kind::list},      Field{"debug_header", Kind::boolean},
     Field{"policy", Kind::string},     Field{"max_wait", Kind::duration},
-    Field{"preset", Kind::string},
+    Field{"preset", Kind::string},     Field{"leader_age", Kind::duration},
 };
 
 constexpr std::array<std::string_view, 4> section_names{"server", "log", "upstreams", "routes"};
@@ -682,6 +682,13 @@ void read_collapse(TableReader& route_reader, const std::string& route_path, Rou
       reader.report("max_wait", "must be at most 60s, got " + format_duration(*wait));
     } else {
       collapse.max_wait = *wait;
+    }
+  }
+  if (auto age = reader.duration("leader_age", Zero::allowed)) {
+    if (collapse.strategy != CollapseStrategy::inflight) {
+      reader.report("leader_age", "leader_age applies only to strategy = \"inflight\"");
+    } else {
+      collapse.leader_age = *age;
     }
   }
   if (collapse.strategy != CollapseStrategy::window) {

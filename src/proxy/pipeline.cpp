@@ -20,7 +20,8 @@ CollapseShared make_collapse_shared(const config::RouteConfig& route,
   auto counters = std::make_shared<layers::collapse::CollapseCounters>();
   counters->metrics = metrics;
   auto table = std::make_shared<layers::collapse::SlotTable>(
-      route.collapse.max_slots, route.collapse.max_waiters, rules->strategy);
+      route.collapse.max_slots, route.collapse.max_waiters, rules->strategy,
+      route.collapse.leader_age);
   return CollapseShared{std::move(table), std::move(rules), std::move(counters)};
 }
 

@@ -21,7 +21,9 @@
 // - Table full (max_slots): the request passes through uncollapsed.
 //
 // Runs on the calling worker's io_context; followers are woken there by an event.
-// Not yet here (issue 4): the adaptive and learned policies, leader_age.
+// - leader_age (inflight, SlotTable): a request that joins a slot older than it makes a
+//   second call, and the first answer serves the slot.
+// Not yet here: the adaptive and learned policies (issue 7).
 
 #include <algorithm>
 #include <array>
@@ -110,6 +112,15 @@ class CollapseService {
         make_collapse_key(request, rules_->vary, CollapseRules::keys_body(request.method)));
     if (joined.role == Role::leader)
       co_return co_await lead(std::move(joined.slot), std::move(request));
+    if (joined.role == Role::second_leader) {
+      // Races the slow leader: its own answer is its own, and if it comes first it serves
+      // the followers too (finish_sharing does nothing for a slot already finished).
+      counters_->count_leader();
+      core::Response response = co_await inner_.call(std::move(request));
+      if (!response.headers.contains("set-cookie"))
+        (void)table_->finish_sharing(joined.slot, response);
+      co_return response;
+    }
     if (joined.role == Role::follower) {
       SharedResponse shared = co_await follow(joined.slot);
       if (shared) {

@@ -22,8 +22,12 @@ const char* to_string(FlushReason reason) noexcept {
   return "?";
 }
 
-SlotTable::SlotTable(std::size_t max_slots, std::size_t max_waiters, Strategy strategy)
-    : max_slots_(max_slots), max_waiters_(max_waiters), strategy_(strategy) {}
+SlotTable::SlotTable(std::size_t max_slots, std::size_t max_waiters, Strategy strategy,
+                     std::chrono::nanoseconds leader_age)
+    : max_slots_(max_slots),
+      max_waiters_(max_waiters),
+      strategy_(strategy),
+      leader_age_(leader_age) {}
 
 // Runs the cancel on the waiter's own executor: its timer is only ever touched there, and a
 // waiter that registered just before is already waiting when the post runs (registration and
@@ -45,6 +49,12 @@ Joined SlotTable::join(CollapseKey key) {
       if (strategy_ == Strategy::window && slot.members > max_waiters_ && !slot.flush_now) {
         slot.flush_now = FlushReason::size_cap;
         if (slot.parked_leader) wake(slot.parked_leader);
+      }
+      // A slow leader (nginx's proxy_cache_lock_age): one more call may go upstream.
+      if (strategy_ == Strategy::inflight && leader_age_ > std::chrono::nanoseconds::zero() &&
+          !slot.second_call && std::chrono::steady_clock::now() - slot.opened_at > leader_age_) {
+        slot.second_call = true;
+        return {Role::second_leader, it->second};
       }
       return {Role::follower, it->second};
     }

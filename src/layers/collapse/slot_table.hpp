@@ -19,6 +19,7 @@
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -55,8 +56,10 @@ struct Slot {
   explicit Slot(CollapseKey slot_key) : key(std::move(slot_key)) {}
   const CollapseKey key;
   // Guarded by the shard's mutex:
-  std::size_t members = 1;  // the leader and the followers that joined
-  bool dispatched = false;  // window: gone upstream, closed to new members
+  std::size_t members = 1;   // the leader and the followers that joined
+  bool dispatched = false;   // window: gone upstream, closed to new members
+  bool second_call = false;  // inflight: a second leader went upstream after leader_age
+  std::chrono::steady_clock::time_point opened_at = std::chrono::steady_clock::now();
   bool finished = false;
   std::optional<FlushReason> flush_now;   // window: full, or shutting down
   std::shared_ptr<Waiter> parked_leader;  // window: the leader waiting to flush
@@ -64,7 +67,9 @@ struct Slot {
   std::vector<std::shared_ptr<Waiter>> waiters;
 };
 
-enum class Role { leader, follower, bypass };
+// second_leader: joined an inflight slot older than leader_age that had no second call yet;
+// it calls upstream too, and whichever answer comes first serves the slot.
+enum class Role { leader, follower, second_leader, bypass };
 
 struct Joined {
   Role role = Role::bypass;
@@ -77,7 +82,9 @@ enum class Strategy { inflight, window };
 
 class SlotTable {
  public:
-  SlotTable(std::size_t max_slots, std::size_t max_waiters, Strategy strategy = Strategy::inflight);
+  // leader_age (inflight, 0 = off): a slot older than this lets one more request go upstream.
+  SlotTable(std::size_t max_slots, std::size_t max_waiters, Strategy strategy = Strategy::inflight,
+            std::chrono::nanoseconds leader_age = std::chrono::nanoseconds::zero());
   SlotTable(const SlotTable&) = delete;
   SlotTable& operator=(const SlotTable&) = delete;
 
@@ -135,6 +142,7 @@ class SlotTable {
   const std::size_t max_slots_;
   const std::size_t max_waiters_;
   const Strategy strategy_;
+  const std::chrono::nanoseconds leader_age_;
   std::atomic<bool> flushing_all_{false};
   std::array<Shard, k_shards> shards_;
   std::atomic<std::size_t> slot_count_{0};

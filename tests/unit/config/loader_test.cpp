@@ -592,6 +592,8 @@ TEST(ConfigLoader, CollapsePresetsAndTheirOverrides) {
   EXPECT_EQ(busy.max_slots, 50000u);
   EXPECT_TRUE(busy.enabled);
   EXPECT_FALSE(collapse_with("preset = \"disabled\"\n").enabled);
+  EXPECT_EQ(collapse_with("leader_age = \"2s\"\n").leader_age, std::chrono::seconds(2));
+  EXPECT_EQ(collapse_with("").leader_age, Duration::zero());
   const CollapseConfig plain = collapse_with("preset = \"default\"\n");
   EXPECT_EQ(plain.max_waiters, 100u);
   EXPECT_EQ(plain.max_wait, std::chrono::milliseconds(50));

@@ -258,6 +258,37 @@ TEST(CollapseService, WindowRequestAfterDispatchOpensANewSlot) {
   EXPECT_EQ(f.counters->followers.load(), 0u);
 }
 
+TEST(CollapseService, AfterLeaderAgeOneMoreCallGoesAndTheFirstAnswerServesTheSlot) {
+  Fixture f;
+  f.table = std::make_shared<SlotTable>(100, 100, Strategy::inflight, std::chrono::milliseconds(5));
+  auto service = f.service();
+  std::vector<std::string> bodies;
+  auto collect = [&bodies](std::exception_ptr, core::Response r) {
+    bodies.emplace_back(r.body_view());
+  };
+  asio::co_spawn(f.io, service.call(get("/slow")), collect);  // the slow leader, held
+  asio::co_spawn(f.io, service.call(get("/slow")), collect);  // a follower, at once
+  f.io.poll();
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));  // the slot is older than 5 ms
+  // The next identical request makes a second call (through an inner service whose gate is
+  // open, so it answers at once).
+  HeldService second_inner{std::make_shared<Gate>(f.io)};
+  second_inner.gate->open = true;
+  CollapseService<HeldService> second(second_inner, f.table,
+                                      std::make_shared<const CollapseRules>(), f.counters);
+  asio::co_spawn(f.io, second.call(get("/slow")), collect);
+  f.io.poll();
+  EXPECT_EQ(second_inner.calls->load(), 1);
+  // The second call answered first and served the follower; the slow leader still waits.
+  EXPECT_EQ(bodies.size(), 2u);
+  EXPECT_EQ(f.table->slots(), 0u);
+  f.gate->release();
+  f.io.run();
+  EXPECT_EQ(bodies.size(), 3u);
+  EXPECT_EQ(f.inner.calls->load(), 1);  // the slow leader's own call
+  EXPECT_EQ(f.counters->followers.load(), 1u);
+}
+
 // Identical requests on two worker threads share one call. Run under TSan by check-tsan.
 TEST(CollapseService, TwoWorkersShareOneCall) {
   auto table = std::make_shared<SlotTable>(100, 100);
