@@ -31,14 +31,14 @@ CollapseKey make_collapse_key(const core::Request& request, std::span<const std:
   text.reserve(request.target.size() + request.method.size() + 64 +
                (with_body ? request.body.size() : 0));
   append_part(text, request.method);
-  // Host names are case-insensitive; the port stays as sent.
-  std::string host;
-  if (const std::string* value = request.headers.find("host")) {
-    host = *value;
-    std::transform(host.begin(), host.end(), host.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  }
-  append_part(text, host);
+  // Host names are case-insensitive; the port stays as sent. Lower-cased as it is appended,
+  // with no copy of its own.
+  const std::string* host = request.headers.find("host");
+  const std::string_view host_text = host != nullptr ? std::string_view(*host) : std::string_view{};
+  append_part(text, host_text);
+  std::transform(text.end() - static_cast<std::ptrdiff_t>(host_text.size()), text.end(),
+                 text.end() - static_cast<std::ptrdiff_t>(host_text.size()),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   append_part(text, request.path());
   append_part(text, request.query());
   for (const std::string& name : vary) {
