@@ -45,11 +45,7 @@ pid $dir/logs/nginx.pid;
 events { worker_connections 4096; }
 http {
     access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
+$(nginx_temp_paths "$dir")
     keepalive_requests 100000000;
     server {
         listen 127.0.0.1:$STATIC_PORT;

@@ -111,6 +111,15 @@ start_upstream() {
   bench_wait_line "$log" 'levee-upstream ready' 10 || { cat "$log" >&2; bench_die "levee-upstream did not start"; }
 }
 
+# nginx's temporary paths under $1/tmp (nginx would otherwise use its system prefix, which a
+# benchmark run must not touch), one directive a line, for an http {} block.
+nginx_temp_paths() {
+  local name
+  for name in client_body proxy fastcgi uwsgi scgi; do
+    printf '    %s_temp_path %s/tmp/%s;\n' "$name" "$1" "${name#client_}"
+  done
+}
+
 write_nginx_conf() {
   local dir=$BENCH_DIR/nginx
   mkdir -p "$dir/logs" "$dir/tmp"
@@ -128,11 +137,7 @@ events {
 
 http {
     access_log off;
-    client_body_temp_path $dir/tmp/body;
-    proxy_temp_path $dir/tmp/proxy;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
+$(nginx_temp_paths "$dir")
 
     # Do not handicap nginx: no per-connection request cap. Long idle and header timeouts,
     # as for levee, because the idle connection test holds connections for minutes.
