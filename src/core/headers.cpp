@@ -18,8 +18,22 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+void Headers::freeze() {
+  if (frozen_) return;
+  frozen_ = std::make_shared<const std::vector<Header>>(std::move(fields_));
+  fields_.clear();  // a moved-from vector is valid but unspecified
+}
+
+std::vector<Header>& Headers::own() {
+  if (frozen_) {
+    fields_ = *frozen_;
+    frozen_.reset();
+  }
+  return fields_;
+}
+
 void Headers::add(std::string_view name, std::string_view value) {
-  fields_.push_back(Header{std::string(name), std::string(value)});
+  own().push_back(Header{std::string(name), std::string(value)});
 }
 
 void Headers::set(std::string_view name, std::string_view value) {
@@ -28,12 +42,13 @@ void Headers::set(std::string_view name, std::string_view value) {
 }
 
 std::size_t Headers::remove(std::string_view name) {
-  auto removed = std::erase_if(fields_, [&](const Header& h) { return iequals(h.name, name); });
+  if (!contains(name)) return 0;  // a frozen list stays shared
+  auto removed = std::erase_if(own(), [&](const Header& h) { return iequals(h.name, name); });
   return removed;
 }
 
 const std::string* Headers::find(std::string_view name) const noexcept {
-  for (const auto& h : fields_) {
+  for (const auto& h : fields()) {
     if (iequals(h.name, name)) return &h.value;
   }
   return nullptr;

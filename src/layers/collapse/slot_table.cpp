@@ -134,11 +134,12 @@ std::size_t SlotTable::finish(const std::shared_ptr<Slot>& slot, SharedResponse 
   return finish_with(slot, [&response](std::size_t) { return std::move(response); });
 }
 
-std::size_t SlotTable::finish_sharing(const std::shared_ptr<Slot>& slot,
-                                      const core::Response& response) {
-  // The copy is made only for a slot that has followers: most keys never repeat.
-  return finish_with(slot, [&response](std::size_t members) {
-    return members > 1 ? std::make_shared<const core::Response>(response) : nullptr;
+std::size_t SlotTable::finish_sharing(const std::shared_ptr<Slot>& slot, core::Response& response) {
+  // Shared only for a slot that has followers: most keys never repeat.
+  return finish_with(slot, [&response](std::size_t members) -> SharedResponse {
+    if (members <= 1) return nullptr;
+    response.headers.freeze();
+    return std::make_shared<const core::Response>(response);
   });
 }
 

@@ -116,9 +116,10 @@ class SlotTable {
   // Leader (or whoever owns the call): the answer for every member. Removes the slot from the
   // table, then wakes the waiters. Returns the number of members the answer serves.
   std::size_t finish(const std::shared_ptr<Slot>& slot, SharedResponse response);
-  // The same with the leader's own answer, shared (one copy of its fields) only when the slot
-  // has followers.
-  std::size_t finish_sharing(const std::shared_ptr<Slot>& slot, const core::Response& response);
+  // The same with the leader's own answer, shared only when the slot has followers: its
+  // headers are frozen (core::Headers) so that every member's copy of the answer shares the
+  // status line's fields, the headers and the body with the leader's.
+  std::size_t finish_sharing(const std::shared_ptr<Slot>& slot, core::Response& response);
 
   [[nodiscard]] std::size_t slots() const noexcept {
     return slot_count_.load(std::memory_order_relaxed);

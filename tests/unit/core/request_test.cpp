@@ -38,6 +38,29 @@ TEST(Headers, CaseInsensitiveFindSetRemove) {
   EXPECT_EQ(*h.find("X"), "2");
 }
 
+TEST(Headers, CopiesOfAFrozenListShareItUntilOneChanges) {
+  Headers original;
+  original.add("Content-Type", "text/plain");
+  original.add("ETag", "\"v1\"");
+  original.freeze();
+  ASSERT_TRUE(original.frozen());
+  const Headers copy = original;  // NOLINT(performance-unnecessary-copy-initialization)
+  EXPECT_EQ(&*copy.begin(), &*original.begin());
+  EXPECT_EQ(*copy.find("etag"), "\"v1\"");
+  EXPECT_EQ(original.remove("X-Absent"), 0u);  // nothing to change: still shared
+  EXPECT_TRUE(original.frozen());
+
+  Headers changed = copy;
+  changed.set("X-Levee-Collapse", "follower");
+  EXPECT_FALSE(changed.frozen());
+  EXPECT_EQ(changed.size(), 3u);
+  EXPECT_EQ(copy.size(), 2u);  // the shared list is never changed
+  EXPECT_FALSE(copy.contains("X-Levee-Collapse"));
+  EXPECT_NE(&*changed.begin(), &*copy.begin());
+  EXPECT_EQ(changed.remove("etag"), 1u);
+  EXPECT_EQ(*copy.find("ETag"), "\"v1\"");
+}
+
 TEST(Request, IdempotentMethods) {
   for (auto m : {"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"}) EXPECT_TRUE(is_idempotent(m));
   for (auto m : {"POST", "PATCH", "CONNECT"}) EXPECT_FALSE(is_idempotent(m));
