@@ -3,9 +3,11 @@
 // server. Moved down the pipeline; a layer that needs it after passing it on keeps a copy.
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "core/client_watch.hpp"
 #include "core/headers.hpp"
 
 namespace levee::core {
@@ -20,6 +22,8 @@ struct Request {
   // Facts about the client connection, for X-Forwarded-For, logs and metrics.
   std::string client_address;
   std::chrono::steady_clock::time_point received_at{};
+  // Null when there is no client connection to watch (tests, internal requests).
+  std::shared_ptr<ClientWatch> client;
 
   [[nodiscard]] std::string_view path() const noexcept;
   [[nodiscard]] std::string_view query() const noexcept;  // without the '?'

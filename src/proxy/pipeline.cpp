@@ -34,7 +34,8 @@ std::unique_ptr<core::Handler> build_route_pipeline(const RouteResources& r) {
     using Collapse = layers::collapse::CollapseService<layers::UpstreamService>;
     using CollapseChain = layers::MetricsService<Collapse>;
     return core::erase(CollapseChain(
-        Collapse(upstream, r.collapse.table, r.collapse.rules, r.collapse.counters), r.metrics));
+        Collapse(upstream, r.collapse.table, r.collapse.rules, r.collapse.counters, r.worker),
+        r.metrics));
   }
   using PassChain = layers::MetricsService<layers::UpstreamService>;
   return core::erase(PassChain(upstream, r.metrics));

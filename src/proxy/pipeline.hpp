@@ -30,6 +30,7 @@ struct RouteResources {
   upstream::UpstreamClient& upstream;  // the worker's client for the route's upstream
   const layers::RouteMetrics& metrics;
   const CollapseShared& collapse;
+  unsigned worker = 0;  // the worker's index, for debug headers
 };
 
 [[nodiscard]] std::unique_ptr<core::Handler> build_route_pipeline(const RouteResources& resources);

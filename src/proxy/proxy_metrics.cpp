@@ -68,7 +68,8 @@ layers::collapse::CollapseMetrics ProxyMetrics::add_collapse_route(std::string_v
     collapse_requests_ = &registry_.counter_family(
         "levee_collapse_requests_total",
         "Requests on collapse routes, by role: leader (its own upstream call), follower "
-        "(answered by another request's call), bypass (not collapsed).",
+        "(answered by another request's call), bypass (not collapsed), client_gone (a "
+        "follower whose client went away while it waited).",
         {"route", "role"});
     flushes_ = &registry_.counter_family("levee_batch_flush_total",
                                          "Slots and batches sent upstream, by reason.",
@@ -85,6 +86,7 @@ layers::collapse::CollapseMetrics ProxyMetrics::add_collapse_route(std::string_v
   metrics.leaders = &collapse_requests_->with({route, "leader"});
   metrics.followers = &collapse_requests_->with({route, "follower"});
   metrics.bypassed = &collapse_requests_->with({route, "bypass"});
+  metrics.gone = &collapse_requests_->with({route, "client_gone"});
   for (std::size_t i = 0; i < metrics.flushes.size(); ++i) {
     metrics.flushes[i] = &flushes_->with(
         {route, layers::collapse::to_string(static_cast<layers::collapse::FlushReason>(i))});

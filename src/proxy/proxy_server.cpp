@@ -252,12 +252,13 @@ std::string ProxyServer::stats_json() const {
       const auto leaders = collapse.counters->leaders.load(std::memory_order_relaxed);
       const auto followers = collapse.counters->followers.load(std::memory_order_relaxed);
       const auto bypassed = collapse.counters->bypassed.load(std::memory_order_relaxed);
+      const auto gone = collapse.counters->gone.load(std::memory_order_relaxed);
       const auto collapsible = leaders + followers + bypassed;
       fmt::format_to(
           it,
           ",\"collapse\":{{\"slots_in_flight\":{},\"waiters\":{},\"leaders\":{},"
-          "\"followers\":{},\"bypassed\":{},\"collapse_ratio\":{:.4f}}}",
-          collapse.table->slots(), collapse.table->waiters(), leaders, followers, bypassed,
+          "\"followers\":{},\"bypassed\":{},\"client_gone\":{},\"collapse_ratio\":{:.4f}}}",
+          collapse.table->slots(), collapse.table->waiters(), leaders, followers, bypassed, gone,
           collapsible == 0 ? 0.0
                            : static_cast<double>(followers) / static_cast<double>(collapsible));
     }

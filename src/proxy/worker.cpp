@@ -31,7 +31,7 @@ Worker::Worker(unsigned index, const WorkerShared& shared)
     auto& client = *clients_.at(route.upstream);
     routes.push_back(router::Route{
         route.name, build_route_pipeline(RouteResources{route, client, *shared.route_metrics[i],
-                                                        shared.collapse[i]})});
+                                                        shared.collapse[i], index_})});
   }
   router_ = std::make_unique<router::Router>(shared.routes, std::move(routes));
 }

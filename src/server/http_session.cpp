@@ -4,14 +4,20 @@
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <utility>
 #include <vector>
 
 #include "admin/metrics.hpp"
@@ -44,6 +50,18 @@ bool client_went_away(const boost::system::error_code& ec) {
          ec == asio::error::eof || ec == asio::error::connection_reset ||
          ec == asio::error::operation_aborted || ec == asio::error::broken_pipe ||
          ec == asio::error::bad_descriptor;
+}
+
+enum class PeekResult { data, nothing, closed };
+
+// What a readable socket holds, without consuming it.
+PeekResult peek(asio::ip::tcp::socket& socket) {
+  char byte = 0;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return PeekResult::data;
+  if (n == 0) return PeekResult::closed;
+  return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? PeekResult::nothing
+                                                                     : PeekResult::closed;
 }
 
 std::string remote_address(const asio::ip::tcp::socket& socket) {
@@ -107,6 +125,40 @@ void HttpSession::drain() {
     boost::system::error_code ignored;
     socket_.cancel(ignored);
   }
+}
+
+void HttpSession::watch(std::function<void()> on_gone) {
+  if (client_gone_) {
+    // Already known; told from the executor, never from inside the caller's own frame.
+    asio::post(socket_.get_executor(), std::move(on_gone));
+    return;
+  }
+  on_client_gone_ = std::move(on_gone);
+  if (watching_) return;
+  watching_ = true;
+  asio::co_spawn(socket_.get_executor(), watch_client(shared_from_this()), asio::detached);
+}
+
+void HttpSession::stop_watching() {
+  on_client_gone_ = nullptr;
+  if (watching_) stop_watch_.emit(asio::cancellation_type::terminal);
+}
+
+asio::awaitable<void> HttpSession::watch_client(std::shared_ptr<HttpSession> self) {
+  // Bytes already buffered are the client's next request: it is still there.
+  while (on_client_gone_ && buffer_.size() == 0) {
+    auto [ec] =
+        co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                                    asio::bind_cancellation_slot(stop_watch_.slot(), k_nothrow));
+    if (ec == asio::error::operation_aborted) continue;  // stopped, or watched again since
+    const PeekResult result = ec ? PeekResult::closed : peek(socket_);
+    if (result == PeekResult::data) break;
+    if (result == PeekResult::closed) {
+      client_gone_ = true;
+      if (auto on_gone = std::exchange(on_client_gone_, nullptr)) on_gone();
+    }
+  }
+  watching_ = false;
 }
 
 void HttpSession::count_reject(RejectReason reason) const {
@@ -265,6 +317,7 @@ asio::awaitable<bool> HttpSession::serve_one() {
   core::Request request = std::move(parser.request());
   request.client_address = client_address_;
   request.received_at = started;
+  request.client = std::shared_ptr<core::ClientWatch>(shared_from_this(), this);
   const bool head_request = request.method == "HEAD";
   const unsigned version = request.version;
 
@@ -288,14 +341,17 @@ asio::awaitable<bool> HttpSession::serve_one() {
   } else {
     try {
       response = co_await dispatch.handler->handle(std::move(request));
+      stop_watching();
     } catch (const std::exception& e) {
       // Layers report failures as responses; an exception here is a bug. Answer it and
       // keep the worker alive rather than take every other connection down with it.
       spdlog::error("route {}: unexpected exception: {}", dispatch.route, e.what());
+      stop_watching();
       response = core::Response::text(500, "internal error");
       response.close_connection = true;
     }
   }
+  if (client_gone_) response.close_connection = true;
 
   const bool keep_alive =
       keep_alive_requested && !draining_ && !response.close_connection && !context_.gate.draining();

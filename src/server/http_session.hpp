@@ -14,14 +14,17 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <unordered_set>
 
 #include "config/config.hpp"
+#include "core/client_watch.hpp"
 #include "core/dispatcher.hpp"
 #include "core/response.hpp"
 #include "server/connection_gate.hpp"
@@ -60,7 +63,12 @@ struct SessionContext {
   bool count_connection = true;            // false for admin sessions
 };
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+// While a request is being handled the session reads nothing; a layer that parks the request
+// can still learn that the client went away (core::ClientWatch): the session then waits for
+// the socket to become readable and peeks. End of stream or an error means gone; bytes mean
+// a pipelined request, which is left for the session to read, and the watch ends.
+class HttpSession final : public std::enable_shared_from_this<HttpSession>,
+                          public core::ClientWatch {
  public:
   HttpSession(boost::asio::ip::tcp::socket socket, SessionContext& context);
   ~HttpSession();
@@ -71,6 +79,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void drain();
   // Called by the SessionSet's sweep: cancels the pending operation if the deadline passed.
   void expire_if_due(std::chrono::steady_clock::time_point now);
+
+  void watch(std::function<void()> on_gone) override;
+  void stop_watching() override;
+  [[nodiscard]] bool gone() const noexcept override { return client_gone_; }
 
  private:
   [[nodiscard]] boost::asio::awaitable<bool> wait_for_bytes(bool first_request);
@@ -83,6 +95,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                                                    unsigned version);
   [[nodiscard]] boost::asio::awaitable<void> lingering_close();
   void count_reject(RejectReason reason) const;
+  [[nodiscard]] boost::asio::awaitable<void> watch_client(std::shared_ptr<HttpSession> self);
   // Bounds the next socket operations: when the deadline passes, pending operations are
   // cancelled (not the socket closed, unlike beast::tcp_stream) so that a 408 can still be
   // written.
@@ -98,6 +111,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool idle_ = false;
   bool timed_out_ = false;
   bool draining_ = false;
+  // ClientWatch:
+  std::function<void()> on_client_gone_;
+  boost::asio::cancellation_signal stop_watch_;
+  bool watching_ = false;
+  bool client_gone_ = false;
 };
 
 }  // namespace levee::server

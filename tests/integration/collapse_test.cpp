@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,8 +90,9 @@ TEST(Collapse, IdenticalConcurrentGetsShareOneUpstreamCall) {
   EXPECT_EQ(metric_value(stack.admin_port(), "levee_batch_size_at_flush_count{route=\"api\"}"), 1u);
   EXPECT_EQ(metric_value(stack.admin_port(), "levee_batch_size_at_flush_sum{route=\"api\"}"), 20u);
   const auto stats = http_get(stack.admin_port(), "/stats");
-  EXPECT_NE(stats.body.find("\"collapse\":{\"slots_in_flight\":0,\"waiters\":0,\"leaders\":1,"
-                            "\"followers\":19,\"bypassed\":0,\"collapse_ratio\":0.9500}"),
+  EXPECT_NE(stats.body.find(
+                "\"collapse\":{\"slots_in_flight\":0,\"waiters\":0,\"leaders\":1,"
+                "\"followers\":19,\"bypassed\":0,\"client_gone\":0,\"collapse_ratio\":0.9500}"),
             std::string::npos)
       << stats.body;
 
@@ -163,15 +165,15 @@ TEST(Collapse, LeaderThatDisconnectsDoesNotCancelTheCall) {
   EXPECT_EQ(metric_value(stack.admin_port(), "levee_active_batch_slots{route=\"api\"}"), 0u);
 }
 
-// levee does not yet notice a client that goes away while its request waits (the session
-// learns it when it writes the answer): the waiters stay until the answer, and then nothing
-// is left behind.
-TEST(Collapse, FollowersThatDisconnectLeaveNothingBehind) {
-  Stack stack = collapse_stack();
+// A follower whose client goes away leaves its slot at once, while the leader's call is still
+// in flight (this upstream answers after 3 s), and the leader still gets its answer.
+TEST(Collapse, FollowersThatDisconnectLeaveAtOnce) {
+  Stack stack = collapse_stack({}, {"--latency", "3s"});
   HttpConnection leader(stack.port());
   ASSERT_TRUE(leader.send_raw(format_request(stack.port(), "GET", "/api/gone")));
   ASSERT_TRUE(eventually([&] { return stack.upstream.calls("/api/gone") == 1; }));
   const std::string waiters = "levee_collapse_waiters{route=\"api\"}";
+  const std::string slots = "levee_active_batch_slots{route=\"api\"}";
   {
     std::vector<HttpConnection> quitters;
     for (int i = 0; i < 5; ++i) {
@@ -180,13 +182,16 @@ TEST(Collapse, FollowersThatDisconnectLeaveNothingBehind) {
     }
     ASSERT_TRUE(eventually([&] { return metric_value(stack.admin_port(), waiters) == 5; }));
   }  // closed while waiting
+  EXPECT_TRUE(eventually([&] { return metric_value(stack.admin_port(), waiters) == 0; }));
+  // They left before the answer: the leader's slot is still open.
+  EXPECT_EQ(metric_value(stack.admin_port(), slots), 1u);
+  EXPECT_EQ(metric_value(stack.admin_port(),
+                         "levee_collapse_requests_total{route=\"api\",role=\"client_gone\"}"),
+            5u);
   const HttpResult answer = leader.read_response();
   EXPECT_EQ(answer.status, 200) << answer;
   EXPECT_EQ(stack.upstream.calls("/api/gone"), 1u);
-  EXPECT_TRUE(eventually([&] {
-    return metric_value(stack.admin_port(), waiters) == 0 &&
-           metric_value(stack.admin_port(), "levee_active_batch_slots{route=\"api\"}") == 0;
-  }));
+  EXPECT_TRUE(eventually([&] { return metric_value(stack.admin_port(), slots) == 0; }));
 }
 
 TEST(Collapse, FullSlotsAndAFullTableStillAnswerEveryone) {
@@ -208,23 +213,43 @@ TEST(Collapse, FullSlotsAndAFullTableStillAnswerEveryone) {
   EXPECT_EQ(stack.upstream.calls("/api/other"), 1u);
 }
 
+std::string debug_header_of(const HttpResult& result) {
+  return result.header("X-Levee-Collapse").value_or("");
+}
+
 TEST(Collapse, DebugHeaderNamesTheRoleAndTheSlotSize) {
   Stack stack = collapse_stack("[routes.collapse]\ndebug_header = true\n");
   const auto results = send_together(stack.port(), {4, {"/api/debug", {}}});
   int leaders = 0;
   for (const auto& result : results) {
     ASSERT_EQ(result.status, 200) << result;
-    const auto header = result.header("X-Levee-Collapse");
-    ASSERT_TRUE(header.has_value());
-    if (*header == "leader; members=4")
+    const std::string header = debug_header_of(result);
+    if (header.starts_with("leader; members=4; worker="))
       ++leaders;
     else
-      EXPECT_EQ(*header, "follower; members=4");
+      EXPECT_TRUE(header.starts_with("follower; members=4; worker=")) << header;
   }
   EXPECT_EQ(leaders, 1);
   // Off by default.
   Stack quiet = collapse_stack();
   EXPECT_FALSE(http_get(quiet.port(), "/api/debug").has_header("X-Levee-Collapse"));
+}
+
+// The kernel spreads connections over the two workers' SO_REUSEPORT listeners; with 20
+// connections both workers serve some (all on one: probability 2^-19), and the debug header
+// names each answer's worker.
+TEST(Collapse, RequestsOnTwoWorkersShareOneCall) {
+  Stack stack = collapse_stack("[routes.collapse]\ndebug_header = true\n");
+  const auto results = send_together(stack.port(), {20, {"/api/workers", {}}});
+  std::set<std::string> workers;
+  for (const auto& result : results) {
+    ASSERT_EQ(result.status, 200) << result;
+    const std::string header = debug_header_of(result);
+    ASSERT_NE(header.find("members=20; worker="), std::string::npos) << header;
+    workers.insert(header.substr(header.rfind('=') + 1));
+  }
+  EXPECT_EQ(workers, (std::set<std::string>{"0", "1"}));
+  EXPECT_EQ(stack.upstream.calls("/api/workers"), 1u);
 }
 
 // strategy = "window": a slot parks until max_wait (or until it is full), and SIGTERM sends

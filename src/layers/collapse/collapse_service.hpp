@@ -17,7 +17,8 @@
 //   answer: every member gets it, none is retried silently.
 // - A leader whose coroutine is destroyed before its answer (client gone, shutdown) releases
 //   the followers to call on their own; nothing waits forever.
-// - A follower whose coroutine is destroyed leaves its slot at once.
+// - A follower whose coroutine is destroyed, or whose client goes away while it waits
+//   (core::ClientWatch), leaves its slot at once.
 // - Table full (max_slots): the request passes through uncollapsed.
 //
 // Runs on the calling worker's io_context; followers are woken there by an event.
@@ -51,7 +52,8 @@ struct CollapseRules {
   std::vector<std::string> methods = {"GET", "HEAD"};
   std::vector<std::string> vary = {"authorization", "cookie", "accept", "accept-encoding",
                                    "accept-language"};
-  // Adds `X-Levee-Collapse: leader|follower; members=N` to collapsed answers (debugging).
+  // Adds `X-Levee-Collapse: leader|follower; members=N; worker=W` to collapsed answers
+  // (debugging).
   bool debug_header = false;
   Strategy strategy = Strategy::inflight;
   bool flush_immediately = false;                                    // window + policy immediate
@@ -71,6 +73,7 @@ struct CollapseMetrics {
   admin::Counter* leaders = nullptr;
   admin::Counter* followers = nullptr;
   admin::Counter* bypassed = nullptr;
+  admin::Counter* gone = nullptr;  // followers that left because their client went away
   // levee_batch_flush_total by reason (FlushReason order); inflight slots flush immediately.
   std::array<admin::Counter*, 4> flushes{};
   admin::Histogram* size_at_flush = nullptr;    // inflight: requests the call answered
@@ -82,11 +85,13 @@ struct CollapseCounters {
   std::atomic<std::uint64_t> leaders{0};    // went upstream for a slot
   std::atomic<std::uint64_t> followers{0};  // answered from another request's call
   std::atomic<std::uint64_t> bypassed{0};   // table full, or released by the leader
+  std::atomic<std::uint64_t> gone{0};       // followers whose client went away first
   CollapseMetrics metrics;
 
   void count_leader() { bump(leaders, metrics.leaders); }
   void count_follower() { bump(followers, metrics.followers); }
   void count_bypass() { bump(bypassed, metrics.bypassed); }
+  void count_gone() { bump(gone, metrics.gone); }
 
  private:
   static void bump(std::atomic<std::uint64_t>& counter, admin::Counter* metric) {
@@ -95,16 +100,20 @@ struct CollapseCounters {
   }
 };
 
+// Answered to a follower whose client went away while it waited (nginx's 499).
+inline constexpr int k_client_closed = 499;
+
 template <core::Service Inner>
 class CollapseService {
  public:
   CollapseService(Inner inner, std::shared_ptr<SlotTable> table,
                   std::shared_ptr<const CollapseRules> rules,
-                  std::shared_ptr<CollapseCounters> counters)
+                  std::shared_ptr<CollapseCounters> counters, unsigned worker = 0)
       : inner_(std::move(inner)),
         table_(std::move(table)),
         rules_(std::move(rules)),
-        counters_(std::move(counters)) {}
+        counters_(std::move(counters)),
+        worker_(worker) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
     if (!rules_->applies_to(request.method)) co_return co_await inner_.call(std::move(request));
@@ -122,15 +131,22 @@ class CollapseService {
       co_return response;
     }
     if (joined.role == Role::follower) {
-      SharedResponse shared = co_await follow(joined.slot);
+      SharedResponse shared = co_await follow(joined.slot, request.client.get());
       if (shared) {
         counters_->count_follower();
-        core::Response response(*shared);  // fields copied; the body buffer is shared
+        core::Response response(*shared);  // the headers and the body buffer are shared
         if (rules_->debug_header) {
           mark(response, "follower", table_->members_of(joined.slot));
         }
         co_return response;
       }
+    }
+    if (request.client && request.client->gone()) {
+      // nginx's 499: nobody reads it, but the access log and the metrics show why.
+      counters_->count_gone();
+      core::Response gone = core::Response::text(k_client_closed, "client closed request");
+      gone.close_connection = true;
+      co_return gone;
     }
     counters_->count_bypass();
     co_return co_await inner_.call(std::move(request));
@@ -210,20 +226,32 @@ class CollapseService {
     }
   }
 
-  static void mark(core::Response& response, std::string_view role, std::size_t members) {
-    response.headers.set("X-Levee-Collapse",
-                         std::string(role) + "; members=" + std::to_string(members));
+  void mark(core::Response& response, std::string_view role, std::size_t members) const {
+    response.headers.set("X-Levee-Collapse", std::string(role) +
+                                                 "; members=" + std::to_string(members) +
+                                                 "; worker=" + std::to_string(worker_));
   }
 
-  boost::asio::awaitable<SharedResponse> follow(std::shared_ptr<Slot> slot) {
+  // Null: released without an answer (Set-Cookie, leader gone), or the client went away.
+  boost::asio::awaitable<SharedResponse> follow(std::shared_ptr<Slot> slot,
+                                                core::ClientWatch* client) {
     auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor);
     // leave() on every way out: a no-op once the slot is finished, and the way a follower
     // woken or destroyed early gives its place back.
     FollowerGuard guard{table_.get(), slot, waiter};
     if (SharedResponse ready = table_->wait_or_take(slot, waiter)) co_return ready;
-    boost::system::error_code woken;  // operation_aborted: finish() cancelled the timer
+    // Both wake-ups run on this executor, where the waiter's timer lives.
+    struct WatchScope {
+      core::ClientWatch* client;
+      ~WatchScope() {
+        if (client != nullptr) client->stop_watching();
+      }
+    } watch{client};
+    if (client != nullptr) client->watch([waiter] { waiter->timer().cancel(); });
+    boost::system::error_code woken;  // operation_aborted: finish() or the watch cancelled it
     co_await waiter->timer().async_wait(
         boost::asio::redirect_error(boost::asio::use_awaitable, woken));
+    if (client != nullptr && client->gone()) co_return nullptr;
     co_return table_->response_of(slot);
   }
 
@@ -231,6 +259,7 @@ class CollapseService {
   std::shared_ptr<SlotTable> table_;
   std::shared_ptr<const CollapseRules> rules_;
   std::shared_ptr<CollapseCounters> counters_;
+  unsigned worker_;  // this instance's worker, named by the debug header
 };
 
 }  // namespace levee::layers::collapse

@@ -6,6 +6,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -193,6 +195,92 @@ TEST(CollapseService, ALeaderThatGoesAwayReleasesItsFollowers) {
   EXPECT_EQ(followers_answered, 3);
   EXPECT_EQ(f.inner.calls->load(), 3);  // each called on its own
   EXPECT_EQ(f.table->slots(), 0u);
+}
+
+// The connection side of core::ClientWatch, driven by the test.
+class FakeClient final : public core::ClientWatch {
+ public:
+  void watch(std::function<void()> on_gone) override {
+    on_gone_ = std::move(on_gone);
+    ++watches;
+  }
+  void stop_watching() override { on_gone_ = nullptr; }
+  [[nodiscard]] bool gone() const noexcept override { return gone_; }
+  void go_away() {
+    gone_ = true;
+    if (auto on_gone = std::exchange(on_gone_, nullptr)) on_gone();
+  }
+  [[nodiscard]] bool watched() const { return static_cast<bool>(on_gone_); }
+  int watches = 0;
+
+ private:
+  std::function<void()> on_gone_;
+  bool gone_ = false;
+};
+
+TEST(CollapseService, AFollowerWhoseClientGoesAwayLeavesAtOnce) {
+  Fixture f;
+  auto service = f.service();
+  asio::co_spawn(f.io, service.call(get("/a")), asio::detached);  // the leader
+  auto client = std::make_shared<FakeClient>();
+  core::Request request = get("/a");
+  request.client = client;
+  std::optional<int> status;
+  asio::co_spawn(f.io, service.call(std::move(request)),
+                 [&status](std::exception_ptr, core::Response r) { status = r.status; });
+  f.io.poll();
+  ASSERT_TRUE(client->watched());
+  EXPECT_EQ(f.table->waiters(), 1u);
+  client->go_away();
+  f.io.poll();
+  // Answered and gone before the leader's call returns, without a call of its own.
+  EXPECT_EQ(status, k_client_closed);
+  EXPECT_EQ(f.table->waiters(), 0u);
+  EXPECT_EQ(f.table->slots(), 1u);
+  EXPECT_EQ(f.counters->gone.load(), 1u);
+  EXPECT_EQ(f.inner.calls->load(), 1);
+  f.gate->release();
+  f.io.run();
+  EXPECT_EQ(f.table->slots(), 0u);
+}
+
+TEST(CollapseService, AFollowerStopsWatchingOnceAnswered) {
+  Fixture f;
+  auto service = f.service();
+  asio::co_spawn(f.io, service.call(get("/a")), asio::detached);
+  auto client = std::make_shared<FakeClient>();
+  core::Request request = get("/a");
+  request.client = client;
+  std::optional<int> status;
+  asio::co_spawn(f.io, service.call(std::move(request)),
+                 [&status](std::exception_ptr, core::Response r) { status = r.status; });
+  f.io.poll();
+  ASSERT_TRUE(client->watched());
+  f.gate->release();
+  f.io.run();
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(client->watches, 1);
+  EXPECT_FALSE(client->watched());
+}
+
+TEST(CollapseService, FollowersShareTheLeadersHeadersAndBody) {
+  Fixture f;
+  auto service = f.service();
+  std::vector<core::Response> answers;
+  for (int i = 0; i < 4; ++i) {
+    asio::co_spawn(f.io, service.call(get("/a")), [&answers](std::exception_ptr, core::Response r) {
+      answers.push_back(std::move(r));
+    });
+  }
+  f.io.poll();
+  f.gate->release();
+  f.io.run();
+  ASSERT_EQ(answers.size(), 4u);
+  for (const auto& answer : answers) {
+    EXPECT_TRUE(answer.headers.frozen());
+    EXPECT_EQ(&*answer.headers.begin(), &*answers.front().headers.begin());
+    EXPECT_EQ(answer.body.get(), answers.front().body.get());
+  }
 }
 
 CollapseService<HeldService> window_service(Fixture& f, std::chrono::milliseconds max_wait,
