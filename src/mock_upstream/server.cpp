@@ -52,6 +52,7 @@ struct Reply {
   std::string extra_headers;        // complete "Name: value\r\n" lines
   std::vector<std::string> chunks;  // non-empty: sent with chunked transfer-encoding
   bool has_body = true;             // false for 204/304: neither body nor Content-Length
+  std::string_view content_type = "application/json";  // static storage
   bool close = false;
   Duration delay{0};
 };
@@ -239,9 +240,14 @@ Reply route(const HttpRequest& request, Shared& shared) {
     case Endpoint::process_batch: {
       if (request.method() != http::verb::post) return method_not_allowed("POST");
       const bool batch = endpoint == Endpoint::process_batch;
-      ProcessOutcome outcome = batch ? process_batch(request.body()) : process_one(request.body());
+      ProcessOutcome outcome =
+          batch ? process_batch(request.body(), request[http::field::content_type])
+                : process_one(request.body());
       Reply reply = json_reply(outcome.status, std::move(outcome.body));
-      if (outcome.status == 200) {
+      reply.content_type = outcome.content_type;
+      // Only a rejected request (400) answers at once: an injected failure is still a batch
+      // that reached the upstream, so it counts its items and takes the batch latency.
+      if (outcome.status != 400) {
         if (batch) shared.stats.add_batch_items(outcome.items);
         reply.delay = jittered(batch ? options.batch_latency : options.latency, options.jitter);
       }
@@ -290,7 +296,9 @@ std::string response_head(const Reply& reply, std::size_t content_length, bool c
   head += reason(reply.status);
   head += "\r\n";
   if (reply.has_body) {
-    head += "Content-Type: application/json\r\n";
+    head += "Content-Type: ";
+    head += reply.content_type;
+    head += "\r\n";
     if (chunked) {
       head += "Transfer-Encoding: chunked\r\n";
     } else {
