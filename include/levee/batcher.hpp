@@ -148,8 +148,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       std::shared_ptr<BatchObserver> observer = nullptr) {
     limits.validate();
     if (!policy) throw std::invalid_argument("a batcher needs a flush policy");
-    return std::shared_ptr<Batcher>(
-        new Batcher(limits, std::move(policy), std::move(observer)));
+    return std::shared_ptr<Batcher>(new Batcher(limits, std::move(policy), std::move(observer)));
   }
 
   // `call` sends one batch; it runs on `executor`. See the threading notes above.
@@ -241,8 +240,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
   Admission admit(const MemberPtr& member, const std::shared_ptr<Lane>& lane, bool may_wait,
                   Starts& starts) {
     if (member->outcome) return Admission::withdrawn;
-    const bool first_in_line =
-        admission_waiters_.empty() || admission_waiters_.front() == member;
+    const bool first_in_line = admission_waiters_.empty() || admission_waiters_.front() == member;
     if (first_in_line && has_room_for(*member)) {
       if (member->waiting_admission) {
         admission_waiters_.pop_front();
@@ -252,8 +250,8 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       wake_next_in_line();
       return Admission::admitted;
     }
-    if (may_wait && (member->waiting_admission ||
-                     admission_waiters_.size() < limits_.pending_limit())) {
+    if (may_wait &&
+        (member->waiting_admission || admission_waiters_.size() < limits_.pending_limit())) {
       if (!member->waiting_admission) {
         admission_waiters_.push_back(member);
         member->waiting_admission = true;
@@ -304,10 +302,10 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       seal_open(FlushReason::bytes_cap, starts);
     } else if (shutting_down_) {
       seal_open(FlushReason::shutdown, starts);
-    } else if (auto reason = policy_->decide(GroupState{
-                   batch.members.size(), limits_.max_batch_size, batch.bytes,
-                   limits_.max_batch_bytes, std::chrono::steady_clock::now() - batch.opened,
-                   limits_.max_wait})) {
+    } else if (auto reason = policy_->decide(
+                   GroupState{batch.members.size(), limits_.max_batch_size, batch.bytes,
+                              limits_.max_batch_bytes,
+                              std::chrono::steady_clock::now() - batch.opened, limits_.max_wait})) {
       seal_open(*reason, starts);
     }
   }
@@ -495,9 +493,8 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       const std::shared_ptr<Batcher> batcher = batcher_;
       const std::shared_ptr<Lane> lane = lane_;
       if (bytes > batcher->limits_.max_batch_bytes) {
-        co_return BatchFailure{BatchError::too_large,
-                               "item of " + std::to_string(bytes) +
-                                   " bytes is larger than max_batch_bytes"};
+        co_return BatchFailure{BatchError::too_large, "item of " + std::to_string(bytes) +
+                                                          " bytes is larger than max_batch_bytes"};
       }
       auto member = std::make_shared<Member>(lane->executor, std::move(item), bytes, exclusive_key);
       // Every way out (answered, withdrawn, frame destroyed) unhooks the slot and, unless the
@@ -512,20 +509,18 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
         }
       } leave{batcher, member, withdraw};
       if (withdraw.is_connected()) {
-        withdraw.assign([batcher, member](boost::asio::cancellation_type) {
-          batcher->withdraw(member);
-        });
+        withdraw.assign(
+            [batcher, member](boost::asio::cancellation_type) { batcher->withdraw(member); });
       }
 
-      const auto deadline =
-          std::chrono::steady_clock::now() + batcher->limits_.admission_timeout;
+      const auto deadline = std::chrono::steady_clock::now() + batcher->limits_.admission_timeout;
       for (;;) {
         Starts starts;
         Admission admission = Admission::shed;
         {
           std::lock_guard lock(batcher->mutex_);
-          admission = batcher->admit(member, lane, std::chrono::steady_clock::now() < deadline,
-                                     starts);
+          admission =
+              batcher->admit(member, lane, std::chrono::steady_clock::now() < deadline, starts);
         }
         batcher->start(std::move(starts));
         if (admission == Admission::admitted) break;

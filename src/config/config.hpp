@@ -73,6 +73,30 @@ struct CollapseConfig {
   bool debug_header = false;                           // X-Levee-Collapse on collapsed answers
 };
 
+// [routes.batch] (DESIGN.md "Batch").
+enum class BatchPayload { json_array, ndjson, wrapped };
+enum class BatchResponse { json, ndjson };
+enum class BatchDemux { position, id };
+
+struct BatchConfig {
+  std::string upstream_path;  // the upstream's batch endpoint, e.g. "/process_batch"
+  std::uint64_t max_batch_size = 100;
+  std::uint64_t max_batch_bytes = 1024 * 1024;  // the items' bytes in one call
+  std::uint64_t max_item_bytes = 64 * 1024;     // larger items get 413
+  Duration max_wait = std::chrono::milliseconds(10);
+  FlushPolicy policy = FlushPolicy::timer;
+  std::uint64_t max_inflight_batches = 8;  // calls in flight on this route
+  std::uint64_t max_queued_batches = 16;   // formed batches waiting behind them
+  BatchPayload payload = BatchPayload::json_array;
+  std::vector<std::string> wrap_path = {"requests"};  // payload = "wrapped"
+  BatchResponse response = BatchResponse::json;
+  std::vector<std::string> results_path;  // empty: the response body is the array
+  BatchDemux demux = BatchDemux::position;
+  std::string id_field = "id";   // demux = "id"
+  std::string item_error_field;  // empty: no per-item failure marker
+  int item_error_status = 502;   // the status a caller gets for its failed item
+};
+
 struct RouteConfig {
   std::string name;
   std::string host;  // empty = any host
@@ -81,6 +105,11 @@ struct RouteConfig {
   std::string upstream;
   RouteMode mode = RouteMode::pass;
   CollapseConfig collapse;  // used when mode is collapse
+  BatchConfig batch;        // used when mode is batch
+  // Admission (DESIGN.md "Backpressure"); batch routes only in this build. Items parked or in
+  // flight; 0 = what the batch limits imply ((inflight + queued + 1) x max_batch_size).
+  std::uint64_t max_pending = 0;
+  Duration admission_timeout{0};  // how long an item may wait for room before 503
 };
 
 struct Config {

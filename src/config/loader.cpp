@@ -55,10 +55,30 @@ constexpr std::array upstream_schema{
 };
 
 constexpr std::array route_schema{
-    Field{"name", Kind::string},        Field{"host", Kind::string},
-    Field{"path_prefix", Kind::string}, Field{"methods", Kind::list},
-    Field{"upstream", Kind::string},    Field{"mode", Kind::string},
-    Field{"collapse", Kind::table},
+    Field{"name", Kind::string},         Field{"host", Kind::string},
+    Field{"path_prefix", Kind::string},  Field{"methods", Kind::list},
+    Field{"upstream", Kind::string},     Field{"mode", Kind::string},
+    Field{"collapse", Kind::table},      Field{"batch", Kind::table},
+    Field{"max_pending", Kind::integer}, Field{"admission_timeout", Kind::duration},
+};
+
+constexpr std::array batch_schema{
+    Field{"upstream_path", Kind::string},
+    Field{"max_batch_size", Kind::integer},
+    Field{"max_batch_bytes", Kind::size},
+    Field{"max_item_bytes", Kind::size},
+    Field{"max_wait", Kind::duration},
+    Field{"policy", Kind::string},
+    Field{"max_inflight_batches", Kind::integer},
+    Field{"max_queued_batches", Kind::integer},
+    Field{"payload", Kind::string},
+    Field{"wrap_path", Kind::string},
+    Field{"response", Kind::string},
+    Field{"results_path", Kind::string},
+    Field{"demux", Kind::string},
+    Field{"id_field", Kind::string},
+    Field{"item_error_field", Kind::string},
+    Field{"item_error_status", Kind::integer},
 };
 
 constexpr std::array collapse_schema{
@@ -608,12 +628,158 @@ void read_mode(TableReader& reader, RouteMode& mode) {
   } else if (*text == "collapse") {
     mode = RouteMode::collapse;
   } else if (*text == "batch") {
-    reader.report("mode",
-                  "mode \"batch\" is not implemented in this build (\"pass\" and "
-                  "\"collapse\" are)");
+    mode = RouteMode::batch;
   } else {
     reader.report("mode", "unknown mode " + quoted(*text) +
                               " (expected \"pass\", \"collapse\" or \"batch\")");
+  }
+}
+
+void read_policy(TableReader& reader, FlushPolicy& policy) {
+  const auto text = reader.string("policy");
+  if (!text) return;
+  if (*text == "immediate") {
+    policy = FlushPolicy::immediate;
+  } else if (*text == "timer") {
+    policy = FlushPolicy::timer;
+  } else if (*text == "size") {
+    policy = FlushPolicy::size;
+  } else if (*text == "adaptive" || *text == "learned") {
+    reader.report("policy", "policy " + quoted(*text) +
+                                " is not implemented in this build (immediate, timer, size)");
+  } else {
+    reader.report("policy", "unknown policy " + quoted(*text) +
+                                " (expected immediate, timer, size, adaptive or learned)");
+  }
+}
+
+void read_max_wait(TableReader& reader, Duration& max_wait) {
+  if (auto wait = reader.duration("max_wait", Zero::rejected)) {
+    if (*wait > std::chrono::seconds(60)) {
+      reader.report("max_wait", "must be at most 60s, got " + format_duration(*wait));
+    } else {
+      max_wait = *wait;
+    }
+  }
+}
+
+// One of `names` (the enum's values in order), or an error naming them all.
+template <class Enum, std::size_t N>
+void read_choice(TableReader& reader, std::string_view key,
+                 const std::array<std::string_view, N>& names, Enum& target) {
+  const auto text = reader.string(key);
+  if (!text) return;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (*text == names[i]) {
+      target = static_cast<Enum>(i);
+      return;
+    }
+  }
+  reader.report(key, "unknown value " + quoted(*text) + " (expected " + join(names, ", ") + ")");
+}
+
+// "data.requests" -> {"data", "requests"}; every segment a non-empty JSON member name.
+std::optional<std::vector<std::string>> read_json_path(TableReader& reader, std::string_view key) {
+  const auto text = reader.string(key);
+  if (!text) return std::nullopt;
+  std::vector<std::string> segments;
+  std::string_view rest = *text;
+  for (;;) {
+    const auto dot = rest.find('.');
+    const std::string_view segment = rest.substr(0, dot);
+    if (segment.empty() || segment.find_first_of("\"\\") != std::string_view::npos) {
+      reader.report(key, "invalid path " + quoted(*text) +
+                             ": use member names separated by '.', such as \"data.requests\"");
+      return std::nullopt;
+    }
+    segments.emplace_back(segment);
+    if (dot == std::string_view::npos) return segments;
+    rest.remove_prefix(dot + 1);
+  }
+}
+
+// [routes.batch]: required with mode = "batch" (it names the upstream's batch endpoint).
+void read_batch(TableReader& route_reader, const std::string& route_path, RouteConfig& route,
+                Diagnostics& diagnostics) {
+  const toml::node* node = route_reader.find("batch");
+  if (node == nullptr) {
+    if (route.mode == RouteMode::batch) {
+      route_reader.report("mode",
+                          "mode = \"batch\" needs a [routes.batch] table with upstream_path");
+    }
+    return;
+  }
+  const toml::table* table = node->as_table();
+  if (table == nullptr) {
+    route_reader.report("batch", "expected a table ([routes.batch])" + found(*node));
+    return;
+  }
+  if (route.mode != RouteMode::batch) {
+    route_reader.report("batch", "[routes.batch] applies only to mode = \"batch\"");
+    return;
+  }
+  TableReader reader(*table, route_path + ".batch", batch_schema, diagnostics);
+  BatchConfig& batch = route.batch;
+  if (auto path = reader.required_string("upstream_path")) {
+    if (auto problem = path_prefix_problem(*path)) {
+      reader.report("upstream_path", "invalid path " + quoted(*path) + ": " + *problem);
+    } else {
+      batch.upstream_path = std::move(*path);
+    }
+  }
+  assign(batch.max_batch_size, reader.integer("max_batch_size", 1, 100'000));
+  assign(batch.max_batch_bytes, reader.size("max_batch_bytes", 1, gib));
+  assign(batch.max_item_bytes, reader.size("max_item_bytes", 1, gib));
+  if (batch.max_item_bytes > batch.max_batch_bytes) {
+    reader.report(reader.find("max_item_bytes") != nullptr ? "max_item_bytes" : "max_batch_bytes",
+                  "max_item_bytes (" + format_size(batch.max_item_bytes) +
+                      ") must not be larger than max_batch_bytes (" +
+                      format_size(batch.max_batch_bytes) + ")");
+  }
+  read_max_wait(reader, batch.max_wait);
+  read_policy(reader, batch.policy);
+  assign(batch.max_inflight_batches, reader.integer("max_inflight_batches", 1, 100'000));
+  assign(batch.max_queued_batches, reader.integer("max_queued_batches", 0, 1'000'000));
+  read_choice(reader, "payload", std::array<std::string_view, 3>{"json_array", "ndjson", "wrapped"},
+              batch.payload);
+  if (auto path = read_json_path(reader, "wrap_path")) {
+    if (batch.payload != BatchPayload::wrapped) {
+      reader.report("wrap_path", "wrap_path applies only to payload = \"wrapped\"");
+    }
+    batch.wrap_path = std::move(*path);
+  }
+  read_choice(reader, "response", std::array<std::string_view, 2>{"json", "ndjson"},
+              batch.response);
+  if (auto path = read_json_path(reader, "results_path")) {
+    if (batch.response != BatchResponse::json) {
+      reader.report("results_path", "results_path applies only to response = \"json\"");
+    }
+    batch.results_path = std::move(*path);
+  }
+  read_choice(reader, "demux", std::array<std::string_view, 2>{"position", "id"}, batch.demux);
+  if (auto field = reader.string("id_field")) {
+    if (field->empty()) reader.report("id_field", "must not be empty");
+    batch.id_field = std::move(*field);
+  }
+  if (auto field = reader.string("item_error_field")) batch.item_error_field = std::move(*field);
+  assign(batch.item_error_status, reader.integer("item_error_status", 400, 599));
+  reader.reject_unknown_keys();
+}
+
+// Route-level admission: batch routes only until every mode has it (issue 6).
+void read_admission(TableReader& reader, RouteConfig& route) {
+  for (const char* key : {"max_pending", "admission_timeout"}) {
+    if (reader.find(key) != nullptr && route.mode != RouteMode::batch) {
+      reader.report(key, std::string(key) + " applies only to mode = \"batch\" in this build");
+    }
+  }
+  assign(route.max_pending, reader.integer("max_pending", 1, 100'000'000));
+  if (auto timeout = reader.duration("admission_timeout", Zero::allowed)) {
+    if (*timeout > std::chrono::seconds(60)) {
+      reader.report("admission_timeout", "must be at most 60s, got " + format_duration(*timeout));
+    } else {
+      route.admission_timeout = *timeout;
+    }
   }
 }
 
@@ -662,28 +828,8 @@ void read_collapse(TableReader& route_reader, const std::string& route_path, Rou
                                     " (expected \"inflight\" or \"window\")");
     }
   }
-  if (auto policy = reader.string("policy")) {
-    if (*policy == "immediate") {
-      collapse.policy = FlushPolicy::immediate;
-    } else if (*policy == "timer") {
-      collapse.policy = FlushPolicy::timer;
-    } else if (*policy == "size") {
-      collapse.policy = FlushPolicy::size;
-    } else if (*policy == "adaptive" || *policy == "learned") {
-      reader.report("policy", "policy " + quoted(*policy) +
-                                  " is not implemented in this build (immediate, timer, size)");
-    } else {
-      reader.report("policy", "unknown policy " + quoted(*policy) +
-                                  " (expected immediate, timer, size, adaptive or learned)");
-    }
-  }
-  if (auto wait = reader.duration("max_wait", Zero::rejected)) {
-    if (*wait > std::chrono::seconds(60)) {
-      reader.report("max_wait", "must be at most 60s, got " + format_duration(*wait));
-    } else {
-      collapse.max_wait = *wait;
-    }
-  }
+  read_policy(reader, collapse.policy);
+  read_max_wait(reader, collapse.max_wait);
   if (auto age = reader.duration("leader_age", Zero::allowed)) {
     if (collapse.strategy != CollapseStrategy::inflight) {
       reader.report("leader_age", "leader_age applies only to strategy = \"inflight\"");
@@ -802,6 +948,8 @@ void read_routes(const toml::node* node, bool check_upstreams, Config& config,
     }
     read_mode(reader, route.mode);
     read_collapse(reader, path, route, diagnostics);
+    read_batch(reader, path, route, diagnostics);
+    read_admission(reader, route);
     reader.reject_unknown_keys();
     config.routes.push_back(std::move(route));
   }

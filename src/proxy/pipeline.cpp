@@ -1,9 +1,26 @@
 #include "proxy/pipeline.hpp"
 
+#include "layers/batch/batch_service.hpp"
 #include "layers/metrics/metrics_service.hpp"
 #include "layers/upstream/upstream_service.hpp"
 
 namespace levee::proxy {
+
+namespace {
+
+std::shared_ptr<const FlushPolicy> make_policy(config::FlushPolicy policy) {
+  switch (policy) {
+    case config::FlushPolicy::immediate:
+      return std::make_shared<ImmediatePolicy>();
+    case config::FlushPolicy::timer:
+      return std::make_shared<EnvelopePolicy>("timer");
+    case config::FlushPolicy::size:
+      return std::make_shared<EnvelopePolicy>("size");
+  }
+  return std::make_shared<EnvelopePolicy>("timer");
+}
+
+}  // namespace
 
 CollapseShared make_collapse_shared(const config::RouteConfig& route,
                                     const layers::collapse::CollapseMetrics& metrics) {
@@ -15,14 +32,44 @@ CollapseShared make_collapse_shared(const config::RouteConfig& route,
   const bool window = route.collapse.strategy == config::CollapseStrategy::window;
   rules->strategy =
       window ? layers::collapse::Strategy::window : layers::collapse::Strategy::inflight;
-  rules->flush_immediately = route.collapse.policy == config::FlushPolicy::immediate;
+  rules->policy = make_policy(route.collapse.policy);
   rules->max_wait = route.collapse.max_wait;
   auto counters = std::make_shared<layers::collapse::CollapseCounters>();
   counters->metrics = metrics;
   auto table = std::make_shared<layers::collapse::SlotTable>(
       route.collapse.max_slots, route.collapse.max_waiters, rules->strategy,
-      route.collapse.leader_age);
+      route.collapse.leader_age, window ? rules->policy : nullptr, rules->max_wait);
   return CollapseShared{std::move(table), std::move(rules), std::move(counters)};
+}
+
+BatchShared make_batch_shared(const config::RouteConfig& route,
+                              const layers::batch::BatchMetricChildren& metrics) {
+  if (route.mode != config::RouteMode::batch) return {};
+  const config::BatchConfig& batch = route.batch;
+  namespace lb = layers::batch;
+  auto rules = std::make_shared<lb::BatchRules>();
+  rules->upstream_path = batch.upstream_path;
+  rules->payload.format = static_cast<lb::PayloadFormat>(batch.payload);
+  if (batch.payload == config::BatchPayload::wrapped) rules->payload.wrap_path = batch.wrap_path;
+  rules->demux.format = static_cast<lb::ResponseFormat>(batch.response);
+  rules->demux.mode = static_cast<lb::DemuxMode>(batch.demux);
+  rules->demux.results_path = batch.results_path;
+  rules->demux.id_field = batch.id_field;
+  rules->demux.error_field = batch.item_error_field;
+  rules->max_item_bytes = batch.max_item_bytes;
+  rules->item_error_status = batch.item_error_status;
+
+  BatchLimits limits;
+  limits.max_batch_size = batch.max_batch_size;
+  limits.max_batch_bytes = batch.max_batch_bytes;
+  limits.max_wait = batch.max_wait;
+  limits.max_inflight_batches = batch.max_inflight_batches;
+  limits.max_queued_batches = batch.max_queued_batches;
+  limits.max_pending_items = route.max_pending;
+  limits.admission_timeout = route.admission_timeout;
+  auto counters = std::make_shared<lb::BatchCounters>(metrics);
+  auto batcher = lb::RouteBatcher::create(limits, make_policy(batch.policy), counters);
+  return BatchShared{std::move(batcher), std::move(rules), std::move(counters)};
 }
 
 std::unique_ptr<core::Handler> build_route_pipeline(const RouteResources& r) {
@@ -36,6 +83,12 @@ std::unique_ptr<core::Handler> build_route_pipeline(const RouteResources& r) {
     return core::erase(CollapseChain(
         Collapse(upstream, r.collapse.table, r.collapse.rules, r.collapse.counters, r.worker),
         r.metrics));
+  }
+  if (r.batch.batcher) {
+    using Batch = layers::batch::BatchService<layers::UpstreamService>;
+    using BatchChain = layers::MetricsService<Batch>;
+    return core::erase(
+        BatchChain(Batch(upstream, r.batch.batcher, r.batch.rules, r.batch.counters), r.metrics));
   }
   using PassChain = layers::MetricsService<layers::UpstreamService>;
   return core::erase(PassChain(upstream, r.metrics));

@@ -8,6 +8,8 @@
 
 #include "config/config.hpp"
 #include "core/service.hpp"
+#include "layers/batch/batch_call.hpp"
+#include "layers/batch/batch_metrics.hpp"
 #include "layers/collapse/collapse_service.hpp"
 #include "layers/metrics/route_metrics.hpp"
 #include "upstream/upstream_client.hpp"
@@ -25,11 +27,23 @@ struct CollapseShared {
 [[nodiscard]] CollapseShared make_collapse_shared(const config::RouteConfig& route,
                                                   const layers::collapse::CollapseMetrics& metrics);
 
+// What every worker's copy of a batch route shares: one batcher (batching is global across
+// workers), its rules and its counters. Empty for other modes.
+struct BatchShared {
+  std::shared_ptr<layers::batch::RouteBatcher> batcher;
+  std::shared_ptr<const layers::batch::BatchRules> rules;
+  std::shared_ptr<layers::batch::BatchCounters> counters;
+};
+
+[[nodiscard]] BatchShared make_batch_shared(const config::RouteConfig& route,
+                                            const layers::batch::BatchMetricChildren& metrics);
+
 struct RouteResources {
   const config::RouteConfig& route;
   upstream::UpstreamClient& upstream;  // the worker's client for the route's upstream
   const layers::RouteMetrics& metrics;
   const CollapseShared& collapse;
+  const BatchShared& batch;
   unsigned worker = 0;  // the worker's index, for debug headers
 };
 

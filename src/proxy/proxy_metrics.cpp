@@ -63,7 +63,54 @@ const layers::RouteMetrics& ProxyMetrics::add_route(std::string_view route) {
   return *routes_.back();
 }
 
+void ProxyMetrics::ensure_flush_families() {
+  if (flushes_ != nullptr) return;
+  flushes_ =
+      &registry_.counter_family("levee_batch_flush_total",
+                                "Slots and batches sent upstream, by reason.", {"route", "reason"});
+  size_at_flush_ = &registry_.histogram_family(
+      "levee_batch_size_at_flush", "Requests answered by one upstream call of a slot or batch.",
+      {"route"}, k_size_buckets);
+  age_ms_at_flush_ = &registry_.histogram_family(
+      "levee_batch_age_ms_at_flush",
+      "Milliseconds from a slot or batch opening to its answer (inflight) or flush.", {"route"},
+      k_age_ms_buckets);
+}
+
+layers::batch::BatchMetricChildren ProxyMetrics::add_batch_route(std::string_view route) {
+  ensure_flush_families();
+  if (batch_calls_ == nullptr) {
+    batch_calls_ = &registry_.counter_family(
+        "levee_batch_calls_total",
+        "Calls to a batch route's upstream batch endpoint, by outcome: ok, call_failed (refused, "
+        "timed out or not 2xx), demux_failed (the response could not be cut into items).",
+        {"route", "outcome"});
+    batch_items_ = &registry_.counter_family(
+        "levee_batch_items_total",
+        "Items on batch routes, by what their caller got: ok, item_failed (marked failed by the "
+        "upstream), batch_failed, shed (503, no capacity), withdrawn (client gone before its "
+        "batch left), invalid (refused before parking).",
+        {"route", "outcome"});
+  }
+  layers::batch::BatchMetricChildren children;
+  for (std::size_t i = 0; i < children.flushes.size(); ++i) {
+    children.flushes[i] = &flushes_->with({route, to_string(static_cast<FlushReason>(i))});
+  }
+  children.size_at_flush = &size_at_flush_->with({route});
+  children.age_ms_at_flush = &age_ms_at_flush_->with({route});
+  for (std::size_t i = 0; i < children.calls.size(); ++i) {
+    children.calls[i] = &batch_calls_->with(
+        {route, layers::batch::to_string(static_cast<layers::batch::CallOutcome>(i))});
+  }
+  for (std::size_t i = 0; i < children.items.size(); ++i) {
+    children.items[i] = &batch_items_->with(
+        {route, layers::batch::to_string(static_cast<layers::batch::ItemOutcomeKind>(i))});
+  }
+  return children;
+}
+
 layers::collapse::CollapseMetrics ProxyMetrics::add_collapse_route(std::string_view route) {
+  ensure_flush_families();
   if (collapse_requests_ == nullptr) {
     collapse_requests_ = &registry_.counter_family(
         "levee_collapse_requests_total",
@@ -71,25 +118,16 @@ layers::collapse::CollapseMetrics ProxyMetrics::add_collapse_route(std::string_v
         "(answered by another request's call), bypass (not collapsed), client_gone (a "
         "follower whose client went away while it waited).",
         {"route", "role"});
-    flushes_ = &registry_.counter_family("levee_batch_flush_total",
-                                         "Slots and batches sent upstream, by reason.",
-                                         {"route", "reason"});
-    size_at_flush_ = &registry_.histogram_family(
-        "levee_batch_size_at_flush", "Requests answered by one upstream call of a slot or batch.",
-        {"route"}, k_size_buckets);
-    age_ms_at_flush_ = &registry_.histogram_family(
-        "levee_batch_age_ms_at_flush",
-        "Milliseconds from a slot or batch opening to its answer (inflight) or flush.", {"route"},
-        k_age_ms_buckets);
   }
   layers::collapse::CollapseMetrics metrics;
   metrics.leaders = &collapse_requests_->with({route, "leader"});
   metrics.followers = &collapse_requests_->with({route, "follower"});
   metrics.bypassed = &collapse_requests_->with({route, "bypass"});
   metrics.gone = &collapse_requests_->with({route, "client_gone"});
-  for (std::size_t i = 0; i < metrics.flushes.size(); ++i) {
-    metrics.flushes[i] = &flushes_->with(
-        {route, layers::collapse::to_string(static_cast<layers::collapse::FlushReason>(i))});
+  // Reasons a collapse slot can go for; bytes_cap and duplicate_key are batch-only.
+  for (FlushReason reason : {FlushReason::immediate, FlushReason::timeout, FlushReason::size_cap,
+                             FlushReason::policy, FlushReason::shutdown}) {
+    metrics.flushes[static_cast<std::size_t>(reason)] = &flushes_->with({route, to_string(reason)});
   }
   metrics.size_at_flush = &size_at_flush_->with({route});
   metrics.age_ms_at_flush = &age_ms_at_flush_->with({route});

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "admin/metric_registry.hpp"
+#include "layers/batch/batch_metrics.hpp"
 #include "layers/collapse/collapse_service.hpp"
 #include "layers/metrics/route_metrics.hpp"
 #include "server/server_metrics.hpp"
@@ -21,10 +22,14 @@ class ProxyMetrics {
   [[nodiscard]] const layers::RouteMetrics& add_route(std::string_view route);
   // The collapse families' children for one collapse route (families created on first use).
   [[nodiscard]] layers::collapse::CollapseMetrics add_collapse_route(std::string_view route);
+  // The batch families' children for one batch route (the flush families are shared).
+  [[nodiscard]] layers::batch::BatchMetricChildren add_batch_route(std::string_view route);
   [[nodiscard]] const server::ServerMetrics& server() const noexcept { return server_; }
   [[nodiscard]] admin::Registry& registry() noexcept { return registry_; }
 
  private:
+  void ensure_flush_families();
+
   admin::Registry& registry_;
   admin::CounterFamily& requests_;
   admin::HistogramFamily& request_duration_;
@@ -36,6 +41,8 @@ class ProxyMetrics {
   admin::CounterFamily* flushes_ = nullptr;
   admin::HistogramFamily* size_at_flush_ = nullptr;
   admin::HistogramFamily* age_ms_at_flush_ = nullptr;
+  admin::CounterFamily* batch_calls_ = nullptr;
+  admin::CounterFamily* batch_items_ = nullptr;
 };
 
 }  // namespace levee::proxy

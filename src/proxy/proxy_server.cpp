@@ -87,6 +87,13 @@ class AdminThread {
   std::thread thread_;
 };
 
+namespace {
+// One family for both modes: a gauge's help must be the same for each child.
+constexpr std::string_view k_active_slots_help =
+    "Collapse slots (upstream calls shared by waiting requests) open now; on batch routes, "
+    "batches open, queued or in flight.";
+}  // namespace
+
 ProxyServer::ProxyServer(config::Config config)
     : config_(std::move(config)),
       started_at_(std::chrono::steady_clock::now()),
@@ -109,13 +116,35 @@ ProxyServer::ProxyServer(config::Config config)
                                                         ? metrics_->add_collapse_route(route.name)
                                                         : layers::collapse::CollapseMetrics{}));
     if (auto table = collapse_.back().table) {
-      registry_->gauge_callback(
-          "levee_active_batch_slots",
-          "Collapse slots (upstream calls shared by waiting requests) open now.",
-          {{"route", route.name}}, [table] { return static_cast<double>(table->slots()); });
+      registry_->gauge_callback("levee_active_batch_slots", k_active_slots_help,
+                                {{"route", route.name}},
+                                [table] { return static_cast<double>(table->slots()); });
       registry_->gauge_callback(
           "levee_collapse_waiters", "Requests waiting for another request's upstream call now.",
           {{"route", route.name}}, [table] { return static_cast<double>(table->waiters()); });
+    }
+  }
+
+  for (const auto& route : config_.routes) {
+    const bool batches = route.mode == config::RouteMode::batch;
+    batch_.push_back(make_batch_shared(route, batches ? metrics_->add_batch_route(route.name)
+                                                      : layers::batch::BatchMetricChildren{}));
+    if (auto batcher = batch_.back().batcher) {
+      const std::string& name = route.name;
+      registry_->gauge_callback(
+          "levee_active_batch_slots", k_active_slots_help, {{"route", name}}, [batcher] {
+            const BatchStats stats = batcher->stats();
+            return static_cast<double>(stats.open_batches + stats.queued_batches +
+                                       stats.inflight_batches);
+          });
+      registry_->gauge_callback(
+          "levee_batch_queued_batches", "Formed batches waiting for a free call slot now.",
+          {{"route", name}},
+          [batcher] { return static_cast<double>(batcher->stats().queued_batches); });
+      registry_->gauge_callback(
+          "levee_batch_parked_items",
+          "Items admitted and not yet answered (open, queued and in flight).", {{"route", name}},
+          [batcher] { return static_cast<double>(batcher->stats().pending_items); });
     }
   }
 
@@ -128,9 +157,9 @@ ProxyServer::ProxyServer(config::Config config)
   }
 
   auto table = std::make_shared<const router::RouteTable>(config_.routes);
-  WorkerShared shared{
-      config_,          table, endpoints, route_metrics_, collapse_, metrics_->server(), *gate_,
-      access_log_.get()};
+  WorkerShared shared{config_,          table,  endpoints,          route_metrics_,
+                      collapse_,        batch_, metrics_->server(), *gate_,
+                      access_log_.get()};
   tcp::endpoint listen = resolve(config_.server.listen, "listen address").front();
   for (unsigned i = 0; i < config_.server.workers; ++i) {
     auto worker = std::make_unique<Worker>(i, shared);
@@ -175,6 +204,10 @@ void ProxyServer::begin_drain() {
   for (const CollapseShared& collapse : collapse_) {
     if (collapse.table) collapse.table->flush_all();
   }
+  // Open batches go now (reason shutdown), and every later item at once.
+  for (const BatchShared& batch : batch_) {
+    if (batch.batcher) batch.batcher->shutdown();
+  }
   std::vector<std::future<void>> closed;
   closed.reserve(workers_.size());
   for (auto& worker : workers_) closed.push_back(worker->begin_drain());
@@ -196,6 +229,11 @@ void ProxyServer::stop() {
   stopped_ = true;
   for (auto& worker : workers_) worker->stop();
   for (auto& worker : workers_) worker->join();
+  // No executor runs any more: frames destroyed with the workers must not post to another
+  // worker's io_context, which may already be gone.
+  for (const BatchShared& batch : batch_) {
+    if (batch.batcher) batch.batcher->close();
+  }
   workers_.clear();
   admin_thread_.reset();
   if (access_log_) access_log_->flush();
@@ -261,6 +299,25 @@ std::string ProxyServer::stats_json() const {
           collapse.table->slots(), collapse.table->waiters(), leaders, followers, bypassed, gone,
           collapsible == 0 ? 0.0
                            : static_cast<double>(followers) / static_cast<double>(collapsible));
+    }
+    if (const BatchShared& batch = batch_[i]; batch.batcher) {
+      using layers::batch::CallOutcome;
+      using layers::batch::ItemOutcomeKind;
+      const BatchStats stats = batch.batcher->stats();
+      const auto& c = *batch.counters;
+      fmt::format_to(it,
+                     ",\"batch\":{{\"open_batches\":{},\"open_items\":{},\"queued_batches\":{},"
+                     "\"inflight_batches\":{},\"parked_items\":{},\"admission_waiters\":{},"
+                     "\"calls\":{{\"ok\":{},\"call_failed\":{},\"demux_failed\":{}}},"
+                     "\"items\":{{\"ok\":{},\"item_failed\":{},\"batch_failed\":{},\"shed\":{},"
+                     "\"withdrawn\":{},\"invalid\":{}}}}}",
+                     stats.open_batches, stats.open_items, stats.queued_batches,
+                     stats.inflight_batches, stats.pending_items, stats.admission_waiters,
+                     c.calls(CallOutcome::ok), c.calls(CallOutcome::call_failed),
+                     c.calls(CallOutcome::demux_failed), c.items(ItemOutcomeKind::ok),
+                     c.items(ItemOutcomeKind::item_failed), c.items(ItemOutcomeKind::batch_failed),
+                     c.items(ItemOutcomeKind::shed), c.items(ItemOutcomeKind::withdrawn),
+                     c.items(ItemOutcomeKind::invalid));
     }
     out += '}';
   }

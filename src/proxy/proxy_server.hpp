@@ -23,6 +23,7 @@ struct RouteMetrics;
 }  // namespace levee::layers
 namespace levee::proxy {
 struct CollapseShared;
+struct BatchShared;
 }  // namespace levee::proxy
 namespace levee::server {
 class AccessLog;
@@ -74,6 +75,7 @@ class ProxyServer {
   std::unique_ptr<ProxyMetrics> metrics_;
   std::vector<const layers::RouteMetrics*> route_metrics_;
   std::vector<CollapseShared> collapse_;  // config.routes order; outlives the workers
+  std::vector<BatchShared> batch_;        // config.routes order; outlives the workers
   std::unique_ptr<server::AccessLog> access_log_;
   std::unique_ptr<server::ConnectionGate> gate_;
   std::vector<std::unique_ptr<Worker>> workers_;

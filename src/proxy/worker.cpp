@@ -29,9 +29,9 @@ Worker::Worker(unsigned index, const WorkerShared& shared)
   for (std::size_t i = 0; i < shared.config.routes.size(); ++i) {
     const auto& route = shared.config.routes[i];
     auto& client = *clients_.at(route.upstream);
-    routes.push_back(router::Route{
-        route.name, build_route_pipeline(RouteResources{route, client, *shared.route_metrics[i],
-                                                        shared.collapse[i], index_})});
+    routes.push_back(router::Route{route.name, build_route_pipeline(RouteResources{
+                                                   route, client, *shared.route_metrics[i],
+                                                   shared.collapse[i], shared.batch[i], index_})});
   }
   router_ = std::make_unique<router::Router>(shared.routes, std::move(routes));
 }

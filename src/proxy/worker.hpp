@@ -39,6 +39,7 @@ struct WorkerShared {
   const UpstreamEndpoints& endpoints;
   const std::vector<const layers::RouteMetrics*>& route_metrics;  // config.routes order
   const std::vector<CollapseShared>& collapse;                    // config.routes order
+  const std::vector<BatchShared>& batch;                          // config.routes order
   const server::ServerMetrics& server_metrics;
   server::ConnectionGate& gate;
   server::AccessLog* access_log;

@@ -12,6 +12,7 @@
 
 #include "levee_fixture.hpp"
 #include "support/http_client.hpp"
+#include "support/polling.hpp"
 #include "support/process.hpp"
 
 namespace levee::testing {
@@ -51,24 +52,6 @@ std::vector<HttpResult> send_together(
   std::vector<HttpResult> results;
   for (auto& connection : connections) results.push_back(connection.read_response());
   return results;
-}
-
-// Polls until `condition` holds (bounded): the event it waits for is observable only there.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds within = 5s) {
-  const auto deadline = std::chrono::steady_clock::now() + within;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return condition();
-}
-
-std::uint64_t metric_value(std::uint16_t admin_port, std::string_view series) {
-  const auto metrics = http_get(admin_port, "/metrics");
-  const auto at = metrics.body.find(std::string(series) + " ");
-  if (at == std::string::npos) return ~std::uint64_t{0};
-  return std::stoull(metrics.body.substr(at + series.size() + 1));
 }
 
 TEST(Collapse, IdenticalConcurrentGetsShareOneUpstreamCall) {

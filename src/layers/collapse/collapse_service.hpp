@@ -56,7 +56,8 @@ struct CollapseRules {
   // (debugging).
   bool debug_header = false;
   Strategy strategy = Strategy::inflight;
-  bool flush_immediately = false;                                    // window + policy immediate
+  // window: asked when the leader arrives (the SlotTable asks it at each follower's arrival).
+  std::shared_ptr<const FlushPolicy> policy = std::make_shared<EnvelopePolicy>("timer");
   std::chrono::nanoseconds max_wait{std::chrono::milliseconds(50)};  // window
 
   [[nodiscard]] bool applies_to(const std::string& method) const {
@@ -75,7 +76,7 @@ struct CollapseMetrics {
   admin::Counter* bypassed = nullptr;
   admin::Counter* gone = nullptr;  // followers that left because their client went away
   // levee_batch_flush_total by reason (FlushReason order); inflight slots flush immediately.
-  std::array<admin::Counter*, 4> flushes{};
+  std::array<admin::Counter*, k_flush_reasons> flushes{};
   admin::Histogram* size_at_flush = nullptr;    // inflight: requests the call answered
   admin::Histogram* age_ms_at_flush = nullptr;  // inflight: the slot's life, open to answer
 };
@@ -179,18 +180,20 @@ class CollapseService {
     const CollapseMetrics& metrics = counters_->metrics;
     LeaderGuard guard{table_.get(), slot};
     if (rules_->strategy == Strategy::window) {
-      bool expired = false;
-      if (!rules_->flush_immediately) {
+      // The leader's own arrival is the policy's first question (`immediate` says go now).
+      std::optional<FlushReason> go = rules_->policy->decide(
+          GroupState{1, table_->max_waiters() + 1, 0, 0, {}, rules_->max_wait});
+      if (!go) {
         auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor);
         waiter->timer().expires_after(rules_->max_wait);
         if (table_->park_leader(slot, waiter)) {
-          boost::system::error_code ec;  // operation_aborted: filled up, or shutting down
+          boost::system::error_code ec;  // operation_aborted: filled up, policy, shutdown
           co_await waiter->timer().async_wait(
               boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-          expired = !ec;
+          if (!ec) go = FlushReason::timeout;
         }
       }
-      const auto [members, reason] = table_->dispatch(slot, expired);
+      const auto [members, reason] = table_->dispatch(slot, go.value_or(FlushReason::immediate));
       count_flush(reason, members, std::chrono::steady_clock::now() - opened);
     } else {
       count_flush(FlushReason::immediate, std::nullopt, {});

@@ -8,26 +8,15 @@ namespace levee::layers::collapse {
 Waiter::Waiter(const boost::asio::any_io_executor& executor)
     : executor_(executor), timer_(executor, boost::asio::steady_timer::time_point::max()) {}
 
-const char* to_string(FlushReason reason) noexcept {
-  switch (reason) {
-    case FlushReason::immediate:
-      return "immediate";
-    case FlushReason::timeout:
-      return "timeout";
-    case FlushReason::size_cap:
-      return "size_cap";
-    case FlushReason::shutdown:
-      return "shutdown";
-  }
-  return "?";
-}
-
 SlotTable::SlotTable(std::size_t max_slots, std::size_t max_waiters, Strategy strategy,
-                     std::chrono::nanoseconds leader_age)
+                     std::chrono::nanoseconds leader_age, std::shared_ptr<const FlushPolicy> policy,
+                     std::chrono::nanoseconds max_wait)
     : max_slots_(max_slots),
       max_waiters_(max_waiters),
       strategy_(strategy),
-      leader_age_(leader_age) {}
+      leader_age_(leader_age),
+      policy_(std::move(policy)),
+      max_wait_(max_wait) {}
 
 // Runs the cancel on the waiter's own executor: its timer is only ever touched there, and a
 // waiter that registered just before is already waiting when the post runs (registration and
@@ -46,9 +35,16 @@ Joined SlotTable::join(CollapseKey key) {
     // max_waiters counts the followers; the leader is not waiting, it is calling.
     if (slot.key == key && slot.members <= max_waiters_ && !slot.dispatched) {
       ++slot.members;
-      if (strategy_ == Strategy::window && slot.members > max_waiters_ && !slot.flush_now) {
-        slot.flush_now = FlushReason::size_cap;
-        if (slot.parked_leader) wake(slot.parked_leader);
+      if (strategy_ == Strategy::window && !slot.flush_now) {
+        // The envelope first; the policy can only send the slot earlier.
+        if (slot.members > max_waiters_) {
+          slot.flush_now = FlushReason::size_cap;
+        } else if (policy_) {
+          slot.flush_now = policy_->decide(
+              GroupState{slot.members, max_waiters_ + 1, 0, 0,
+                         std::chrono::steady_clock::now() - slot.opened_at, max_wait_});
+        }
+        if (slot.flush_now && slot.parked_leader) wake(slot.parked_leader);
       }
       // A slow leader (nginx's proxy_cache_lock_age): one more call may go upstream.
       if (strategy_ == Strategy::inflight && leader_age_ > std::chrono::nanoseconds::zero() &&
@@ -80,12 +76,11 @@ bool SlotTable::park_leader(const std::shared_ptr<Slot>& slot,
 }
 
 std::pair<std::size_t, FlushReason> SlotTable::dispatch(const std::shared_ptr<Slot>& slot,
-                                                        bool expired) {
+                                                        FlushReason otherwise) {
   std::lock_guard lock(shard_of(*slot).mutex);
   slot->dispatched = true;
   slot->parked_leader.reset();
-  const FlushReason reason =
-      slot->flush_now.value_or(expired ? FlushReason::timeout : FlushReason::immediate);
+  const FlushReason reason = slot->flush_now.value_or(otherwise);
   return {slot->members, reason};
 }
 

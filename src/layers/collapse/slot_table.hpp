@@ -30,6 +30,7 @@
 
 #include "core/response.hpp"
 #include "layers/collapse/collapse_key.hpp"
+#include "levee/flush_policy.hpp"
 
 namespace levee::layers::collapse {
 
@@ -48,9 +49,9 @@ class Waiter {
 
 using SharedResponse = std::shared_ptr<const core::Response>;
 
-// Why a window slot went upstream (levee_batch_flush_total's reason label).
-enum class FlushReason { immediate, timeout, size_cap, shutdown };
-[[nodiscard]] const char* to_string(FlushReason reason) noexcept;
+// Why a slot went upstream (levee_batch_flush_total's reason label): the reasons shared with
+// batches (include/levee/flush_policy.hpp).
+using levee::FlushReason;
 
 struct Slot {
   explicit Slot(CollapseKey slot_key) : key(std::move(slot_key)) {}
@@ -61,7 +62,7 @@ struct Slot {
   bool second_call = false;  // inflight: a second leader went upstream after leader_age
   std::chrono::steady_clock::time_point opened_at = std::chrono::steady_clock::now();
   bool finished = false;
-  std::optional<FlushReason> flush_now;   // window: full, or shutting down
+  std::optional<FlushReason> flush_now;   // window: full, the policy said so, or shutdown
   std::shared_ptr<Waiter> parked_leader;  // window: the leader waiting to flush
   SharedResponse response;
   std::vector<std::shared_ptr<Waiter>> waiters;
@@ -83,8 +84,12 @@ enum class Strategy { inflight, window };
 class SlotTable {
  public:
   // leader_age (inflight, 0 = off): a slot older than this lets one more request go upstream.
+  // policy (window; null = envelope only): asked at each follower's arrival whether the slot
+  // should go now, after the size cap; max_wait is what it is told of the time envelope.
   SlotTable(std::size_t max_slots, std::size_t max_waiters, Strategy strategy = Strategy::inflight,
-            std::chrono::nanoseconds leader_age = std::chrono::nanoseconds::zero());
+            std::chrono::nanoseconds leader_age = std::chrono::nanoseconds::zero(),
+            std::shared_ptr<const FlushPolicy> policy = nullptr,
+            std::chrono::nanoseconds max_wait = std::chrono::nanoseconds::zero());
   SlotTable(const SlotTable&) = delete;
   SlotTable& operator=(const SlotTable&) = delete;
 
@@ -98,8 +103,10 @@ class SlotTable {
   [[nodiscard]] bool park_leader(const std::shared_ptr<Slot>& slot,
                                  const std::shared_ptr<Waiter>& waiter);
   // Window leader: closes the slot to new members. Returns the members it answers and why it
-  // goes now (`expired`: the leader's max_wait timer fired).
-  std::pair<std::size_t, FlushReason> dispatch(const std::shared_ptr<Slot>& slot, bool expired);
+  // goes now: the reason recorded on the slot (full, policy, shutdown), else `otherwise`
+  // (timeout when the leader's max_wait timer fired, or the leader's own policy decision).
+  std::pair<std::size_t, FlushReason> dispatch(const std::shared_ptr<Slot>& slot,
+                                               FlushReason otherwise);
   // Shutdown: every parked window slot goes upstream now, and later ones at once.
   void flush_all();
 
@@ -121,6 +128,7 @@ class SlotTable {
   // status line's fields, the headers and the body with the leader's.
   std::size_t finish_sharing(const std::shared_ptr<Slot>& slot, core::Response& response);
 
+  [[nodiscard]] std::size_t max_waiters() const noexcept { return max_waiters_; }
   [[nodiscard]] std::size_t slots() const noexcept {
     return slot_count_.load(std::memory_order_relaxed);
   }
@@ -144,6 +152,8 @@ class SlotTable {
   const std::size_t max_waiters_;
   const Strategy strategy_;
   const std::chrono::nanoseconds leader_age_;
+  const std::shared_ptr<const FlushPolicy> policy_;
+  const std::chrono::nanoseconds max_wait_;
   std::atomic<bool> flushing_all_{false};
   std::array<Shard, k_shards> shards_;
   std::atomic<std::size_t> slot_count_{0};

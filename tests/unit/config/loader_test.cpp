@@ -238,7 +238,8 @@ TEST(ConfigLoader, LoadsTheExampleFile) {
   for (const RouteConfig& route : config.routes) EXPECT_EQ(route.upstream, "legacy");
   EXPECT_EQ(config.routes[0].mode, RouteMode::collapse);
   EXPECT_TRUE(config.routes[0].collapse.debug_header);
-  EXPECT_EQ(config.routes[1].mode, RouteMode::pass);
+  EXPECT_EQ(config.routes[1].mode, RouteMode::batch);
+  EXPECT_EQ(config.routes[1].batch.upstream_path, "/process_batch");
 }
 
 TEST(ConfigLoader, MissingFileIsAnError) {
@@ -527,12 +528,11 @@ TEST(ConfigLoader, ListenAndAdminMustDiffer) {
              2);
 }
 
-TEST(ConfigLoader, UnimplementedModesAreRejected) {
+TEST(ConfigLoader, UnknownModesAndBatchWithoutItsTableAreRejected) {
   const auto error = only_error(
       minimal_plus("[[routes]]\nname = \"b\"\nupstream = \"legacy\"\nmode = \"batch\"\n"),
       "routes[1].mode", 10);
-  EXPECT_EQ(error.message,
-            "mode \"batch\" is not implemented in this build (\"pass\" and \"collapse\" are)");
+  EXPECT_EQ(error.message, "mode = \"batch\" needs a [routes.batch] table with upstream_path");
   EXPECT_THAT(only_error(minimal_plus("[[routes]]\nname = \"b\"\nupstream = \"legacy\"\n"
                                       "mode = \"fast\"\n"),
                          "routes[1].mode", 10)
@@ -634,6 +634,94 @@ TEST(ConfigLoader, CollapseTableErrorsNameTheirKey) {
                          "routes[1].collapse", 10)
                   .message,
               HasSubstr("applies only to mode = \"collapse\""));
+}
+
+const std::string batch_route =
+    "[[routes]]\nname = \"b\"\nupstream = \"legacy\"\nmode = \"batch\"\n[routes.batch]\n"
+    "upstream_path = \"/process_batch\"\n";  // the table's keys start on line 13
+
+TEST(ConfigLoader, BatchRoutesAndTheirTable) {
+  const Config defaults = load(minimal_plus(batch_route));
+  const RouteConfig& plain = defaults.routes[1];
+  EXPECT_EQ(plain.mode, RouteMode::batch);
+  EXPECT_EQ(plain.batch.upstream_path, "/process_batch");
+  EXPECT_EQ(plain.batch.max_batch_size, 100u);
+  EXPECT_EQ(plain.batch.max_wait, std::chrono::milliseconds(10));
+  EXPECT_EQ(plain.batch.payload, BatchPayload::json_array);
+  EXPECT_EQ(plain.batch.demux, BatchDemux::position);
+  EXPECT_EQ(plain.max_pending, 0u);
+
+  const Config tuned = load(minimal_plus(
+      "[[routes]]\nname = \"b\"\nupstream = \"legacy\"\nmode = \"batch\"\nmax_pending = 500\n"
+      "admission_timeout = \"20ms\"\n[routes.batch]\nupstream_path = \"/v1/batch\"\n"
+      "max_batch_size = 50\nmax_batch_bytes = \"256KiB\"\nmax_item_bytes = \"4KiB\"\n"
+      "max_wait = \"5ms\"\npolicy = \"size\"\nmax_inflight_batches = 2\nmax_queued_batches = 0\n"
+      "payload = \"wrapped\"\nwrap_path = \"data.requests\"\nresults_path = \"results\"\n"
+      "demux = \"id\"\nid_field = \"key\"\nitem_error_field = \"error\"\n"
+      "item_error_status = 422\n"));
+  const RouteConfig& route = tuned.routes[1];
+  EXPECT_EQ(route.max_pending, 500u);
+  EXPECT_EQ(route.admission_timeout, std::chrono::milliseconds(20));
+  const BatchConfig& batch = route.batch;
+  EXPECT_EQ(batch.upstream_path, "/v1/batch");
+  EXPECT_EQ(batch.max_batch_size, 50u);
+  EXPECT_EQ(batch.max_batch_bytes, 256u * 1024);
+  EXPECT_EQ(batch.max_item_bytes, 4u * 1024);
+  EXPECT_EQ(batch.max_wait, std::chrono::milliseconds(5));
+  EXPECT_EQ(batch.policy, FlushPolicy::size);
+  EXPECT_EQ(batch.max_inflight_batches, 2u);
+  EXPECT_EQ(batch.max_queued_batches, 0u);
+  EXPECT_EQ(batch.payload, BatchPayload::wrapped);
+  EXPECT_EQ(batch.wrap_path, (std::vector<std::string>{"data", "requests"}));
+  EXPECT_EQ(batch.results_path, (std::vector<std::string>{"results"}));
+  EXPECT_EQ(batch.demux, BatchDemux::id);
+  EXPECT_EQ(batch.id_field, "key");
+  EXPECT_EQ(batch.item_error_field, "error");
+  EXPECT_EQ(batch.item_error_status, 422);
+}
+
+TEST(ConfigLoader, BatchTableErrorsNameTheirKey) {
+  EXPECT_THAT(
+      only_error(minimal_plus(batch_route + "payload = \"xml\"\n"), "routes[1].batch.payload", 13)
+          .message,
+      HasSubstr("unknown value \"xml\" (expected json_array, ndjson, wrapped)"));
+  EXPECT_THAT(only_error(minimal_plus(batch_route + "wrap_path = \"data..x\"\n"),
+                         "routes[1].batch.wrap_path", 13)
+                  .message,
+              HasSubstr("invalid path"));
+  EXPECT_THAT(only_error(minimal_plus(batch_route + "wrap_path = \"requests\"\n"),
+                         "routes[1].batch.wrap_path", 13)
+                  .message,
+              HasSubstr("applies only to payload = \"wrapped\""));
+  EXPECT_THAT(only_error(minimal_plus(batch_route + "max_batch_size = 0\n"),
+                         "routes[1].batch.max_batch_size", 13)
+                  .message,
+              HasSubstr("must be from 1"));
+  EXPECT_THAT(only_error(minimal_plus(batch_route + "max_batch_bytes = \"1KiB\"\n"),
+                         "routes[1].batch.max_batch_bytes", 13)
+                  .message,
+              HasSubstr("must not be larger than max_batch_bytes"));
+  EXPECT_THAT(only_error(minimal_plus(batch_route + "policy = \"adaptive\"\n"),
+                         "routes[1].batch.policy", 13)
+                  .message,
+              HasSubstr("not implemented in this build"));
+  EXPECT_THAT(
+      only_error(minimal_plus(batch_route + "max_wait = \"0ms\"\n"), "routes[1].batch.max_wait", 13)
+          .message,
+      HasSubstr("0"));
+  EXPECT_THAT(
+      only_error(minimal_plus(batch_route + "size = 3\n"), "routes[1].batch.size", 13).message,
+      HasSubstr("unknown key"));
+  EXPECT_THAT(only_error(minimal_plus("[[routes]]\nname = \"b\"\nupstream = \"legacy\"\n"
+                                      "mode = \"batch\"\n[routes.batch]\nmax_wait = \"5ms\"\n"),
+                         "routes[1].batch.upstream_path", 11)
+                  .message,
+              HasSubstr("required"));
+  EXPECT_THAT(only_error(minimal_plus("[[routes]]\nname = \"p\"\nupstream = \"legacy\"\n"
+                                      "max_pending = 10\n"),
+                         "routes[1].max_pending", 10)
+                  .message,
+              HasSubstr("applies only to mode = \"batch\""));
 }
 
 TEST(ConfigLoader, BadRouteFields) {
@@ -795,8 +883,7 @@ TEST(ConfigEnvironment, BadValuesNameTheVariable) {
   EXPECT_THAT(error_for(errors, "server.drain_timeout").message, HasSubstr("missing unit"));
   const auto mode = error_for(errors, "routes[0].mode");
   EXPECT_EQ(mode.file, "environment variable LEVEE_ROUTES__items__MODE");
-  EXPECT_EQ(mode.message,
-            "mode \"batch\" is not implemented in this build (\"pass\" and \"collapse\" are)");
+  EXPECT_EQ(mode.message, "mode = \"batch\" needs a [routes.batch] table with upstream_path");
   EXPECT_EQ(error_for(errors, "routes[1].methods[0]").file,
             "environment variable LEVEE_ROUTES__1__METHODS");
 }

@@ -19,7 +19,8 @@ using IntBatcher = Batcher<int, int>;
 struct Recorder final : BatchObserver {
   std::vector<std::pair<FlushReason, std::size_t>> flushes;
   std::size_t answered_ok = 0, answered_failed = 0, sheds = 0, withdrawals = 0;
-  void flushed(FlushReason reason, std::size_t items, std::size_t, std::chrono::nanoseconds) override {
+  void flushed(FlushReason reason, std::size_t items, std::size_t,
+               std::chrono::nanoseconds) override {
     flushes.emplace_back(reason, items);
   }
   void answered(std::size_t, bool ok) override { ++(ok ? answered_ok : answered_failed); }
@@ -60,8 +61,8 @@ struct FakeUpstream {
 };
 
 struct Fixture {
-  explicit Fixture(BatchLimits limits,
-                   std::shared_ptr<const FlushPolicy> policy = std::make_shared<EnvelopePolicy>("timer"))
+  explicit Fixture(BatchLimits limits, std::shared_ptr<const FlushPolicy> policy =
+                                           std::make_shared<EnvelopePolicy>("timer"))
       : recorder(std::make_shared<Recorder>()),
         batcher(IntBatcher::create(limits, std::move(policy), recorder)),
         handle(batcher->handle(io.get_executor(), upstream.call())) {}
@@ -131,8 +132,8 @@ TEST(Batcher, FullBatchesGoAtOnceAndEachItemGetsItsOwnResult) {
   EXPECT_EQ(f.results(), times_ten(range(0, 250)));
   EXPECT_EQ(f.recorder->flushes,
             (std::vector<std::pair<FlushReason, std::size_t>>{{FlushReason::size_cap, 100},
-                                                               {FlushReason::size_cap, 100},
-                                                               {FlushReason::shutdown, 50}}));
+                                                              {FlushReason::size_cap, 100},
+                                                              {FlushReason::shutdown, 50}}));
   EXPECT_EQ(f.batcher->stats().pending_items, 0u);
 }
 
@@ -194,13 +195,13 @@ TEST(Batcher, ACallThatThrowsOrMiscountsFailsOnlyItsBatch) {
   asio::io_context io;
   int calls = 0;
   auto batcher = IntBatcher::create(limits(2), std::make_shared<EnvelopePolicy>("size"));
-  auto handle = batcher->handle(io.get_executor(), [&calls](std::vector<int> items)
-                                                       -> asio::awaitable<BatchReply<int>> {
-    ++calls;
-    if (calls == 1) throw std::runtime_error("boom");
-    if (calls == 2) co_return std::vector<int>{1};  // one result for two items
-    co_return items;
-  });
+  auto handle = batcher->handle(
+      io.get_executor(), [&calls](std::vector<int> items) -> asio::awaitable<BatchReply<int>> {
+        ++calls;
+        if (calls == 1) throw std::runtime_error("boom");
+        if (calls == 2) co_return std::vector<int>{1};  // one result for two items
+        co_return items;
+      });
   std::vector<std::string> failures;
   int ok = 0;
   for (int i = 0; i < 6; ++i) {
@@ -216,10 +217,10 @@ TEST(Batcher, ACallThatThrowsOrMiscountsFailsOnlyItsBatch) {
   EXPECT_EQ(calls, 3);
   EXPECT_EQ(ok, 2);
   std::sort(failures.begin(), failures.end());
-  EXPECT_EQ(failures, (std::vector<std::string>{"batch call answered 1 results for 2 items",
-                                                "batch call answered 1 results for 2 items",
-                                                "batch call failed: boom",
-                                                "batch call failed: boom"}));
+  EXPECT_EQ(failures,
+            (std::vector<std::string>{"batch call answered 1 results for 2 items",
+                                      "batch call answered 1 results for 2 items",
+                                      "batch call failed: boom", "batch call failed: boom"}));
 }
 
 TEST(Batcher, InflightAndQueueBoundsShedTheRestAtOnce) {

@@ -288,7 +288,7 @@ CollapseService<HeldService> window_service(Fixture& f, std::chrono::millisecond
   auto rules = std::make_shared<CollapseRules>();
   rules->strategy = Strategy::window;
   rules->max_wait = max_wait;
-  rules->flush_immediately = immediately;
+  if (immediately) rules->policy = std::make_shared<ImmediatePolicy>();
   return CollapseService<HeldService>(f.inner, f.table, rules, f.counters);
 }
 
@@ -308,6 +308,37 @@ TEST(CollapseService, WindowSlotWaitsForMaxWaitThenGoesOnce) {
   f.io.run();
   EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(20));
   EXPECT_EQ(answered, 3);
+  EXPECT_EQ(f.inner.calls->load(), 1);
+  EXPECT_EQ(f.table->slots(), 0u);
+}
+
+// A policy that sends a slot once it has three members (as adaptive or learned might).
+class GoAtThree final : public FlushPolicy {
+ public:
+  [[nodiscard]] std::optional<FlushReason> decide(const GroupState& group) const override {
+    return group.size >= 3 ? std::optional(FlushReason::policy) : std::nullopt;
+  }
+  [[nodiscard]] std::string_view name() const noexcept override { return "go-at-three"; }
+};
+
+TEST(CollapseService, TheFlushPolicyCanSendAWindowSlotBeforeItsEnvelope) {
+  Fixture f;
+  auto policy = std::make_shared<GoAtThree>();
+  f.table = std::make_shared<SlotTable>(100, 100, Strategy::window, std::chrono::nanoseconds{0},
+                                        policy, std::chrono::hours(1));
+  auto rules = std::make_shared<CollapseRules>();
+  rules->strategy = Strategy::window;
+  rules->max_wait = std::chrono::hours(1);
+  rules->policy = policy;
+  CollapseService<HeldService> service(f.inner, f.table, rules, f.counters);
+  for (int i = 0; i < 2; ++i) asio::co_spawn(f.io, service.call(get("/w")), asio::detached);
+  f.io.poll();
+  EXPECT_EQ(f.inner.calls->load(), 0);  // two members: the policy waits
+  asio::co_spawn(f.io, service.call(get("/w")), asio::detached);
+  f.io.poll();
+  EXPECT_EQ(f.inner.calls->load(), 1);  // the third: it goes, an hour before max_wait
+  f.gate->release();
+  f.io.run();
   EXPECT_EQ(f.inner.calls->load(), 1);
   EXPECT_EQ(f.table->slots(), 0u);
 }

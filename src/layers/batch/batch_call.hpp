@@ -1,0 +1,100 @@
+#pragma once
+// One batch call (DESIGN.md "Batch"): the items spliced into the payload, one POST to the
+// upstream's batch endpoint through the route's inner service, and the response cut back
+// into one element per item. A non-2xx answer, or a response that cannot be demultiplexed,
+// fails the whole batch (502, or 504 when the call timed out) with a message naming why.
+//
+// Runs on the worker whose item opened the batch; `inner` is that worker's service and
+// outlives every call it makes (the worker's io_context is destroyed before its routes).
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/request.hpp"
+#include "core/response.hpp"
+#include "layers/batch/batch_metrics.hpp"
+#include "layers/batch/demux.hpp"
+#include "layers/batch/payload.hpp"
+#include "levee/batcher.hpp"
+
+namespace levee::layers::batch {
+
+// What a caller parks: its item's JSON text, and its id (demux = "id"; empty otherwise).
+struct BatchItem {
+  std::string json;
+  std::string id;
+};
+
+using RouteBatcher = Batcher<BatchItem, DemuxedItem>;
+
+// Fixed for the route's lifetime.
+struct BatchRules {
+  std::string upstream_path = "/process_batch";
+  PayloadSpec payload;
+  DemuxSpec demux;
+  std::size_t max_item_bytes = 64 * 1024;
+  int item_error_status = 502;
+  std::chrono::seconds retry_after{1};  // on 503
+};
+
+inline constexpr std::size_t k_failure_excerpt = 200;  // bytes of an upstream body quoted
+
+// The failure every member of a batch gets when the call answered `response`.
+[[nodiscard]] BatchFailure failed_call(const BatchRules& rules, const core::Response& response);
+
+template <class Inner>
+boost::asio::awaitable<BatchReply<DemuxedItem>> send_batch(Inner* inner,
+                                                           std::shared_ptr<const BatchRules> rules,
+                                                           std::shared_ptr<BatchCounters> counters,
+                                                           std::vector<BatchItem> items) {
+  std::vector<std::string_view> texts;
+  std::vector<std::string> ids;
+  texts.reserve(items.size());
+  if (rules->demux.mode == DemuxMode::id) ids.reserve(items.size());
+  for (BatchItem& item : items) {
+    texts.emplace_back(item.json);
+    if (rules->demux.mode == DemuxMode::id) ids.push_back(std::move(item.id));
+  }
+  core::Request request;
+  request.method = "POST";
+  request.target = rules->upstream_path;
+  request.headers.add("Content-Type", payload_content_type(rules->payload.format));
+  request.headers.add("Accept", rules->demux.format == ResponseFormat::ndjson
+                                    ? "application/x-ndjson"
+                                    : "application/json");
+  request.body = build_payload(rules->payload, texts);
+  request.received_at = std::chrono::steady_clock::now();
+
+  core::Response response = co_await inner->call(std::move(request));
+  if (response.status < 200 || response.status > 299) {
+    counters->count_call(CallOutcome::call_failed);
+    co_return failed_call(*rules, response);
+  }
+  DemuxResult result = demux(rules->demux, response.body_view(), items.size(), ids);
+  if (!result.error.empty()) {
+    counters->count_call(CallOutcome::demux_failed);
+    co_return BatchFailure{
+        BatchError::call_failed,
+        "batch response from " + rules->upstream_path + " cannot be demultiplexed: " + result.error,
+        502};
+  }
+  counters->count_call(CallOutcome::ok);
+  co_return std::move(result.items);
+}
+
+template <class Inner>
+[[nodiscard]] RouteBatcher::Call make_batch_call(Inner* inner,
+                                                 std::shared_ptr<const BatchRules> rules,
+                                                 std::shared_ptr<BatchCounters> counters) {
+  return [inner, rules = std::move(rules),
+          counters = std::move(counters)](std::vector<BatchItem> items) {
+    return send_batch(inner, rules, counters, std::move(items));
+  };
+}
+
+}  // namespace levee::layers::batch

@@ -1,0 +1,154 @@
+#pragma once
+// The batch layer (DESIGN.md "Batch"): each request carries one JSON item; the layer checks
+// it, parks it in the route's batcher (include/levee/batcher.hpp, shared by every worker) and
+// answers with the caller's own element of the batch response.
+//
+// Answers: the element, 200 application/json; an element the upstream marked failed
+// (item_error_field), item_error_status with the element as the body; not POST 405; empty or
+// invalid JSON 400; larger than max_item_bytes 413 (before it is parked); no capacity 503
+// with Retry-After; the batch call failed or its response cannot be demultiplexed, 502 or 504
+// naming the cause, for every member of that batch; the client gone while parked, 499 (its
+// item leaves the batch if the batch has not gone).
+//
+// Threading: one instance per worker, called on that worker's io_context. A batch is sent by
+// the worker whose item opened it, through that worker's inner service (its upstream pool).
+
+#include <xxhash.h>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/service.hpp"
+#include "layers/batch/batch_call.hpp"
+#include "layers/batch/batch_metrics.hpp"
+#include "levee/batcher.hpp"
+
+namespace levee::layers::batch {
+
+inline constexpr int k_client_closed = 499;  // nginx's code for a client gone before its answer
+
+template <core::Service Inner>
+class BatchService {
+ public:
+  BatchService(Inner inner, std::shared_ptr<RouteBatcher> batcher,
+               std::shared_ptr<const BatchRules> rules, std::shared_ptr<BatchCounters> counters)
+      : inner_(std::move(inner)),
+        batcher_(std::move(batcher)),
+        rules_(std::move(rules)),
+        counters_(std::move(counters)) {}
+
+  [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
+    if (request.method != "POST") {
+      counters_->count_item(ItemOutcomeKind::invalid);
+      core::Response refused = core::Response::text(405, "a batch route takes items by POST");
+      refused.headers.add("Allow", "POST");
+      co_return refused;
+    }
+    auto item = make_item(std::move(request.body));
+    if (const auto* refusal = std::get_if<core::Response>(&item)) {
+      counters_->count_item(ItemOutcomeKind::invalid);
+      co_return *refusal;
+    }
+    if (!handle_) {
+      handle_.emplace(batcher_->handle(co_await boost::asio::this_coro::executor,
+                                       make_batch_call(&inner_, rules_, counters_)));
+    }
+    BatchItem& parked = std::get<BatchItem>(item);
+    const std::size_t bytes = parked.json.size();
+    const std::uint64_t key = parked.id.empty() ? 0 : exclusive_key(parked.id);
+
+    // The client's connection tells us when it goes; the item then leaves its batch.
+    boost::asio::cancellation_signal withdraw;
+    struct WatchScope {
+      core::ClientWatch* client;
+      ~WatchScope() {
+        if (client != nullptr) client->stop_watching();
+      }
+    } watch{request.client.get()};
+    if (watch.client != nullptr) {
+      watch.client->watch([&withdraw] { withdraw.emit(boost::asio::cancellation_type::terminal); });
+    }
+    auto outcome = co_await handle_->submit(std::move(parked), bytes, key, withdraw.slot());
+    co_return answer(std::move(outcome));
+  }
+
+  [[nodiscard]] Inner& inner() noexcept { return inner_; }
+
+ private:
+  // The item as it will be spliced into the payload, or the refusal.
+  [[nodiscard]] std::variant<BatchItem, core::Response> make_item(std::string body) const {
+    if (body.empty()) {
+      return core::Response::text(400, "empty item: a batch route takes one JSON item per request");
+    }
+    if (body.size() > rules_->max_item_bytes) {
+      return core::Response::text(413, "item of " + std::to_string(body.size()) +
+                                           " bytes is larger than max_item_bytes (" +
+                                           std::to_string(rules_->max_item_bytes) + ")");
+    }
+    if (std::string problem = check_item(body); !problem.empty()) {
+      return core::Response::text(400, "invalid item: " + problem);
+    }
+    BatchItem item;
+    item.json =
+        rules_->payload.format == PayloadFormat::ndjson ? minify_item(body) : std::move(body);
+    if (rules_->demux.mode == DemuxMode::id) {
+      ItemId id = item_id(item.json, rules_->demux.id_field);
+      if (!id.error.empty()) return core::Response::text(400, "invalid item: " + id.error);
+      item.id = std::move(id.id);
+    }
+    return item;
+  }
+
+  // Never 0: 0 means "no key" to the batcher.
+  static std::uint64_t exclusive_key(const std::string& id) {
+    const std::uint64_t hash = XXH3_64bits(id.data(), id.size());
+    return hash == 0 ? 1 : hash;
+  }
+
+  core::Response answer(RouteBatcher::Outcome outcome) {
+    if (auto* element = std::get_if<DemuxedItem>(&outcome)) {
+      const bool failed = element->failed;
+      counters_->count_item(failed ? ItemOutcomeKind::item_failed : ItemOutcomeKind::ok);
+      return core::Response::with_body(failed ? rules_->item_error_status : 200, "application/json",
+                                       std::move(element->body));
+    }
+    const BatchFailure& failure = std::get<BatchFailure>(outcome);
+    switch (failure.error) {
+      case BatchError::shed: {
+        counters_->count_item(ItemOutcomeKind::shed);
+        core::Response shed = core::Response::text(503, "batch queue full; retry later");
+        shed.headers.add("Retry-After", std::to_string(rules_->retry_after.count()));
+        return shed;
+      }
+      case BatchError::withdrawn: {
+        counters_->count_item(ItemOutcomeKind::withdrawn);
+        core::Response gone = core::Response::text(k_client_closed, "client closed request");
+        gone.close_connection = true;
+        return gone;
+      }
+      case BatchError::too_large:
+        counters_->count_item(ItemOutcomeKind::invalid);
+        return core::Response::text(413, failure.message);
+      case BatchError::call_failed:
+        break;
+    }
+    counters_->count_item(ItemOutcomeKind::batch_failed);
+    return core::Response::text(failure.code != 0 ? failure.code : 502, failure.message);
+  }
+
+  Inner inner_;
+  std::shared_ptr<RouteBatcher> batcher_;
+  std::shared_ptr<const BatchRules> rules_;
+  std::shared_ptr<BatchCounters> counters_;
+  std::optional<RouteBatcher::Handle> handle_;  // made on the first call, on this worker
+};
+
+}  // namespace levee::layers::batch
