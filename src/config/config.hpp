@@ -95,6 +95,7 @@ struct BatchConfig {
   std::string id_field = "id";   // demux = "id"
   std::string item_error_field;  // empty: no per-item failure marker
   int item_error_status = 502;   // the status a caller gets for its failed item
+  bool debug_header = false;     // X-Levee-Batch on answered items
 };
 
 struct RouteConfig {

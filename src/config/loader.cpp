@@ -79,6 +79,7 @@ constexpr std::array batch_schema{
     Field{"id_field", Kind::string},
     Field{"item_error_field", Kind::string},
     Field{"item_error_status", Kind::integer},
+    Field{"debug_header", Kind::boolean},
 };
 
 constexpr std::array collapse_schema{
@@ -635,6 +636,16 @@ void read_mode(TableReader& reader, RouteMode& mode) {
   }
 }
 
+void read_flag(TableReader& reader, std::string_view key, bool& flag) {
+  const toml::node* node = reader.find(key);
+  if (node == nullptr) return;
+  if (const auto* value = node->as_boolean()) {
+    flag = value->get();
+  } else {
+    reader.report(key, "expected true or false" + found(*node));
+  }
+}
+
 void read_policy(TableReader& reader, FlushPolicy& policy) {
   const auto text = reader.string("policy");
   if (!text) return;
@@ -763,6 +774,7 @@ void read_batch(TableReader& route_reader, const std::string& route_path, RouteC
   }
   if (auto field = reader.string("item_error_field")) batch.item_error_field = std::move(*field);
   assign(batch.item_error_status, reader.integer("item_error_status", 400, 599));
+  read_flag(reader, "debug_header", batch.debug_header);
   reader.reject_unknown_keys();
 }
 
@@ -847,13 +859,7 @@ void read_collapse(TableReader& route_reader, const std::string& route_path, Rou
   }
   assign(collapse.max_waiters, reader.integer("max_waiters", 1, 1'000'000));
   assign(collapse.max_slots, reader.integer("max_slots", 1, 10'000'000));
-  if (const toml::node* flag = reader.find("debug_header")) {
-    if (const auto* value = flag->as_boolean()) {
-      collapse.debug_header = value->get();
-    } else {
-      reader.report("debug_header", "expected true or false" + found(*flag));
-    }
-  }
+  read_flag(reader, "debug_header", collapse.debug_header);
   if (reader.find("methods") != nullptr) {
     auto methods = read_methods(reader);
     if (methods.empty()) {

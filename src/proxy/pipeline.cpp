@@ -58,6 +58,7 @@ BatchShared make_batch_shared(const config::RouteConfig& route,
   rules->demux.error_field = batch.item_error_field;
   rules->max_item_bytes = batch.max_item_bytes;
   rules->item_error_status = batch.item_error_status;
+  rules->debug_header = batch.debug_header;
 
   BatchLimits limits;
   limits.max_batch_size = batch.max_batch_size;

@@ -109,6 +109,20 @@ TEST(Batch, ALoneItemGoesAfterMaxWait) {
   EXPECT_EQ(flushes(stack, "timeout"), 1u);
 }
 
+TEST(Batch, TheDebugHeaderSaysHowTheBatchWent) {
+  Stack stack = batch_stack("max_batch_size = 4\nmax_wait = \"10s\"\ndebug_header = true\n",
+                            {"--batch-latency", "100ms"});
+  for (const HttpResult& result : post_together(stack.port(), items_with_ids(4))) {
+    ASSERT_EQ(result.status, 200) << result;
+    const std::string header = result.header("X-Levee-Batch").value_or("");
+    ASSERT_TRUE(header.starts_with("items=4; waited_us=")) << header;
+    const auto upstream_us = std::stoll(header.substr(header.find("upstream_us=") + 12));
+    EXPECT_GE(upstream_us, 100'000) << header;  // the mock's batch latency
+  }
+  Stack quiet = batch_stack("max_wait = \"1ms\"\n");
+  EXPECT_FALSE(http_post(quiet.port(), "/process", "{\"id\":1}").has_header("X-Levee-Batch"));
+}
+
 TEST(Batch, BadItemsAreRefusedBeforeTheyAreParked) {
   Stack stack = batch_stack("max_item_bytes = 64\n");
   EXPECT_EQ(http_post(stack.port(), "/process", "{\"id\":").status, 400);

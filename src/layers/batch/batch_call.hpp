@@ -30,7 +30,16 @@ struct BatchItem {
   std::string id;
 };
 
-using RouteBatcher = Batcher<BatchItem, DemuxedItem>;
+// What a caller gets back: its element, and when and how its batch went (for the debug
+// header and for measuring levee's own overhead apart from the wait and the upstream).
+struct ItemResult {
+  DemuxedItem element;
+  std::size_t batch_items = 0;
+  std::chrono::steady_clock::time_point departed{};  // the batch call started
+  std::chrono::nanoseconds upstream_time{0};         // the batch call took
+};
+
+using RouteBatcher = Batcher<BatchItem, ItemResult>;
 
 // Fixed for the route's lifetime.
 struct BatchRules {
@@ -40,6 +49,8 @@ struct BatchRules {
   std::size_t max_item_bytes = 64 * 1024;
   int item_error_status = 502;
   std::chrono::seconds retry_after{1};  // on 503
+  // Adds `X-Levee-Batch: items=N; waited_us=W; upstream_us=U` to each item's answer.
+  bool debug_header = false;
 };
 
 inline constexpr std::size_t k_failure_excerpt = 200;  // bytes of an upstream body quoted
@@ -48,10 +59,10 @@ inline constexpr std::size_t k_failure_excerpt = 200;  // bytes of an upstream b
 [[nodiscard]] BatchFailure failed_call(const BatchRules& rules, const core::Response& response);
 
 template <class Inner>
-boost::asio::awaitable<BatchReply<DemuxedItem>> send_batch(Inner* inner,
-                                                           std::shared_ptr<const BatchRules> rules,
-                                                           std::shared_ptr<BatchCounters> counters,
-                                                           std::vector<BatchItem> items) {
+boost::asio::awaitable<BatchReply<ItemResult>> send_batch(Inner* inner,
+                                                          std::shared_ptr<const BatchRules> rules,
+                                                          std::shared_ptr<BatchCounters> counters,
+                                                          std::vector<BatchItem> items) {
   std::vector<std::string_view> texts;
   std::vector<std::string> ids;
   texts.reserve(items.size());
@@ -68,9 +79,11 @@ boost::asio::awaitable<BatchReply<DemuxedItem>> send_batch(Inner* inner,
                                     ? "application/x-ndjson"
                                     : "application/json");
   request.body = build_payload(rules->payload, texts);
-  request.received_at = std::chrono::steady_clock::now();
+  const auto departed = std::chrono::steady_clock::now();
+  request.received_at = departed;
 
   core::Response response = co_await inner->call(std::move(request));
+  const auto upstream_time = std::chrono::steady_clock::now() - departed;
   if (response.status < 200 || response.status > 299) {
     counters->count_call(CallOutcome::call_failed);
     co_return failed_call(*rules, response);
@@ -84,7 +97,12 @@ boost::asio::awaitable<BatchReply<DemuxedItem>> send_batch(Inner* inner,
         502};
   }
   counters->count_call(CallOutcome::ok);
-  co_return std::move(result.items);
+  std::vector<ItemResult> results;
+  results.reserve(result.items.size());
+  for (DemuxedItem& element : result.items) {
+    results.push_back(ItemResult{std::move(element), items.size(), departed, upstream_time});
+  }
+  co_return results;
 }
 
 template <class Inner>

@@ -8,13 +8,16 @@
 // invalid JSON 400; larger than max_item_bytes 413 (before it is parked); no capacity 503
 // with Retry-After; the batch call failed or its response cannot be demultiplexed, 502 or 504
 // naming the cause, for every member of that batch; the client gone while parked, 499 (its
-// item leaves the batch if the batch has not gone).
+// item leaves the batch if the batch has not gone). With debug_header, an answered item says
+// how its batch went: `X-Levee-Batch: items=N; waited_us=W; upstream_us=U` (W: from parking
+// to the batch call, U: the call), so that a client can tell levee's own overhead apart.
 //
 // Threading: one instance per worker, called on that worker's io_context. A batch is sent by
 // the worker whose item opened it, through that worker's inner service (its upstream pool).
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -76,8 +79,9 @@ class BatchService {
     if (watch.client != nullptr) {
       watch.client->watch([&withdraw] { withdraw.emit(boost::asio::cancellation_type::terminal); });
     }
+    const auto parked_at = std::chrono::steady_clock::now();
     auto outcome = co_await handle_->submit(std::move(parked), bytes, key, withdraw.slot());
-    co_return answer(std::move(outcome));
+    co_return answer(std::move(outcome), parked_at);
   }
 
   [[nodiscard]] Inner& inner() noexcept { return inner_; }
@@ -107,18 +111,34 @@ class BatchService {
     return item;
   }
 
+  static void mark(core::Response& response, const ItemResult& result,
+                   std::chrono::steady_clock::time_point parked_at) {
+    using std::chrono::duration_cast;
+    using std::chrono::microseconds;
+    const auto waited = std::max<std::chrono::nanoseconds>(result.departed - parked_at, {});
+    response.headers.add(
+        "X-Levee-Batch",
+        "items=" + std::to_string(result.batch_items) + "; waited_us=" +
+            std::to_string(duration_cast<microseconds>(waited).count()) + "; upstream_us=" +
+            std::to_string(duration_cast<microseconds>(result.upstream_time).count()));
+  }
+
   // Never 0: 0 means "no key" to the batcher.
   static std::uint64_t exclusive_key(const std::string& id) {
     const std::uint64_t hash = XXH3_64bits(id.data(), id.size());
     return hash == 0 ? 1 : hash;
   }
 
-  core::Response answer(RouteBatcher::Outcome outcome) {
-    if (auto* element = std::get_if<DemuxedItem>(&outcome)) {
-      const bool failed = element->failed;
+  core::Response answer(RouteBatcher::Outcome outcome,
+                        std::chrono::steady_clock::time_point parked_at) {
+    if (auto* result = std::get_if<ItemResult>(&outcome)) {
+      const bool failed = result->element.failed;
       counters_->count_item(failed ? ItemOutcomeKind::item_failed : ItemOutcomeKind::ok);
-      return core::Response::with_body(failed ? rules_->item_error_status : 200, "application/json",
-                                       std::move(element->body));
+      core::Response response =
+          core::Response::with_body(failed ? rules_->item_error_status : 200, "application/json",
+                                    std::move(result->element.body));
+      if (rules_->debug_header) mark(response, *result, parked_at);
+      return response;
     }
     const BatchFailure& failure = std::get<BatchFailure>(outcome);
     switch (failure.error) {

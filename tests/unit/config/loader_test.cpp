@@ -658,7 +658,7 @@ TEST(ConfigLoader, BatchRoutesAndTheirTable) {
       "max_wait = \"5ms\"\npolicy = \"size\"\nmax_inflight_batches = 2\nmax_queued_batches = 0\n"
       "payload = \"wrapped\"\nwrap_path = \"data.requests\"\nresults_path = \"results\"\n"
       "demux = \"id\"\nid_field = \"key\"\nitem_error_field = \"error\"\n"
-      "item_error_status = 422\n"));
+      "item_error_status = 422\ndebug_header = true\n"));
   const RouteConfig& route = tuned.routes[1];
   EXPECT_EQ(route.max_pending, 500u);
   EXPECT_EQ(route.admission_timeout, std::chrono::milliseconds(20));
@@ -678,6 +678,8 @@ TEST(ConfigLoader, BatchRoutesAndTheirTable) {
   EXPECT_EQ(batch.id_field, "key");
   EXPECT_EQ(batch.item_error_field, "error");
   EXPECT_EQ(batch.item_error_status, 422);
+  EXPECT_TRUE(batch.debug_header);
+  EXPECT_FALSE(plain.batch.debug_header);
 }
 
 TEST(ConfigLoader, BatchTableErrorsNameTheirKey) {
