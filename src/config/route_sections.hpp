@@ -1,0 +1,25 @@
+#pragma once
+// The [[routes]] sub-tables and route keys that belong to a mode: [routes.collapse],
+// [routes.batch] and the route's admission keys, plus the methods list they share with the
+// route itself. Internal to src/config; start-up code only.
+
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/table_reader.hpp"
+
+namespace levee::config::detail {
+
+// A list of HTTP methods at `methods`, each checked; empty when absent or wrong.
+[[nodiscard]] std::vector<std::string> read_methods(TableReader& reader);
+// [routes.collapse]: only with mode = "collapse"; absent keys keep their defaults.
+void read_collapse(TableReader& route_reader, const std::string& route_path, RouteConfig& route,
+                   Diagnostics& diagnostics);
+// [routes.batch]: required with mode = "batch".
+void read_batch(TableReader& route_reader, const std::string& route_path, RouteConfig& route,
+                Diagnostics& diagnostics);
+// max_pending and admission_timeout: batch routes only until every mode has them.
+void read_admission(TableReader& reader, RouteConfig& route);
+
+}  // namespace levee::config::detail
