@@ -128,12 +128,15 @@ void HttpSession::drain() {
 }
 
 void HttpSession::watch(std::function<void()> on_gone) {
+  on_client_gone_ = std::move(on_gone);
   if (client_gone_) {
-    // Already known; told from the executor, never from inside the caller's own frame.
-    asio::post(socket_.get_executor(), std::move(on_gone));
+    // Already known: told from the executor, never from inside the caller's own frame, and
+    // only if the caller still watches then (the callback may refer to that frame).
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (auto told = std::exchange(self->on_client_gone_, nullptr)) told();
+    });
     return;
   }
-  on_client_gone_ = std::move(on_gone);
   if (watching_) return;
   watching_ = true;
   asio::co_spawn(socket_.get_executor(), watch_client(shared_from_this()), asio::detached);
