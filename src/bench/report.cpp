@@ -83,6 +83,15 @@ std::string format_summary(const RunResult& result, const ReportContext& context
   if (result.error_latency.count() != 0) {
     line("err latency", latency_line(result.error_latency));
   }
+  if (!result.overhead_header.empty()) {
+    const Histogram& overhead = result.overhead;
+    line("overhead",
+         fmt::format("p50 {:.3f}  p90 {:.3f}  p99 {:.3f}  max {:.3f} ms  (latency - waited_us - "
+                     "upstream_us of {}; {} answers, {} 2xx without it)",
+                     ms(overhead.percentile(0.50)), ms(overhead.percentile(0.90)),
+                     ms(overhead.percentile(0.99)), ms(overhead.max()), result.overhead_header,
+                     overhead.count(), result.overhead_missing));
+  }
   if (result.upstream_calls) {
     line("upstream",
          fmt::format("{} calls for {} requests sent: reduction {:.2f} %", *result.upstream_calls,
@@ -144,6 +153,15 @@ std::string format_json_line(const RunResult& result, const ReportContext& conte
                      ms(result.send_lag.percentile(0.99)), ms(result.send_lag.max()));
   out += fmt::format(",\"dispatch_lag_p99_ms\":{:.3f},\"dispatch_lag_max_ms\":{:.3f}",
                      ms(result.dispatch_lag.percentile(0.99)), ms(result.dispatch_lag.max()));
+  if (!result.overhead_header.empty()) {
+    const Histogram& overhead = result.overhead;
+    out += fmt::format(
+        ",\"overhead_ms\":{{\"p50\":{:.3f},\"p90\":{:.3f},\"p99\":{:.3f},\"p999\":{:.3f}"
+        ",\"max\":{:.3f},\"count\":{}}},\"overhead_missing\":{}",
+        ms(overhead.percentile(0.50)), ms(overhead.percentile(0.90)), ms(overhead.percentile(0.99)),
+        ms(overhead.percentile(0.999)), ms(overhead.max()), overhead.count(),
+        result.overhead_missing);
+  }
   out += fmt::format(",\"interrupted\":{}", result.interrupted ? "true" : "false");
   out += ",\"started_at\":";
   core::append_json_string(out, result.started_at);

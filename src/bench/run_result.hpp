@@ -45,6 +45,14 @@ struct RunResult {
   // send_lag adds the wait for a free connection, which is the target's doing).
   Histogram dispatch_lag;
 
+  // With the scenario's overhead_header (its name here; empty: off): for each 2xx answer
+  // whose header parses, the latency above minus the header's waited_us and upstream_us
+  // (levee's own overhead, bench/batch_timing.hpp); 2xx answers without a parseable header
+  // are counted in overhead_missing.
+  std::string overhead_header;
+  Histogram overhead;
+  std::uint64_t overhead_missing = 0;
+
   std::uint64_t connections_opened = 0;
   std::uint64_t connections_peak = 0;
   std::uint64_t connection_cap = 0;

@@ -22,7 +22,10 @@
 #include <cstdio>
 #include <ctime>
 #include <deque>
+#include <optional>
+#include <string_view>
 
+#include "bench/batch_timing.hpp"
 #include "bench/key_chooser.hpp"
 #include "bench/request_builder.hpp"
 #include "bench/response_reader.hpp"
@@ -92,6 +95,7 @@ struct Connection {
   asio::steady_timer wake;  // an idle connection waits on it; cancelling it is the wake-up
   boost::beast::flat_buffer buffer;
   std::string body;
+  std::string header_value;  // the overhead header's, when the scenario names one
   PreparedRequest request;
   bool connected = false;
   bool ever_connected = false;  // its first connect is over (see Run::grow)
@@ -104,7 +108,8 @@ enum class Ending { answered, connect_failed, failed, failed_before_answer };
 
 struct Attempt {
   Ending ending;
-  int status = 0;  // when answered
+  int status = 0;           // when answered
+  bool has_header = false;  // when answered: the overhead header was there (header_value)
 };
 
 }  // namespace
@@ -128,6 +133,7 @@ class Runner::Run {
         stop_timer_(io_),
         signals_(io_, SIGINT, SIGTERM) {
     result_.mode = scenario_.mode;
+    result_.overhead_header = scenario_.overhead_header;
     const std::uint64_t wanted =
         scenario_.mode == LoopMode::open
             ? scenario_.limits.max_connections
@@ -327,7 +333,7 @@ class Runner::Run {
     } else if (ending != Ending::answered) {
       count(ErrorKind::io);
     } else {
-      record_answer(connection, due, sent_at, attempt.status);
+      record_answer(connection, due, sent_at, attempt);
     }
   }
 
@@ -358,7 +364,7 @@ class Runner::Run {
     }
 
     connection.body.clear();
-    ResponseReader reader(connection.body);
+    ResponseReader reader(connection.body, scenario_.overhead_header, connection.header_value);
     reader.header_limit(k_header_limit);
     reader.body_limit(k_body_limit);
     reader.eager(true);
@@ -393,16 +399,20 @@ class Runner::Run {
       }
     }
     if (!reader.keep_alive() || connection.buffer.size() != 0) close(connection);
-    co_return Attempt{Ending::answered, reader.status()};
+    co_return Attempt{Ending::answered, reader.status(), reader.has_header()};
   }
 
   void record_answer(Connection& connection, const Due& due, Clock::time_point sent_at,
-                     int status) {
+                     const Attempt& attempt) {
+    const int status = attempt.status;
     const Clock::time_point now = Clock::now();
     ++result_.completed;
     last_answer_ = now;
     const Clock::time_point from = scenario_.mode == LoopMode::open ? due.scheduled : sent_at;
     const std::uint64_t latency = as_ns(now - from);
+    if (!scenario_.overhead_header.empty() && status >= 200 && status <= 299) {
+      record_overhead(latency, attempt.has_header, connection.header_value);
+    }
     VerifyResult verdict = verifier_.check(connection.request.expect, status, connection.body);
     switch (verdict.verdict) {
       case Verdict::ok:
@@ -425,6 +435,16 @@ class Runner::Run {
         }
         break;
     }
+  }
+
+  void record_overhead(std::uint64_t latency, bool has_header, std::string_view value) {
+    const std::optional<BatchTiming> timing = has_header ? parse_batch_timing(value) : std::nullopt;
+    if (!timing) {
+      ++result_.overhead_missing;
+      return;
+    }
+    const Nanos overhead = batch_overhead(Nanos(static_cast<Nanos::rep>(latency)), *timing);
+    result_.overhead.record(static_cast<std::uint64_t>(overhead.count()));
   }
 
   void count(ErrorKind kind) { ++result_.errors[static_cast<std::size_t>(kind)]; }

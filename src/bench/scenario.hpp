@@ -66,6 +66,10 @@ struct Scenario {
   KeySpace keys;
   RequestTemplate request;
   Verification verify = Verification::echo;
+  // A response header in levee's batch debug format (`X-Levee-Batch: items=N; waited_us=W;
+  // upstream_us=U`): each 2xx answer's latency minus W and U is levee's own overhead,
+  // reported apart (bench/batch_timing.hpp). Empty: not measured.
+  std::string overhead_header;
   Limits limits;
   std::uint64_t seed = 1;
 };

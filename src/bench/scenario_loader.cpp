@@ -268,6 +268,14 @@ void read_scenario(const toml::table& root, const std::string& source, Scenario&
                                                         {"status", Verification::status},
                                                         {"none", Verification::none}})
                         .value_or(Verification::echo);
+  if (auto header = top.string("overhead_header")) {
+    if (header->find_first_of(" \t:\r\n") != std::string::npos) {
+      top.report(root.get("overhead_header"), "overhead_header",
+                 "expected a header name such as \"X-Levee-Batch\"");
+    } else {
+      scenario.overhead_header = std::move(*header);
+    }
+  }
 
   if (const toml::node* phases = top.node("phase")) {
     const auto* array = phases->as_array();

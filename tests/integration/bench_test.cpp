@@ -55,6 +55,7 @@ class Json {
     return std::uint64_t(root_["errors_by_kind"][kind]);
   }
   [[nodiscard]] double number(std::string_view key) { return double(root_[key]); }
+  [[nodiscard]] double overhead(std::string_view key) { return double(root_["overhead_ms"][key]); }
 
  private:
   std::string text_;
@@ -126,6 +127,78 @@ path = "/process"
   EXPECT_EQ(result.count("ok"), 40u);
   EXPECT_EQ(result.count("mismatches"), 0u);
   EXPECT_EQ(stack.upstream.calls("/process"), 40u);
+}
+
+// Items through a batch route with levee's debug header: levee-bench takes the item's wait
+// and the batch call out of each latency and reports what remains, levee's overhead. The
+// same run without the debug header counts every answer as missing it.
+LeveeOptions batch_route(std::string_view batch_table) {
+  LeveeOptions options;
+  options.routes =
+      "[[routes]]\nname = \"items\"\npath_prefix = \"/process\"\nupstream = \"legacy\"\n"
+      "mode = \"batch\"\n[routes.batch]\nupstream_path = \"/process_batch\"\n" +
+      std::string(batch_table);
+  return options;
+}
+
+TEST(LeveeBench, BatchOverheadIsReportedFromTheDebugHeader) {
+  Stack stack(batch_route("max_batch_size = 10\nmax_wait = \"20ms\"\ndebug_header = true\n"),
+              {"--batch-latency", "30ms"});
+  const auto scenario = write_file(stack.dir.path() / "batch.toml", R"(
+name = "batch-overhead"
+description = "60 POST items in 3 waves of 20"
+verify = "id"
+overhead_header = "X-Levee-Batch"
+[[phase]]
+kind = "waves"
+waves = 3
+size = 20
+interval = "50ms"
+[request]
+method = "POST"
+path = "/process"
+)");
+  BenchRun run = run_bench(scenario, {"--target", url(stack.port()), "--upstream-stats",
+                                      url(stack.upstream.port, "/__stats")});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  Json result(run.json);
+  EXPECT_EQ(result.count("ok"), 60u);
+  EXPECT_EQ(result.count("mismatches"), 0u);
+  EXPECT_EQ(result.count("overhead_missing"), 0u);
+  EXPECT_EQ(result.overhead("count"), 60u);
+  // The 30 ms batch call is taken out: what remains is far below the latency.
+  EXPECT_GE(result.number("p50_ms"), 30.0);
+  EXPECT_LT(result.overhead("p50"), result.number("p50_ms") - 25.0) << run.json;
+  EXPECT_LE(result.overhead("p50"), result.overhead("max"));
+  EXPECT_NE(run.out.find("overhead     p50"), std::string::npos) << run.out;
+  EXPECT_GE(stack.upstream.calls("/process_batch"), 6u);
+  EXPECT_EQ(stack.upstream.calls("/process_batch_items"), 60u);
+
+  // Without the header in levee's answers, every 2xx answer is counted as missing it.
+  Stack quiet(batch_route("max_wait = \"5ms\"\n"));
+  run = run_bench(scenario, {"--target", url(quiet.port())});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  Json missing(run.json);
+  EXPECT_EQ(missing.count("overhead_missing"), 60u);
+  EXPECT_EQ(missing.overhead("count"), 0u);
+
+  // Not asked for: no overhead fields at all.
+  const auto plain = write_file(stack.dir.path() / "plain.toml", R"(
+name = "plain"
+description = "5 POST items"
+verify = "id"
+[[phase]]
+kind = "waves"
+waves = 1
+size = 5
+interval = "10ms"
+[request]
+method = "POST"
+path = "/process"
+)");
+  run = run_bench(plain, {"--target", url(stack.port())});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_EQ(run.json.find("overhead"), std::string::npos) << run.json;
 }
 
 // An answer that is not the echo of its own request is a mismatch, reported loudly, and the

@@ -63,6 +63,31 @@ TEST(Report, UnknownUpstreamIsNullAndClosedLoopHasNoSchedule) {
   EXPECT_NE(line.find("\"rate_scheduled\":null"), std::string::npos) << line;
 }
 
+TEST(Report, OverheadIsReportedOnlyWhenMeasured) {
+  RunResult result = sample_result();
+  const std::string off = format_json_line(result, {"", "s", "t"});
+  EXPECT_EQ(off.find("overhead"), std::string::npos) << off;
+  EXPECT_EQ(format_summary(result, {"", "s", "t"}).find("overhead"), std::string::npos);
+
+  result.overhead_header = "X-Levee-Batch";
+  for (std::uint64_t i = 1; i <= 100; ++i) result.overhead.record(i * 10'000);  // 0.01..1 ms
+  result.overhead_missing = 3;
+  const std::string line = format_json_line(result, {"", "s", "t"});
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  ASSERT_EQ(parser.parse(line).get(root), simdjson::SUCCESS) << line;
+  EXPECT_EQ(std::uint64_t(root["overhead_ms"]["count"]), 100u);
+  EXPECT_NEAR(double(root["overhead_ms"]["p50"]), 0.5, 0.005);
+  EXPECT_NEAR(double(root["overhead_ms"]["p90"]), 0.9, 0.005);
+  EXPECT_NEAR(double(root["overhead_ms"]["p99"]), 0.99, 0.005);
+  EXPECT_NEAR(double(root["overhead_ms"]["p999"]), 1.0, 0.005);
+  EXPECT_NEAR(double(root["overhead_ms"]["max"]), 1.0, 1e-9);
+  EXPECT_EQ(std::uint64_t(root["overhead_missing"]), 3u);
+  const std::string summary = format_summary(result, {"", "s", "t"});
+  EXPECT_NE(summary.find("overhead     p50 0.5"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("3 2xx without it"), std::string::npos) << summary;
+}
+
 TEST(Report, SummaryShowsMismatchesLoudly) {
   const std::string summary = format_summary(sample_result(), {"levee", "waves", "http://x"});
   EXPECT_NE(summary.find("MISMATCHES"), std::string::npos) << summary;

@@ -159,6 +159,26 @@ TEST(ScenarioLoader, OverridesAreCheckedLikeTheFile) {
   EXPECT_NE(load_error(k_minimal, {"nonsense"}).find("expected KEY=VALUE"), std::string::npos);
 }
 
+TEST(ScenarioLoader, OverheadHeaderIsOffByDefaultAndSetFromTheFileOrTheCommandLine) {
+  EXPECT_TRUE(load_scenario_text(k_minimal, "t.toml").overhead_header.empty());
+  EXPECT_EQ(
+      load_scenario_text(
+          std::string("overhead_header = \"X-Levee-Batch\"\n") + std::string(k_minimal), "t.toml")
+          .overhead_header,
+      "X-Levee-Batch");
+  EXPECT_EQ(
+      load_scenario_text(k_minimal, "t.toml", {"overhead_header=X-Levee-Batch"}).overhead_header,
+      "X-Levee-Batch");
+  EXPECT_EQ(
+      load_scenario_text(k_minimal, "t.toml", {"overhead_header=\"X-Timing\""}).overhead_header,
+      "X-Timing");
+  EXPECT_NE(
+      load_error(k_minimal, {"overhead_header=\"X-Levee-Batch: items\""}).find("overhead_header"),
+      std::string::npos);
+  EXPECT_NE(load_error(k_minimal, {"overhead_header=5"}).find("expected a string"),
+            std::string::npos);
+}
+
 TEST(ScenarioLoader, ClientsBecomeRates) {
   const Scenario scenario = load_scenario_text(R"(
 name = "c"
