@@ -370,10 +370,13 @@ std::optional<OverrideTarget> resolve_target(toml::table& root, const std::strin
   const std::string& section = segments.front();
   const bool keyed = section == "upstreams" || section == "routes";
   const std::size_t expected = keyed ? 3 : 2;
-  if (segments.size() != expected) {
+  // A key of a route's sub-table: LEVEE_ROUTES__<NAME>__BATCH__<KEY>.
+  const bool in_subtable =
+      section == "routes" && segments.size() == 4 && !route_subtable_schema(segments[2]).empty();
+  if (segments.size() != expected && !in_subtable) {
     const std::string form = std::string(environment_prefix) + upper(section) +
                              (section == "upstreams" ? "__<NAME>"
-                              : section == "routes"  ? "__<NAME or INDEX>"
+                              : section == "routes"  ? "__<NAME or INDEX>[__COLLAPSE|__BATCH]"
                                                      : "") +
                              "__<KEY>";
     diagnostics.report_variable(variable, join(segments, "."),
@@ -381,7 +384,19 @@ std::optional<OverrideTarget> resolve_target(toml::table& root, const std::strin
     return std::nullopt;
   }
   if (section == "upstreams") return resolve_upstream(root, variable, segments[1], diagnostics);
-  if (section == "routes") return resolve_route(root, variable, segments[1], diagnostics);
+  if (section == "routes") {
+    auto route = resolve_route(root, variable, segments[1], diagnostics);
+    if (!route || !in_subtable) return route;
+    const std::string& name = segments[2];
+    toml::table* table = child_table(*route->table, name);
+    const std::string path = route->path + "." + name;
+    if (table == nullptr) {
+      diagnostics.report_variable(variable, path,
+                                  "cannot override: " + path + " in the file is not a table");
+      return std::nullopt;
+    }
+    return OverrideTarget{table, path, route_subtable_schema(name)};
+  }
   toml::table* table = child_table(root, section);
   if (table == nullptr) {
     diagnostics.report_variable(variable, section,

@@ -41,6 +41,12 @@ constexpr std::array collapse_schema{
 
 }  // namespace
 
+Schema route_subtable_schema(std::string_view name) noexcept {
+  if (name == "collapse") return collapse_schema;
+  if (name == "batch") return batch_schema;
+  return {};
+}
+
 std::vector<std::string> read_methods(TableReader& reader) {
   const toml::node* node = reader.find("methods");
   if (node == nullptr) return {};

@@ -21,5 +21,8 @@ void read_batch(TableReader& route_reader, const std::string& route_path, RouteC
                 Diagnostics& diagnostics);
 // max_pending and admission_timeout: batch routes only until every mode has them.
 void read_admission(TableReader& reader, RouteConfig& route);
+// The schema of a route's sub-table ("collapse", "batch"), for environment overrides of
+// single keys in it; empty for any other name.
+[[nodiscard]] Schema route_subtable_schema(std::string_view name) noexcept;
 
 }  // namespace levee::config::detail

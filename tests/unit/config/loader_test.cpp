@@ -817,6 +817,26 @@ TEST(ConfigEnvironment, OverridesARouteByName) {
   EXPECT_EQ(config.routes.at(1).methods, std::vector<std::string>{"GET"});
 }
 
+TEST(ConfigEnvironment, OverridesOneKeyOfARoutesCollapseOrBatchTable) {
+  const std::string text = minimal_plus(batch_route) +
+                           "[[routes]]\nname = \"c\"\nupstream = \"legacy\"\nmode = \"collapse\"\n";
+  const Config config = load(text, {{"LEVEE_ROUTES__b__BATCH__MAX_BATCH_SIZE", "10"},
+                                    {"LEVEE_ROUTES__B__BATCH__MAX_WAIT", "5ms"},
+                                    {"LEVEE_ROUTES__c__COLLAPSE__MAX_WAITERS", "7"}});
+  EXPECT_EQ(config.routes.at(1).batch.max_batch_size, 10u);
+  EXPECT_EQ(config.routes.at(1).batch.max_wait, std::chrono::milliseconds(5));
+  EXPECT_EQ(config.routes.at(1).batch.upstream_path, "/process_batch");  // the rest stays
+  EXPECT_EQ(config.routes.at(2).collapse.max_waiters, 7u);               // its table was created
+
+  const auto errors = errors_of(
+      text, {{"LEVEE_ROUTES__b__BATCH__SIZE", "10"}, {"LEVEE_ROUTES__b__CACHE__TTL", "1s"}});
+  ASSERT_EQ(errors.size(), 2u) << describe(errors);
+  EXPECT_EQ(error_for(errors, "routes[1].batch.size").file,
+            "environment variable LEVEE_ROUTES__b__BATCH__SIZE");
+  EXPECT_THAT(error_for(errors, "routes.b.cache.ttl").message,
+              HasSubstr("does not name a configuration key"));
+}
+
 TEST(ConfigEnvironment, OverridesARouteByIndex) {
   const Config config = load(two_routes_toml, {{"LEVEE_ROUTES__0__MODE", "pass"},
                                                {"LEVEE_ROUTES__1__HOST", "Example.COM"},
