@@ -31,7 +31,11 @@
 // proxy's upstream connection pool) is only touched by its own thread.
 //
 // Lifetime: every coroutine the batcher spawns (calls, timers) holds a shared_ptr to it; the
-// frames are owned by the executors' io_contexts.
+// frames are owned by the executors' io_contexts. The batcher's shared state owns no I/O
+// object: a member's wake-up timer belongs to its submit frame and a batch's max_wait timer
+// to its pending wait, each on its own io_context, and the shared state only holds weak
+// references to them. So nothing of one io_context is destroyed after it, whatever order the
+// io_contexts (and the batcher) go in.
 
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
@@ -120,6 +124,8 @@ class BatchObserver {
   BatchObserver(const BatchObserver&) = delete;
   BatchObserver& operator=(const BatchObserver&) = delete;
   virtual ~BatchObserver() = default;
+  // A batch left: its call starts now. `reason` is why it stopped taking items; `age` runs
+  // from its first item to now (queueing behind max_inflight_batches included).
   virtual void flushed(FlushReason /*reason*/, std::size_t /*items*/, std::size_t /*bytes*/,
                        std::chrono::nanoseconds /*age*/) {}
   virtual void answered(std::size_t /*items*/, bool /*ok*/) {}
@@ -177,7 +183,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
   [[nodiscard]] BatchStats stats() const {
     std::lock_guard lock(mutex_);
     BatchStats stats;
-    stats.open_batches = open_ ? 1 : 0;
+    stats.open_batches = open_ && !open_->members.empty() ? 1 : 0;
     stats.open_items = open_ ? open_->members.size() : 0;
     stats.queued_batches = queued_.size();
     stats.inflight_batches = inflight_;
@@ -198,16 +204,13 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
   struct Member {
     Member(const boost::asio::any_io_executor& executor, Item member_item, std::size_t size,
            std::uint64_t key)
-        : item(std::move(member_item)),
-          bytes(size),
-          exclusive_key(key),
-          executor_(executor),
-          timer(executor, boost::asio::steady_timer::time_point::max()) {}
+        : item(std::move(member_item)), bytes(size), exclusive_key(key), executor_(executor) {}
     Item item;  // moved into the call when the batch leaves
     const std::size_t bytes;
     const std::uint64_t exclusive_key;
     boost::asio::any_io_executor executor_;
-    boost::asio::steady_timer timer;  // the submitter sleeps on it; touched on executor_ only
+    // The submitter sleeps on it; owned by its submit frame, touched on executor_ only.
+    std::weak_ptr<boost::asio::steady_timer> timer;
     // Guarded by the batcher's mutex:
     std::optional<Outcome> outcome;
     Batch* batch = nullptr;  // set while in a batch that has not left (open or queued)
@@ -217,15 +220,17 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
 
   struct Batch {
     Batch(std::shared_ptr<Lane> origin, std::chrono::steady_clock::time_point now)
-        : lane(std::move(origin)), opened(now), timer(lane->executor) {}
+        : lane(std::move(origin)), opened(now) {}
     std::shared_ptr<Lane> lane;
     std::chrono::steady_clock::time_point opened;
-    boost::asio::steady_timer timer;  // max_wait; on lane->executor only
+    // max_wait; owned by its pending wait on lane->executor, touched there only.
+    std::weak_ptr<boost::asio::steady_timer> timer;
     // Guarded by the batcher's mutex:
     std::vector<MemberPtr> members;
     std::size_t bytes = 0;
     std::unordered_set<std::uint64_t> exclusive_keys;
     std::optional<FlushReason> due;  // should go, but no call slot or queue place is free
+    FlushReason reason = FlushReason::timeout;  // why it was sealed
   };
   using BatchPtr = std::shared_ptr<Batch>;
   using Starts = std::vector<BatchPtr>;
@@ -302,6 +307,8 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       seal_open(FlushReason::bytes_cap, starts);
     } else if (shutting_down_) {
       seal_open(FlushReason::shutdown, starts);
+    } else if (batch.due) {
+      seal_open(*batch.due, starts);  // it should have gone already: now, if there is room
     } else if (auto reason = policy_->decide(
                    GroupState{batch.members.size(), limits_.max_batch_size, batch.bytes,
                               limits_.max_batch_bytes,
@@ -313,12 +320,14 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
   // Called on the lane's executor (by submit), so the batch's timer is armed on its thread.
   void open_batch(const std::shared_ptr<Lane>& lane) {
     open_ = std::make_shared<Batch>(lane, std::chrono::steady_clock::now());
-    open_->timer.expires_after(limits_.max_wait);
-    // The handler owns the batcher and the batch until the timer fires or is cancelled.
-    open_->timer.async_wait(
-        [self = this->shared_from_this(), batch = open_](const boost::system::error_code& ec) {
-          if (!ec) self->on_max_wait(batch);
-        });
+    auto timer = std::make_shared<boost::asio::steady_timer>(lane->executor, limits_.max_wait);
+    open_->timer = timer;
+    // The handler owns the timer, the batcher and the batch until the timer fires or is
+    // cancelled (or the io_context is destroyed with the handler still pending).
+    timer->async_wait([self = this->shared_from_this(), batch = open_,
+                       timer](const boost::system::error_code& ec) {
+      if (!ec) self->on_max_wait(batch);
+    });
   }
 
   void on_max_wait(const BatchPtr& batch) {
@@ -344,13 +353,15 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
     }
     BatchPtr batch = std::move(open_);
     open_.reset();
-    if (observer_) {
-      observer_->flushed(batch->due.value_or(reason), batch->members.size(), batch->bytes,
-                         std::chrono::steady_clock::now() - batch->opened);
-    }
+    batch->reason = batch->due.value_or(reason);
     // The timer is touched only on its own executor; a fired timer finds the batch sealed.
-    if (!closed()) boost::asio::post(batch->lane->executor, [batch] { batch->timer.cancel(); });
-    queued_.push_back(std::move(batch));
+    if (!closed()) {
+      boost::asio::post(batch->lane->executor, [timer = batch->timer] {
+        if (auto alive = timer.lock()) alive->cancel();
+      });
+    }
+    // A batch every member withdrew from (it was due, waiting for room) goes nowhere.
+    if (!batch->members.empty()) queued_.push_back(std::move(batch));
     dispatch(starts);
   }
 
@@ -360,6 +371,10 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       queued_.pop_front();
       if (batch->members.empty()) continue;  // every member withdrew while it queued
       for (const MemberPtr& member : batch->members) member->batch = nullptr;  // it has left
+      if (observer_) {
+        observer_->flushed(batch->reason, batch->members.size(), batch->bytes,
+                           std::chrono::steady_clock::now() - batch->opened);
+      }
       ++inflight_;
       starts.push_back(std::move(batch));
     }
@@ -385,6 +400,8 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       reply = co_await batch->lane->call(std::move(items));
     } catch (const std::exception& e) {
       reply = BatchFailure{BatchError::call_failed, std::string("batch call failed: ") + e.what()};
+    } catch (...) {
+      reply = BatchFailure{BatchError::call_failed, "batch call failed: unknown exception"};
     }
     self->finish(*batch, std::move(reply));
   }
@@ -413,8 +430,9 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       if (observer_) observer_->answered(count, results != nullptr);
       --inflight_;
       pending_items_ -= count;
-      if (open_ && open_->due) seal_open(*open_->due, starts);
+      // The call slot first: it may free a queue place, which the due open batch needs.
       dispatch(starts);
+      if (open_ && open_->due) seal_open(*open_->due, starts);
       wake_next_in_line();
     }
     start(std::move(starts));
@@ -439,7 +457,8 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
     member->outcome.emplace(std::in_place_index<1>,
                             BatchFailure{BatchError::withdrawn, "withdrawn before its batch left"});
     if (observer_) observer_->withdrawn();
-    member->timer.cancel();
+    if (auto timer = member->timer.lock()) timer->cancel();
+    wake_next_in_line();  // the place it held may be what the first in line waits for
   }
 
   // Under the lock: out of the admission line, passing the turn on if it was first.
@@ -460,7 +479,11 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
   // The cancel runs on the member's executor, where its timer lives; a wake that arrives
   // when the member is not waiting is harmless (it re-checks under the lock).
   void wake(const MemberPtr& member) const {
-    if (!closed()) boost::asio::post(member->executor_, [member] { member->timer.cancel(); });
+    if (!closed()) {
+      boost::asio::post(member->executor_, [timer = member->timer] {
+        if (auto alive = timer.lock()) alive->cancel();
+      });
+    }
   }
 
   [[nodiscard]] bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
@@ -497,6 +520,9 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
                                                           " bytes is larger than max_batch_bytes"};
       }
       auto member = std::make_shared<Member>(lane->executor, std::move(item), bytes, exclusive_key);
+      auto timer = std::make_shared<boost::asio::steady_timer>(
+          lane->executor, boost::asio::steady_timer::time_point::max());
+      member->timer = timer;
       // Every way out (answered, withdrawn, frame destroyed) unhooks the slot and, unless the
       // member has its outcome, takes it out of the batcher.
       struct Leave {
@@ -528,19 +554,19 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
           co_return BatchFailure{BatchError::shed, "no capacity for the item (batch queue full)"};
         }
         if (admission == Admission::withdrawn) break;  // the outcome is already there
-        member->timer.expires_at(deadline);
+        timer->expires_at(deadline);
         boost::system::error_code ignored;
-        co_await member->timer.async_wait(
+        co_await timer->async_wait(
             boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
       }
-      member->timer.expires_at(boost::asio::steady_timer::time_point::max());
+      timer->expires_at(boost::asio::steady_timer::time_point::max());
       for (;;) {
         {
           std::lock_guard lock(batcher->mutex_);
           if (member->outcome) co_return std::move(*member->outcome);
         }
         boost::system::error_code ignored;  // woken by a cancel: re-check the outcome
-        co_await member->timer.async_wait(
+        co_await timer->async_wait(
             boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
       }
     }

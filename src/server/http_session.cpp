@@ -148,13 +148,21 @@ void HttpSession::stop_watching() {
 }
 
 asio::awaitable<void> HttpSession::watch_client(std::shared_ptr<HttpSession> self) {
+  // co_spawn starts a coroutine inline when called on its own executor: yield first, so that
+  // the caller of watch() is already waiting when the news comes.
+  co_await asio::post(socket_.get_executor(), asio::use_awaitable);
   // Bytes already buffered are the client's next request: it is still there.
   while (on_client_gone_ && buffer_.size() == 0) {
-    auto [ec] =
-        co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                                    asio::bind_cancellation_slot(stop_watch_.slot(), k_nothrow));
-    if (ec == asio::error::operation_aborted) continue;  // stopped, or watched again since
-    const PeekResult result = ec ? PeekResult::closed : peek(socket_);
+    // Look first: the end of stream may have come with the request itself, and its edge
+    // has then been consumed already.
+    PeekResult result = peek(socket_);
+    if (result == PeekResult::nothing) {
+      auto [ec] =
+          co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                                      asio::bind_cancellation_slot(stop_watch_.slot(), k_nothrow));
+      if (ec == asio::error::operation_aborted) continue;  // stopped, or watched again since
+      result = ec ? PeekResult::closed : peek(socket_);
+    }
     if (result == PeekResult::data) break;
     if (result == PeekResult::closed) {
       client_gone_ = true;

@@ -282,6 +282,43 @@ TEST(Batch, AClientThatGoesAwayLeavesItsBatchBeforeItGoes) {
   EXPECT_EQ(stack.upstream.calls("/process_batch_items"), 1u);
 }
 
+// The request and the client's end of stream arrive together: the item is still taken out.
+TEST(Batch, AClientThatHalfClosesWithItsRequestLeavesToo) {
+  Stack stack = batch_stack("max_batch_size = 10\nmax_wait = \"10s\"\n");
+  HttpConnection leaves(stack.port());
+  ASSERT_TRUE(leaves.send_raw(format_request(stack.port(), "POST", "/process", {}, "{\"id\":2}")));
+  leaves.shutdown_write();
+  EXPECT_TRUE(eventually([&] {
+    return metric_value(stack.admin_port(),
+                        "levee_batch_items_total{route=\"items\",outcome=\"withdrawn\"}") == 1;
+  }));
+  EXPECT_EQ(metric_value(stack.admin_port(), "levee_batch_parked_items{route=\"items\"}"), 0u);
+}
+
+// A stop that cuts the drain (drain_timeout) with batch calls in flight on both workers, a
+// batch queued and one open: nothing of one worker may outlive it (checked under ASan).
+TEST(Batch, AForcedStopWithBatchesInFlightExitsCleanly) {
+  LeveeOptions options;
+  options.routes =
+      "[[routes]]\nname = \"items\"\npath_prefix = \"/process\"\nupstream = \"legacy\"\n"
+      "mode = \"batch\"\n[routes.batch]\nupstream_path = \"/process_batch\"\n"
+      "max_batch_size = 2\nmax_wait = \"10s\"\nmax_inflight_batches = 2\n"
+      "max_queued_batches = 1\n";
+  options.server_extra = "drain_timeout = \"200ms\"\n";
+  Stack stack(options, {"--batch-latency", "5s"});
+  std::vector<HttpConnection> parked;
+  for (const std::string& item : items_with_ids(7)) {
+    parked.emplace_back(stack.port());
+    ASSERT_TRUE(parked.back().send_raw(format_request(stack.port(), "POST", "/process", {}, item)));
+  }
+  ASSERT_TRUE(eventually([&] {
+    return metric_value(stack.admin_port(), "levee_batch_parked_items{route=\"items\"}") == 7;
+  }));
+  ASSERT_TRUE(stack.levee.process.send_signal(SIGTERM));
+  EXPECT_EQ(stack.levee.process.wait_exit(10s), 1);  // the drain was cut: 1, not a crash
+  EXPECT_EQ(stack.levee.process.stderr_text().find("AddressSanitizer"), std::string::npos);
+}
+
 TEST(Batch, SigtermSendsAParkedBatchAtOnceAndAnswersIt) {
   Stack stack = batch_stack("max_wait = \"10s\"\n");
   std::vector<HttpConnection> parked;

@@ -177,6 +177,23 @@ TEST(Collapse, FollowersThatDisconnectLeaveAtOnce) {
   EXPECT_TRUE(eventually([&] { return metric_value(stack.admin_port(), slots) == 0; }));
 }
 
+// The request and the follower's end of stream arrive together: it still leaves at once.
+TEST(Collapse, AFollowerThatHalfClosesWithItsRequestLeavesToo) {
+  Stack stack = collapse_stack({}, {"--latency", "3s"});
+  HttpConnection leader(stack.port());
+  ASSERT_TRUE(leader.send_raw(format_request(stack.port(), "GET", "/api/half")));
+  ASSERT_TRUE(eventually([&] { return stack.upstream.calls("/api/half") == 1; }));
+  HttpConnection follower(stack.port());
+  ASSERT_TRUE(follower.send_raw(format_request(stack.port(), "GET", "/api/half")));
+  follower.shutdown_write();
+  EXPECT_TRUE(eventually([&] {
+    return metric_value(stack.admin_port(),
+                        "levee_collapse_requests_total{route=\"api\",role=\"client_gone\"}") == 1;
+  }));
+  EXPECT_EQ(metric_value(stack.admin_port(), "levee_active_batch_slots{route=\"api\"}"), 1u);
+  EXPECT_EQ(leader.read_response().status, 200);
+}
+
 TEST(Collapse, FullSlotsAndAFullTableStillAnswerEveryone) {
   Stack stack = collapse_stack("[routes.collapse]\nmax_waiters = 1\nmax_slots = 2\n");
   // Four identical requests with one follower per slot: two slots, which fills the table...

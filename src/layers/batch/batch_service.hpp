@@ -64,6 +64,7 @@ class BatchService {
       handle_.emplace(batcher_->handle(co_await boost::asio::this_coro::executor,
                                        make_batch_call(&inner_, rules_, counters_)));
     }
+    if (request.client && request.client->gone()) co_return client_gone();
     BatchItem& parked = std::get<BatchItem>(item);
     const std::size_t bytes = parked.json.size();
     const std::uint64_t key = parked.id.empty() ? 0 : exclusive_key(parked.id);
@@ -123,6 +124,14 @@ class BatchService {
             std::to_string(duration_cast<microseconds>(result.upstream_time).count()));
   }
 
+  // nginx's 499: nobody reads it, but the access log and the metrics show why.
+  core::Response client_gone() {
+    counters_->count_item(ItemOutcomeKind::withdrawn);
+    core::Response gone = core::Response::text(k_client_closed, "client closed request");
+    gone.close_connection = true;
+    return gone;
+  }
+
   // Never 0: 0 means "no key" to the batcher.
   static std::uint64_t exclusive_key(const std::string& id) {
     const std::uint64_t hash = XXH3_64bits(id.data(), id.size());
@@ -148,12 +157,8 @@ class BatchService {
         shed.headers.add("Retry-After", std::to_string(rules_->retry_after.count()));
         return shed;
       }
-      case BatchError::withdrawn: {
-        counters_->count_item(ItemOutcomeKind::withdrawn);
-        core::Response gone = core::Response::text(k_client_closed, "client closed request");
-        gone.close_connection = true;
-        return gone;
-      }
+      case BatchError::withdrawn:
+        return client_gone();
       case BatchError::too_large:
         counters_->count_item(ItemOutcomeKind::invalid);
         return core::Response::text(413, failure.message);

@@ -34,16 +34,18 @@ struct FakeUpstream {
   explicit FakeUpstream(asio::io_context& io) : gate(io, asio::steady_timer::time_point::max()) {}
   asio::steady_timer gate;
   bool held = false;
+  int passes = 0;  // held calls that may still return, oldest first
   std::vector<std::vector<int>> batches;
   std::optional<BatchFailure> fail_next;
 
   IntBatcher::Call call() {
     return [this](std::vector<int> items) -> asio::awaitable<BatchReply<int>> {
       batches.push_back(items);
-      while (held) {
+      while (held && passes == 0) {
         boost::system::error_code ec;
         co_await gate.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       }
+      if (held) --passes;
       if (fail_next) {
         BatchFailure failure = *fail_next;
         fail_next.reset();
@@ -56,6 +58,10 @@ struct FakeUpstream {
   }
   void release() {
     held = false;
+    gate.cancel();
+  }
+  void release_one() {
+    ++passes;
     gate.cancel();
   }
 };
@@ -200,11 +206,12 @@ TEST(Batcher, ACallThatThrowsOrMiscountsFailsOnlyItsBatch) {
         ++calls;
         if (calls == 1) throw std::runtime_error("boom");
         if (calls == 2) co_return std::vector<int>{1};  // one result for two items
+        if (calls == 3) throw 7;                        // not even a std::exception
         co_return items;
       });
   std::vector<std::string> failures;
   int ok = 0;
-  for (int i = 0; i < 6; ++i) {
+  for (int i = 0; i < 8; ++i) {
     asio::co_spawn(io, handle.submit(i, 1), [&](std::exception_ptr, ItemOutcome<int> outcome) {
       if (auto* failure = std::get_if<BatchFailure>(&outcome)) {
         failures.push_back(failure->message);
@@ -214,13 +221,15 @@ TEST(Batcher, ACallThatThrowsOrMiscountsFailsOnlyItsBatch) {
     });
   }
   io.run();
-  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(calls, 4);
   EXPECT_EQ(ok, 2);
   std::sort(failures.begin(), failures.end());
-  EXPECT_EQ(failures,
-            (std::vector<std::string>{"batch call answered 1 results for 2 items",
-                                      "batch call answered 1 results for 2 items",
-                                      "batch call failed: boom", "batch call failed: boom"}));
+  EXPECT_EQ(failures, (std::vector<std::string>{
+                          "batch call answered 1 results for 2 items",
+                          "batch call answered 1 results for 2 items", "batch call failed: boom",
+                          "batch call failed: boom", "batch call failed: unknown exception",
+                          "batch call failed: unknown exception"}));
+  EXPECT_EQ(batcher->stats().pending_items, 0u);  // no failure kept its capacity
 }
 
 TEST(Batcher, InflightAndQueueBoundsShedTheRestAtOnce) {
@@ -244,6 +253,48 @@ TEST(Batcher, InflightAndQueueBoundsShedTheRestAtOnce) {
   f.io.poll();
   EXPECT_EQ(f.results(), (std::vector<int>{0, 10, 20}));
   EXPECT_EQ(f.batcher->stats().pending_items, 0u);
+}
+
+TEST(Batcher, ADueBatchGoesAsSoonAsAQueuePlaceFrees) {
+  BatchLimits l = limits(1);
+  l.max_inflight_batches = 1;
+  l.max_queued_batches = 1;
+  Fixture f(l);
+  f.upstream.held = true;
+  for (int i = 1; i <= 3; ++i) f.submit(i);
+  f.io.poll();
+  // 1 in flight, 2 queued, 3 due in the open batch.
+  EXPECT_EQ(f.batcher->stats().open_items, 1u);
+  f.upstream.release_one();  // 1 answers: 2 takes the call slot and 3 its queue place
+  f.io.poll();
+  const BatchStats stats = f.batcher->stats();
+  EXPECT_EQ(stats.inflight_batches, 1u);
+  EXPECT_EQ(stats.queued_batches, 1u);
+  EXPECT_EQ(stats.open_items, 0u);
+  f.upstream.release();
+  f.io.poll();
+  EXPECT_EQ(f.results(), (std::vector<int>{10, 20, 30}));
+}
+
+TEST(Batcher, AWithdrawalLetsTheFirstInLineIn) {
+  BatchLimits l = limits(10);
+  l.max_pending_items = 1;
+  l.admission_timeout = 1h;
+  Fixture f(l);
+  asio::cancellation_signal gone;
+  f.submit(1, 1, 0, gone.slot());
+  f.submit(2);
+  f.io.poll();
+  EXPECT_EQ(f.batcher->stats().admission_waiters, 1u);
+  gone.emit(asio::cancellation_type::terminal);
+  f.io.poll();
+  // 2 took the place 1 left, without waiting for a batch to finish.
+  const BatchStats stats = f.batcher->stats();
+  EXPECT_EQ(stats.admission_waiters, 0u);
+  EXPECT_EQ(stats.open_items, 1u);
+  f.batcher->shutdown();
+  f.io.poll();
+  EXPECT_EQ(f.results(), std::vector<int>{20});
 }
 
 TEST(Batcher, AnItemWaitsForCapacityUpToTheAdmissionTimeout) {
