@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/json_parsers.hpp"
 #include "core/json_string.hpp"
 
 namespace levee::mock_upstream {
@@ -16,18 +17,6 @@ namespace {
 
 namespace dom = simdjson::dom;
 namespace ondemand = simdjson::ondemand;
-
-// A parser per thread: parsers keep their buffers between calls, which is the point, and are
-// not thread-safe.
-dom::parser& dom_parser() {
-  thread_local dom::parser parser;
-  return parser;
-}
-
-ondemand::parser& ondemand_parser() {
-  thread_local ondemand::parser parser;
-  return parser;
-}
 
 ProcessOutcome bad_request(std::string_view message) {
   ProcessOutcome outcome;
@@ -170,7 +159,7 @@ bool read_document(dom::element root, const simdjson::padded_string& padded, Bat
 
   ondemand::document document;
   ondemand::array array;
-  simdjson::error_code error = ondemand_parser().iterate(padded).get(document);
+  simdjson::error_code error = core::thread_ondemand_parser().iterate(padded).get(document);
   if (!error && batch.shape == Shape::array) error = document.get_array().get(array);
   if (!error && batch.shape == Shape::wrapped) {
     ondemand::object object;
@@ -207,7 +196,7 @@ bool read_ndjson(const simdjson::padded_string& padded, Batch& batch) {
     cursor = newline + 1;
     if (line.empty()) continue;
     dom::element root;
-    if (auto error = dom_parser().parse(line.data(), line.size(), false).get(root)) {
+    if (auto error = core::thread_dom_parser().parse(line.data(), line.size(), false).get(root)) {
       return reject(batch, index, std::string("invalid JSON: ") + simdjson::error_message(error));
     }
     if (!inspect_item(root, index, batch)) return false;
@@ -216,7 +205,7 @@ bool read_ndjson(const simdjson::padded_string& padded, Batch& batch) {
     ondemand::document document;
     ondemand::object object;
     std::string_view id;
-    if (ondemand_parser().iterate(line.data(), line.size(), capacity).get(document) !=
+    if (core::thread_ondemand_parser().iterate(line.data(), line.size(), capacity).get(document) !=
             simdjson::SUCCESS ||
         document.get_object().get(object) != simdjson::SUCCESS ||
         raw_id(object).get(id) != simdjson::SUCCESS) {
@@ -293,7 +282,7 @@ ProcessOutcome answer(Batch batch) {
 ProcessOutcome process_one(std::string_view body) {
   const simdjson::padded_string padded(body);
   dom::element root;
-  if (auto error = dom_parser().parse(padded).get(root)) {
+  if (auto error = core::thread_dom_parser().parse(padded).get(root)) {
     return bad_request(std::string("invalid JSON: ") + simdjson::error_message(error));
   }
   if (auto problem = check_item(root); !problem.empty()) return bad_request(problem);
@@ -301,7 +290,7 @@ ProcessOutcome process_one(std::string_view body) {
   ondemand::document document;
   ondemand::object object;
   std::string_view id;
-  if (ondemand_parser().iterate(padded).get(document) != simdjson::SUCCESS ||
+  if (core::thread_ondemand_parser().iterate(padded).get(document) != simdjson::SUCCESS ||
       document.get_object().get(object) != simdjson::SUCCESS ||
       raw_id(object).get(id) != simdjson::SUCCESS) {
     return bad_request("item has no \"id\"");
@@ -327,7 +316,7 @@ ProcessOutcome process_batch(std::string_view body, std::string_view content_typ
     parsed = read_ndjson(padded, batch);
   } else {
     dom::element root;
-    if (auto error = dom_parser().parse(padded).get(root)) {
+    if (auto error = core::thread_dom_parser().parse(padded).get(root)) {
       if (!looks_like_ndjson(body)) {
         return bad_request(std::string("invalid JSON: ") + simdjson::error_message(error));
       }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "core/json_parsers.hpp"
 #include "core/json_string.hpp"
 
 namespace levee::layers::batch {
@@ -20,26 +21,17 @@ constexpr std::size_t k_parser_keep = 4 * 1024 * 1024;
 // a hostile upstream sends a megabyte-long id.
 constexpr std::size_t k_quoted_id_max = 64;
 
-// Parsers keep their buffers between calls, which is the point, and are not thread-safe.
-dom::parser& dom_parser() {
-  thread_local dom::parser parser;
-  return parser;
-}
-
-ondemand::parser& ondemand_parser() {
-  thread_local ondemand::parser parser;
-  return parser;
-}
-
 struct ShrinkParsersAfterUse {
   ShrinkParsersAfterUse() = default;
   ShrinkParsersAfterUse(const ShrinkParsersAfterUse&) = delete;
   ShrinkParsersAfterUse& operator=(const ShrinkParsersAfterUse&) = delete;
   ~ShrinkParsersAfterUse() {
     // A failed shrink leaves the larger buffers in place, which is still correct.
-    if (dom_parser().capacity() > k_parser_keep) (void)dom_parser().allocate(k_parser_keep);
-    if (ondemand_parser().capacity() > k_parser_keep) {
-      (void)ondemand_parser().allocate(k_parser_keep);
+    if (core::thread_dom_parser().capacity() > k_parser_keep) {
+      (void)core::thread_dom_parser().allocate(k_parser_keep);
+    }
+    if (core::thread_ondemand_parser().capacity() > k_parser_keep) {
+      (void)core::thread_ondemand_parser().allocate(k_parser_keep);
     }
   }
 };
@@ -275,12 +267,12 @@ void demux_json(const DemuxSpec& spec, std::string_view body, Placement& placeme
   const simdjson::padded_string padded(body);
   // The DOM pass validates every byte; the on-demand pass below then only cuts.
   dom::element root;
-  if (auto error = dom_parser().parse(padded).get(root)) {
+  if (auto error = core::thread_dom_parser().parse(padded).get(root)) {
     placement.fail(not_json(error));
     return;
   }
   ondemand::document document;
-  if (auto error = ondemand_parser().iterate(padded).get(document)) {
+  if (auto error = core::thread_ondemand_parser().iterate(padded).get(document)) {
     placement.fail(not_json(error));
     return;
   }
@@ -330,7 +322,7 @@ void demux_ndjson(const DemuxSpec& spec, std::string_view body, Placement& place
                      simdjson::error_message(error));
     };
     dom::element root;
-    if (auto error = dom_parser().parse(line.data(), line.size(), false).get(root)) {
+    if (auto error = core::thread_dom_parser().parse(line.data(), line.size(), false).get(root)) {
       fail_line(error);
       return;
     }
@@ -342,7 +334,7 @@ void demux_ndjson(const DemuxSpec& spec, std::string_view body, Placement& place
       ondemand::document document;
       ondemand::object object;
       simdjson::error_code error =
-          ondemand_parser().iterate(line.data(), line.size(), capacity).get(document);
+          core::thread_ondemand_parser().iterate(line.data(), line.size(), capacity).get(document);
       if (!error) error = document.get_object().get(object);
       if (!error) error = read_fields(object, spec, placement.wants_id(), fields);
       if (error) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "core/json_parsers.hpp"
 #include "core/json_string.hpp"
 
 namespace levee::layers::batch {
@@ -16,17 +17,6 @@ namespace ondemand = simdjson::ondemand;
 // A thread's scratch buffer keeps at most this much capacity between calls, so that one huge
 // item does not pin its size in every worker for the life of the process.
 constexpr std::size_t k_scratch_keep = 1024 * 1024;
-
-// Parsers keep their buffers between calls, which is the point, and are not thread-safe.
-dom::parser& dom_parser() {
-  thread_local dom::parser parser;
-  return parser;
-}
-
-ondemand::parser& ondemand_parser() {
-  thread_local ondemand::parser parser;
-  return parser;
-}
 
 // The item copied into a per-thread buffer with simdjson's padding after it: items are views
 // into request bodies that have none, and a reused buffer costs no allocation per item.
@@ -116,7 +106,7 @@ std::string check_item(std::string_view item) {
   const PaddedCopy copy(item);
   // The DOM parser validates the whole document, which on-demand parsing would not.
   dom::element root;
-  if (auto error = dom_parser().parse(copy.view()).get(root)) return not_json(error);
+  if (auto error = core::thread_dom_parser().parse(copy.view()).get(root)) return not_json(error);
   return {};
 }
 
@@ -140,7 +130,7 @@ ItemId item_id(std::string_view item, std::string_view id_field) {
   ItemId result;
   const PaddedCopy copy(item);
   ondemand::document document;
-  if (auto error = ondemand_parser().iterate(copy.view()).get(document)) {
+  if (auto error = core::thread_ondemand_parser().iterate(copy.view()).get(document)) {
     result.error = not_json(error);
     return result;
   }
