@@ -179,8 +179,10 @@ void read_routes(const toml::node* node, bool check_upstreams, Config& config,
     return;
   }
   std::vector<std::string> defined_upstreams;
-  for (const UpstreamConfig& upstream : config.upstreams)
+  defined_upstreams.reserve(config.upstreams.size());
+  for (const UpstreamConfig& upstream : config.upstreams) {
     defined_upstreams.push_back(upstream.name);
+  }
   std::map<std::string, std::size_t> index_by_name;
 
   for (std::size_t i = 0; i < routes->size(); ++i) {

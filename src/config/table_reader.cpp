@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <system_error>
+#include <utility>
 
 namespace levee::config::detail {
 
@@ -99,7 +100,9 @@ std::string index_path(std::string_view base, std::size_t index) {
 // Value checks that need a reason, not just yes/no.
 
 EndpointParse parse_endpoint_checked(std::string_view text) {
-  const auto fail = [](std::string problem) { return EndpointParse{std::nullopt, problem}; };
+  const auto fail = [](std::string problem) {
+    return EndpointParse{std::nullopt, std::move(problem)};
+  };
   std::string_view host;
   std::string_view port;
   if (text.starts_with('[')) {
