@@ -83,13 +83,9 @@ done
   bench_die "build first (BIN_DIR=$BIN_DIR): cmake --build --preset release"
 [[ -r $SCENARIO && -r $LEVEE_CONFIG ]] || bench_die "$SCENARIO or $LEVEE_CONFIG not readable"
 
-if [[ -z $out ]]; then
-  mkdir -p "$BENCH_ROOT/results"
-  out=$BENCH_ROOT/results/batch_overhead-$(date -u +%Y%m%dT%H%M%SZ).jsonl
-fi
-mkdir -p "$(dirname "$out")"
-touch "$out"
-lines_before=$(wc -l <"$out")
+bench_results_file "$out" batch_overhead
+out=$BENCH_OUT
+lines_before=$BENCH_LINES_BEFORE
 
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM

@@ -47,12 +47,9 @@ window-size-128|{strategy = "window", policy = "size", max_wait = "1s", max_wait
 window-timer-2ms|{strategy = "window", policy = "timer", max_wait = "2ms"}'
 mapfile -t variants <<<"${VARIANTS:-$DEFAULT_VARIANTS}"
 
-if [[ -z $out ]]; then
-  mkdir -p "$BENCH_ROOT/results"
-  out=$BENCH_ROOT/results/collapse_policies-$(date -u +%Y%m%dT%H%M%SZ).jsonl
-fi
-touch "$out"
-lines_before=$(wc -l <"$out")
+bench_results_file "$out" collapse_policies
+out=$BENCH_OUT
+lines_before=$BENCH_LINES_BEFORE
 
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM

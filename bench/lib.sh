@@ -34,6 +34,22 @@ BENCH_DIR=""
 bench_log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 bench_die() { bench_log "error: $*"; exit 1; }
 
+# The JSON-lines file a run appends to: $1 when given, else results/NAME-<UTC time>.jsonl.
+# Sets BENCH_OUT to it and BENCH_LINES_BEFORE to its line count, so that a report can take
+# only this run's lines even when the file already has some.
+bench_results_file() {
+  local given=$1 name=$2
+  BENCH_OUT=$given
+  if [[ -z $BENCH_OUT ]]; then
+    mkdir -p "$BENCH_ROOT/results"
+    BENCH_OUT=$BENCH_ROOT/results/$name-$(date -u +%Y%m%dT%H%M%SZ).jsonl
+  fi
+  mkdir -p "$(dirname "$BENCH_OUT")"
+  touch "$BENCH_OUT"
+  # shellcheck disable=SC2034  # read by the scripts that source this file
+  BENCH_LINES_BEFORE=$(wc -l <"$BENCH_OUT")
+}
+
 bench_setup_dir() {
   BENCH_DIR=$(mktemp -d "${TMPDIR:-/tmp}/levee-bench.XXXXXX")
   # nginx's worker may run as an unprivileged user when we are root: let it read the prefix.

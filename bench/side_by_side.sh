@@ -77,14 +77,9 @@ done
   bench_die "build first: cmake --build --preset release --target levee-bench levee-upstream levee"
 for s in "${systems[@]}"; do peer_check_tools "$s"; done
 
-if [[ -z $out ]]; then
-  mkdir -p "$BENCH_ROOT/results"
-  out=$BENCH_ROOT/results/side_by_side-$(date -u +%Y%m%dT%H%M%SZ).jsonl
-fi
-mkdir -p "$(dirname "$out")"
-touch "$out"
-# Only this invocation's lines go into the final table, even when --out already has some.
-lines_before=$(wc -l <"$out")
+bench_results_file "$out" side_by_side
+out=$BENCH_OUT
+lines_before=$BENCH_LINES_BEFORE
 
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
