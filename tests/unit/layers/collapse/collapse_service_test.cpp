@@ -218,17 +218,24 @@ class FakeClient final : public core::ClientWatch {
   bool gone_ = false;
 };
 
-TEST(CollapseService, AFollowerWhoseClientGoesAwayLeavesAtOnce) {
-  Fixture f;
-  auto service = f.service();
-  asio::co_spawn(f.io, service.call(get("/a")), asio::detached);  // the leader
-  auto client = std::make_shared<FakeClient>();
+// A leader for /a, then a follower whose connection is `client`; its status lands in `status`.
+void lead_and_follow_watched(Fixture& f, CollapseService<HeldService>& service,
+                             const std::shared_ptr<FakeClient>& client,
+                             std::optional<int>& status) {
+  asio::co_spawn(f.io, service.call(get("/a")), asio::detached);
   core::Request request = get("/a");
   request.client = client;
-  std::optional<int> status;
   asio::co_spawn(f.io, service.call(std::move(request)),
                  [&status](std::exception_ptr, core::Response r) { status = r.status; });
   f.io.poll();
+}
+
+TEST(CollapseService, AFollowerWhoseClientGoesAwayLeavesAtOnce) {
+  Fixture f;
+  auto service = f.service();
+  auto client = std::make_shared<FakeClient>();
+  std::optional<int> status;
+  lead_and_follow_watched(f, service, client, status);
   ASSERT_TRUE(client->watched());
   EXPECT_EQ(f.table->waiters(), 1u);
   client->go_away();
@@ -247,14 +254,9 @@ TEST(CollapseService, AFollowerWhoseClientGoesAwayLeavesAtOnce) {
 TEST(CollapseService, AFollowerStopsWatchingOnceAnswered) {
   Fixture f;
   auto service = f.service();
-  asio::co_spawn(f.io, service.call(get("/a")), asio::detached);
   auto client = std::make_shared<FakeClient>();
-  core::Request request = get("/a");
-  request.client = client;
   std::optional<int> status;
-  asio::co_spawn(f.io, service.call(std::move(request)),
-                 [&status](std::exception_ptr, core::Response r) { status = r.status; });
-  f.io.poll();
+  lead_and_follow_watched(f, service, client, status);
   ASSERT_TRUE(client->watched());
   f.gate->release();
   f.io.run();
