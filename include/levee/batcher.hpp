@@ -529,9 +529,10 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
         std::shared_ptr<Batcher> batcher;
         MemberPtr member;
         boost::asio::cancellation_slot slot;
+        bool settled = false;  // answered or shed: the batcher no longer holds the member
         ~Leave() {
           if (slot.is_connected()) slot.clear();
-          batcher->withdraw(member);
+          if (!settled) batcher->withdraw(member);
         }
       } leave{batcher, member, withdraw};
       if (withdraw.is_connected()) {
@@ -551,6 +552,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
         batcher->start(std::move(starts));
         if (admission == Admission::admitted) break;
         if (admission == Admission::shed) {
+          leave.settled = true;
           co_return BatchFailure{BatchError::shed, "no capacity for the item (batch queue full)"};
         }
         if (admission == Admission::withdrawn) break;  // the outcome is already there
@@ -563,7 +565,10 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       for (;;) {
         {
           std::lock_guard lock(batcher->mutex_);
-          if (member->outcome) co_return std::move(*member->outcome);
+          if (member->outcome) {
+            leave.settled = true;  // no second lock on the way out
+            co_return std::move(*member->outcome);
+          }
         }
         boost::system::error_code ignored;  // woken by a cancel: re-check the outcome
         co_await timer->async_wait(
