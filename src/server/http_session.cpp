@@ -52,16 +52,15 @@ bool client_went_away(const boost::system::error_code& ec) {
          ec == asio::error::bad_descriptor;
 }
 
-enum class PeekResult { data, nothing, closed };
+enum class WatchRead { byte, nothing, closed };
 
-// What a readable socket holds, without consuming it.
-PeekResult peek(asio::ip::tcp::socket& socket) {
-  char byte = 0;
-  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n > 0) return PeekResult::data;
-  if (n == 0) return PeekResult::closed;
-  return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? PeekResult::nothing
-                                                                     : PeekResult::closed;
+// Takes at most one byte of what the client sent, without waiting.
+WatchRead read_one_now(asio::ip::tcp::socket& socket, char& byte) {
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_DONTWAIT);
+  if (n > 0) return WatchRead::byte;
+  if (n == 0) return WatchRead::closed;
+  return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? WatchRead::nothing
+                                                                     : WatchRead::closed;
 }
 
 std::string remote_address(const asio::ip::tcp::socket& socket) {
@@ -152,22 +151,26 @@ asio::awaitable<void> HttpSession::watch_client(std::shared_ptr<HttpSession> sel
   // the caller of watch() is already waiting when the news comes.
   co_await asio::post(socket_.get_executor(), asio::use_awaitable);
   // Bytes already buffered are the client's next request: it is still there.
-  while (on_client_gone_ && buffer_.size() == 0) {
+  while (on_client_gone_ && buffer_.size() == 0 && !watch_holds_byte_) {
     // Look first: the end of stream may have come with the request itself, and its edge
     // has then been consumed already.
-    PeekResult result = peek(socket_);
-    if (result == PeekResult::nothing) {
-      auto [ec] =
-          co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                                      asio::bind_cancellation_slot(stop_watch_.slot(), k_nothrow));
+    WatchRead result = read_one_now(socket_, watch_byte_);
+    if (result == WatchRead::nothing) {
+      // A one-byte read rather than async_wait: Asio re-arms the descriptor with an
+      // epoll_ctl for every wait, but a read needs none (the descriptor is registered for
+      // input already), and a parked item must stay cheap.
+      auto [ec, n] = co_await socket_.async_read_some(
+          asio::buffer(&watch_byte_, 1),
+          asio::bind_cancellation_slot(stop_watch_.slot(), k_nothrow));
       if (ec == asio::error::operation_aborted) continue;  // stopped, or watched again since
-      result = ec ? PeekResult::closed : peek(socket_);
+      result = (!ec && n == 1) ? WatchRead::byte : WatchRead::closed;
     }
-    if (result == PeekResult::data) break;
-    if (result == PeekResult::closed) {
-      client_gone_ = true;
-      if (auto on_gone = std::exchange(on_client_gone_, nullptr)) on_gone();
+    if (result == WatchRead::byte) {
+      watch_holds_byte_ = true;  // the start of a pipelined request: wait_for_bytes keeps it
+      break;
     }
+    client_gone_ = true;
+    if (auto on_gone = std::exchange(on_client_gone_, nullptr)) on_gone();
   }
   watching_ = false;
 }
@@ -178,6 +181,15 @@ void HttpSession::count_reject(RejectReason reason) const {
 }
 
 asio::awaitable<bool> HttpSession::wait_for_bytes(bool first_request) {
+  // A watch that read a byte of the next request, or is still finishing its cancelled read,
+  // must be done before the session reads again, or bytes would come out of order. Its
+  // completion is already queued (stop_watching() was called), so this yields briefly.
+  while (watching_) co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+  if (std::exchange(watch_holds_byte_, false)) {
+    auto room = buffer_.prepare(1);
+    *static_cast<char*>(room.data()) = watch_byte_;
+    buffer_.commit(1);
+  }
   if (buffer_.size() > 0) co_return true;
   if (draining_) co_return false;
   idle_ = true;

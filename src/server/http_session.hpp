@@ -64,9 +64,9 @@ struct SessionContext {
 };
 
 // While a request is being handled the session reads nothing; a layer that parks the request
-// can still learn that the client went away (core::ClientWatch): the session then waits for
-// the socket to become readable and peeks. End of stream or an error means gone; bytes mean
-// a pipelined request, which is left for the session to read, and the watch ends.
+// can still learn that the client went away (core::ClientWatch): the session then reads one
+// byte. End of stream or an error means gone; a byte is the start of a pipelined request,
+// which the session keeps for its next read, and the watch ends.
 class HttpSession final : public std::enable_shared_from_this<HttpSession>,
                           public core::ClientWatch {
  public:
@@ -116,6 +116,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   boost::asio::cancellation_signal stop_watch_;
   bool watching_ = false;
   bool client_gone_ = false;
+  char watch_byte_ = 0;  // read by the watch, owed to the next request while watch_holds_byte_
+  bool watch_holds_byte_ = false;
 };
 
 }  // namespace levee::server
