@@ -110,6 +110,8 @@ struct BatchFailure {
   BatchError error = BatchError::call_failed;
   std::string message;
   int code = 0;  // the call's own code for the failure (the proxy: an HTTP status)
+  // The callee asked callers to come back after this (it was overloaded); 0 = not said.
+  std::chrono::seconds retry_after{0};
 };
 
 template <class Result>

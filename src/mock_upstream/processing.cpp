@@ -57,6 +57,7 @@ enum class MockMode {
   none,
   fail_item,
   status_500,
+  status_503,
   not_json,
   short_batch,
   dup_id,
@@ -65,9 +66,10 @@ enum class MockMode {
 };
 
 std::optional<MockMode> parse_mode(std::string_view name) {
-  static constexpr std::array<std::pair<std::string_view, MockMode>, 7> modes{{
+  static constexpr std::array<std::pair<std::string_view, MockMode>, 8> modes{{
       {"fail_item", MockMode::fail_item},
       {"status_500", MockMode::status_500},
+      {"status_503", MockMode::status_503},
       {"not_json", MockMode::not_json},
       {"short", MockMode::short_batch},
       {"dup_id", MockMode::dup_id},
@@ -232,6 +234,11 @@ ProcessOutcome answer(Batch batch) {
     case MockMode::status_500:
       outcome.status = 500;
       outcome.body = "{\"error\":\"mock status_500\"}";
+      return outcome;
+    case MockMode::status_503:
+      outcome.status = 503;
+      outcome.body = "{\"error\":\"mock status_503\"}";
+      outcome.retry_after_seconds = 7;
       return outcome;
     case MockMode::not_json:
       outcome.body = "not json";

@@ -15,6 +15,7 @@
 // that has one picks the mode of the whole batch:
 //   "fail_item"   no batch-wide effect (the per-item rule below still applies)
 //   "status_500"  the batch answers 500 {"error":"mock status_500"}
+//   "status_503"  the batch answers 503 {"error":"mock status_503"} with Retry-After: 7
 //   "not_json"    the batch answers 200 with the body `not json`
 //   "short"       the last result is left out
 //   "dup_id"      the last result carries the first result's id
@@ -36,7 +37,8 @@ struct ProcessOutcome {
   int status = 200;  // 200, 400 with body {"error":"..."}, or 500 on demand (see above)
   std::string body;
   std::string_view content_type = "application/json";  // static storage
-  std::size_t items = 0;  // items received in a well-formed batch; 0 when rejected (400)
+  std::size_t items = 0;             // items received in a well-formed batch; 0 when rejected (400)
+  unsigned retry_after_seconds = 0;  // status_503: sent as Retry-After; 0 = no header
 };
 
 // One JSON object with an "id" scalar -> {"id":<id>,"result":"processed","item":<item>}.

@@ -245,6 +245,10 @@ Reply route(const HttpRequest& request, Shared& shared) {
                 : process_one(request.body());
       Reply reply = json_reply(outcome.status, std::move(outcome.body));
       reply.content_type = outcome.content_type;
+      if (outcome.retry_after_seconds > 0) {
+        reply.extra_headers =
+            "Retry-After: " + std::to_string(outcome.retry_after_seconds) + "\r\n";
+      }
       // Only a rejected request (400) answers at once: an injected failure is still a batch
       // that reached the upstream, so it counts its items and takes the batch latency.
       if (outcome.status != 400) {

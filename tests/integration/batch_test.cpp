@@ -157,6 +157,16 @@ TEST(Batch, AFailedBatchCallFailsEveryMemberAndTheNextBatchGoesAsUsual) {
   EXPECT_EQ(stack.upstream.calls("/process_batch"), 2u);
 }
 
+TEST(Batch, AnOverloadedUpstreamsRetryAfterReachesEveryMember) {
+  Stack stack = batch_stack("max_batch_size = 4\nmax_wait = \"10s\"\n");
+  for (const HttpResult& result : batch_of_four_with(stack, "status_503")) {
+    EXPECT_EQ(result.status, 503) << result;
+    EXPECT_EQ(result.header("Retry-After"), "7") << result;
+    EXPECT_NE(result.body.find("batch call to /process_batch failed: 503"), std::string::npos)
+        << result;
+  }
+}
+
 TEST(Batch, AResponseThatCannotBeDemultiplexedFailsEveryMemberWithTheReason) {
   Stack stack = batch_stack("max_batch_size = 4\nmax_wait = \"10s\"\n");
   for (const auto& [mock, reason] : std::vector<std::pair<std::string, std::string>>{
@@ -293,6 +303,27 @@ TEST(Batch, AClientThatHalfClosesWithItsRequestLeavesToo) {
                         "levee_batch_items_total{route=\"items\",outcome=\"withdrawn\"}") == 1;
   }));
   EXPECT_EQ(metric_value(stack.admin_port(), "levee_batch_parked_items{route=\"items\"}"), 0u);
+}
+
+// The client's next request arrives while its first item is parked: the watch takes the first
+// byte of it, which must reach the next request intact and in order.
+TEST(Batch, APipelinedRequestThatArrivesWhileParkedIsServedIntact) {
+  Stack stack = batch_stack("max_batch_size = 10\nmax_wait = \"300ms\"\n");
+  HttpConnection connection(stack.port());
+  ASSERT_TRUE(
+      connection.send_raw(format_request(stack.port(), "POST", "/process", {}, "{\"id\":1}")));
+  ASSERT_TRUE(eventually([&] {
+    return metric_value(stack.admin_port(), "levee_batch_parked_items{route=\"items\"}") == 1;
+  }));
+  ASSERT_TRUE(
+      connection.send_raw(format_request(stack.port(), "POST", "/process", {}, "{\"id\":2}")));
+  const HttpResult first = connection.read_response();
+  const HttpResult second = connection.read_response();
+  EXPECT_EQ(first.status, 200) << first;
+  EXPECT_EQ(first.body, processed(1));
+  EXPECT_EQ(second.status, 200) << second;
+  EXPECT_EQ(second.body, processed(2));
+  EXPECT_EQ(stack.upstream.calls("/process_batch"), 2u);
 }
 
 // A stop that cuts the drain (drain_timeout) with batch calls in flight on both workers, a

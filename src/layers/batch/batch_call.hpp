@@ -2,7 +2,8 @@
 // One batch call (DESIGN.md "Batch"): the items spliced into the payload, one POST to the
 // upstream's batch endpoint through the route's inner service, and the response cut back
 // into one element per item. A non-2xx answer, or a response that cannot be demultiplexed,
-// fails the whole batch (502, or 504 when the call timed out) with a message naming why.
+// fails the whole batch (502, or 504 when the call timed out) with a message naming why. An
+// upstream that answers the call 503 or 429 fails it 503 with the upstream's Retry-After.
 //
 // Runs on the worker whose item opened the batch; `inner` is that worker's service and
 // outlives every call it makes (the worker's io_context is destroyed before its routes).
@@ -48,11 +49,13 @@ struct BatchRules {
   DemuxSpec demux;
   std::size_t max_item_bytes = 64 * 1024;
   int item_error_status = 502;
-  std::chrono::seconds retry_after{1};  // on 503
+  std::chrono::seconds retry_after{1};  // on 503, unless the upstream's own 503/429 said more
   // Adds `X-Levee-Batch: items=N; waited_us=W; upstream_us=U` to each item's answer.
   bool debug_header = false;
 };
 
+// An upstream's Retry-After is passed on up to this; more is likely a misconfiguration.
+inline constexpr std::chrono::seconds k_max_retry_after{3600};
 inline constexpr std::size_t k_failure_excerpt = 200;  // bytes of an upstream body quoted
 
 // The failure every member of a batch gets when the call answered `response`.

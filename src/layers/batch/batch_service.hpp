@@ -7,7 +7,8 @@
 // (item_error_field), item_error_status with the element as the body; not POST 405; empty or
 // invalid JSON 400; larger than max_item_bytes 413 (before it is parked); no capacity 503
 // with Retry-After; the batch call failed or its response cannot be demultiplexed, 502 or 504
-// naming the cause, for every member of that batch; the client gone while parked, 499 (its
+// naming the cause, for every member of that batch (503 with the upstream's Retry-After when
+// the upstream answered the call 503 or 429); the client gone while parked, 499 (its
 // item leaves the batch if the batch has not gone). With debug_header, an answered item says
 // how its batch went: `X-Levee-Batch: items=N; waited_us=W; upstream_us=U` (W: from parking
 // to the batch call, U: the call), so that a client can tell levee's own overhead apart.
@@ -166,7 +167,12 @@ class BatchService {
         break;
     }
     counters_->count_item(ItemOutcomeKind::batch_failed);
-    return core::Response::text(failure.code != 0 ? failure.code : 502, failure.message);
+    core::Response failed =
+        core::Response::text(failure.code != 0 ? failure.code : 502, failure.message);
+    if (failure.retry_after.count() > 0) {
+      failed.headers.add("Retry-After", std::to_string(failure.retry_after.count()));
+    }
+    return failed;
   }
 
   Inner inner_;
