@@ -22,8 +22,9 @@ packages=(
   # libraries
   libboost1.81-all-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libxxhash-dev libsimdjson-dev libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
+  libhiredis-dev  # the response cache's shared Redis tier (issue 6)
   # test and benchmark peers
-  prometheus nginx wrk curl procps util-linux
+  prometheus nginx wrk curl procps util-linux redis-server
 )
 # Opt-in: only the hand-run side-by-side comparison needs these, so CI never pays for them.
 # /usr/bin/python3 with Debian's matplotlib and numpy draws bench/plot.py's charts.

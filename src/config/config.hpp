@@ -38,6 +38,18 @@ struct ServerConfig {
   Duration idle_timeout = std::chrono::seconds(60);
 };
 
+// [upstreams.NAME.breaker] (DESIGN.md "Cache and circuit breaker"): one breaker per upstream,
+// shared by every worker.
+struct BreakerConfig {
+  bool enabled = true;
+  double failure_threshold = 0.5;  // share of failed calls in the window that opens it
+  Duration window = std::chrono::seconds(10);
+  Duration open_for = std::chrono::seconds(5);
+  std::uint32_t min_calls = 20;        // fewer calls in the window never open it
+  std::uint32_t half_open_probes = 1;  // calls let through at once while half-open
+  bool count_5xx = true;               // upstream 5xx answers count as failures
+};
+
 struct UpstreamConfig {
   std::string name;
   Endpoint address;
@@ -46,6 +58,10 @@ struct UpstreamConfig {
   std::uint32_t max_idle_connections = 64;           // per worker
   Duration idle_timeout = std::chrono::seconds(30);  // pooled connection lifetime when unused
   std::uint64_t max_response_bytes = 64ull * 1024 * 1024;
+  // Calls in flight to this upstream from all workers together; beyond it a call waits up to
+  // its route's admission_timeout, then the request gets 503.
+  std::uint32_t max_inflight = 1024;
+  BreakerConfig breaker;
 };
 
 enum class RouteMode { pass, collapse, batch };
@@ -98,6 +114,25 @@ struct BatchConfig {
   bool debug_header = false;     // X-Levee-Batch on answered items
 };
 
+// [routes.cache] (DESIGN.md "Cache and circuit breaker"): present = the route caches.
+struct RouteCacheConfig {
+  bool enabled = false;
+  Duration ttl = std::chrono::seconds(1);  // freshness when the upstream gives no max-age
+  Duration stale_while_revalidate{0};      // serve stale this long while one refresh runs
+  bool invalidate_on_mutation = true;      // a non-GET drops the cached GETs of its path
+  bool honour_cache_control = true;        // upstream no-store, private, max-age, s-maxage
+  std::uint64_t max_entry_bytes = 1024 * 1024;
+};
+
+// [cache]: what every caching route shares.
+struct CacheConfig {
+  std::uint64_t max_bytes = 256ull * 1024 * 1024;  // the memory tier's budget (LRU)
+  std::optional<Endpoint> redis;                   // the shared tier; absent = memory only
+  Duration redis_timeout = std::chrono::milliseconds(50);
+  Duration redis_connect_timeout = std::chrono::milliseconds(200);
+  std::string redis_key_prefix = "levee:";
+};
+
 struct RouteConfig {
   std::string name;
   std::string host;  // empty = any host
@@ -107,11 +142,15 @@ struct RouteConfig {
   RouteMode mode = RouteMode::pass;
   CollapseConfig collapse;  // used when mode is collapse
   BatchConfig batch;        // used when mode is batch
-  // Admission (DESIGN.md "Backpressure"); batch routes only in this build. Items parked or in
-  // flight; 0 = what the batch limits imply ((inflight + queued + 1) x max_batch_size).
+  RouteCacheConfig cache;
+  // Admission (DESIGN.md "Backpressure"): requests parked or in flight on this route. 0 = the
+  // default: 10000, or for a batch route what its limits imply
+  // ((inflight + queued + 1) x max_batch_size).
   std::uint64_t max_pending = 0;
-  Duration admission_timeout{0};  // how long an item may wait for room before 503
+  Duration admission_timeout{0};  // how long a request may wait for room before 503
 };
+
+inline constexpr std::uint64_t k_default_max_pending = 10000;
 
 struct Config {
   std::string source;  // the file it was loaded from, for messages
@@ -119,6 +158,7 @@ struct Config {
   LogConfig log;
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
+  CacheConfig cache;
 
   [[nodiscard]] const UpstreamConfig* find_upstream(std::string_view name) const noexcept;
 };

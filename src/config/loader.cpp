@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/resilience_sections.hpp"
 #include "config/route_sections.hpp"
 #include "config/table_reader.hpp"
 #include "config/units.hpp"
@@ -46,17 +47,25 @@ constexpr std::array upstream_schema{
     Field{"address", Kind::address},          Field{"connect_timeout", Kind::duration},
     Field{"request_timeout", Kind::duration}, Field{"max_idle_connections", Kind::integer},
     Field{"idle_timeout", Kind::duration},    Field{"max_response_bytes", Kind::size},
+    Field{"max_inflight", Kind::integer},     Field{"breaker", Kind::table},
 };
 
 constexpr std::array route_schema{
-    Field{"name", Kind::string},         Field{"host", Kind::string},
-    Field{"path_prefix", Kind::string},  Field{"methods", Kind::list},
-    Field{"upstream", Kind::string},     Field{"mode", Kind::string},
-    Field{"collapse", Kind::table},      Field{"batch", Kind::table},
-    Field{"max_pending", Kind::integer}, Field{"admission_timeout", Kind::duration},
+    Field{"name", Kind::string},
+    Field{"host", Kind::string},
+    Field{"path_prefix", Kind::string},
+    Field{"methods", Kind::list},
+    Field{"upstream", Kind::string},
+    Field{"mode", Kind::string},
+    Field{"collapse", Kind::table},
+    Field{"batch", Kind::table},
+    Field{"cache", Kind::table},
+    Field{"max_pending", Kind::integer},
+    Field{"admission_timeout", Kind::duration},
 };
 
-constexpr std::array<std::string_view, 4> section_names{"server", "log", "upstreams", "routes"};
+constexpr std::array<std::string_view, 5> section_names{"server", "log", "upstreams", "routes",
+                                                        "cache"};
 constexpr std::array<std::string_view, 7> log_levels{"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
 
@@ -144,6 +153,8 @@ void read_upstreams(const toml::node* node, Config& config, Diagnostics& diagnos
     assign(upstream.max_idle_connections, reader.integer("max_idle_connections", 0, 100'000));
     assign(upstream.idle_timeout, reader.duration("idle_timeout", Zero::rejected));
     assign(upstream.max_response_bytes, reader.size("max_response_bytes", kib, 4 * gib));
+    assign(upstream.max_inflight, reader.integer("max_inflight", 1, 1'000'000));
+    read_breaker(reader, path, upstream, diagnostics);
     reader.reject_unknown_keys();
     config.upstreams.push_back(std::move(upstream));
   }
@@ -233,6 +244,7 @@ void read_routes(const toml::node* node, bool check_upstreams, Config& config,
     read_mode(reader, route.mode);
     read_collapse(reader, path, route, diagnostics);
     read_batch(reader, path, route, diagnostics);
+    read_route_cache(reader, path, route, diagnostics);
     read_admission(reader, route);
     reader.reject_unknown_keys();
     config.routes.push_back(std::move(route));
@@ -267,6 +279,9 @@ void read_root(const toml::table& root, Config& config, Diagnostics& diagnostics
   }
   if (const toml::table* log = section_table(root, "log", diagnostics)) {
     read_log(*log, config.log, diagnostics);
+  }
+  if (const toml::table* cache = section_table(root, "cache", diagnostics)) {
+    read_cache(*cache, config.cache, diagnostics);
   }
   read_upstreams(root.get("upstreams"), config, diagnostics);
   const toml::node* upstreams = root.get("upstreams");
@@ -372,32 +387,38 @@ std::optional<OverrideTarget> resolve_target(toml::table& root, const std::strin
   const std::string& section = segments.front();
   const bool keyed = section == "upstreams" || section == "routes";
   const std::size_t expected = keyed ? 3 : 2;
-  // A key of a route's sub-table: LEVEE_ROUTES__<NAME>__BATCH__<KEY>.
-  const bool in_subtable =
-      section == "routes" && segments.size() == 4 && !route_subtable_schema(segments[2]).empty();
+  // A key of a route's or an upstream's sub-table: LEVEE_ROUTES__<NAME>__BATCH__<KEY>,
+  // LEVEE_UPSTREAMS__<NAME>__BREAKER__<KEY>.
+  const Schema subtable_schema = segments.size() != 4  ? Schema{}
+                                 : section == "routes" ? route_subtable_schema(segments[2])
+                                 : section == "upstreams" && segments[2] == "breaker"
+                                     ? breaker_schema()
+                                     : Schema{};
+  const bool in_subtable = !subtable_schema.empty();
   if (segments.size() != expected && !in_subtable) {
-    const std::string form = std::string(environment_prefix) + upper(section) +
-                             (section == "upstreams" ? "__<NAME>"
-                              : section == "routes"  ? "__<NAME or INDEX>[__COLLAPSE|__BATCH]"
-                                                     : "") +
-                             "__<KEY>";
+    const std::string form =
+        std::string(environment_prefix) + upper(section) +
+        (section == "upstreams" ? "__<NAME>[__BREAKER]"
+         : section == "routes"  ? "__<NAME or INDEX>[__COLLAPSE|__BATCH|__CACHE]"
+                                : "") +
+        "__<KEY>";
     diagnostics.report_variable(variable, join(segments, "."),
                                 "does not name a configuration key; expected " + form);
     return std::nullopt;
   }
-  if (section == "upstreams") return resolve_upstream(root, variable, segments[1], diagnostics);
-  if (section == "routes") {
-    auto route = resolve_route(root, variable, segments[1], diagnostics);
-    if (!route || !in_subtable) return route;
+  if (section == "upstreams" || section == "routes") {
+    auto owner = section == "routes" ? resolve_route(root, variable, segments[1], diagnostics)
+                                     : resolve_upstream(root, variable, segments[1], diagnostics);
+    if (!owner || !in_subtable) return owner;
     const std::string& name = segments[2];
-    toml::table* table = child_table(*route->table, name);
-    const std::string path = route->path + "." + name;
+    toml::table* table = child_table(*owner->table, name);
+    const std::string path = owner->path + "." + name;
     if (table == nullptr) {
       diagnostics.report_variable(variable, path,
                                   "cannot override: " + path + " in the file is not a table");
       return std::nullopt;
     }
-    return OverrideTarget{table, path, route_subtable_schema(name)};
+    return OverrideTarget{table, path, subtable_schema};
   }
   toml::table* table = child_table(root, section);
   if (table == nullptr) {
@@ -405,8 +426,10 @@ std::optional<OverrideTarget> resolve_target(toml::table& root, const std::strin
                                 "cannot override: [" + section + "] in the file is not a table");
     return std::nullopt;
   }
-  return OverrideTarget{table, section,
-                        section == "server" ? Schema(server_schema) : Schema(log_schema)};
+  const Schema schema = section == "server"  ? Schema(server_schema)
+                        : section == "cache" ? cache_schema()
+                                             : Schema(log_schema);
+  return OverrideTarget{table, section, schema};
 }
 
 // The value as TOML when it parses as one, else as a string. Keys that hold strings take the

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <utility>
 
+#include "config/resilience_sections.hpp"
+
 namespace levee::config::detail {
 
 namespace {
@@ -44,6 +46,7 @@ constexpr std::array collapse_schema{
 Schema route_subtable_schema(std::string_view name) noexcept {
   if (name == "collapse") return collapse_schema;
   if (name == "batch") return batch_schema;
+  if (name == "cache") return route_cache_schema();
   return {};
 }
 
@@ -79,13 +82,7 @@ std::vector<std::string> read_methods(TableReader& reader) {
 namespace {
 
 void read_flag(TableReader& reader, std::string_view key, bool& flag) {
-  const toml::node* node = reader.find(key);
-  if (node == nullptr) return;
-  if (const auto* value = node->as_boolean()) {
-    flag = value->get();
-  } else {
-    reader.report(key, "expected true or false" + found(*node));
-  }
+  if (auto value = reader.boolean(key)) flag = *value;
 }
 
 void read_policy(TableReader& reader, FlushPolicy& policy) {
@@ -223,11 +220,6 @@ void read_batch(TableReader& route_reader, const std::string& route_path, RouteC
 
 // Route-level admission: batch routes only until every mode has it (issue 6).
 void read_admission(TableReader& reader, RouteConfig& route) {
-  for (const char* key : {"max_pending", "admission_timeout"}) {
-    if (reader.find(key) != nullptr && route.mode != RouteMode::batch) {
-      reader.report(key, std::string(key) + " applies only to mode = \"batch\" in this build");
-    }
-  }
   assign(route.max_pending, reader.integer("max_pending", 1, 100'000'000));
   if (auto timeout = reader.duration("admission_timeout", Zero::allowed)) {
     if (*timeout > std::chrono::seconds(60)) {

@@ -19,7 +19,7 @@ void read_collapse(TableReader& route_reader, const std::string& route_path, Rou
 // [routes.batch]: required with mode = "batch".
 void read_batch(TableReader& route_reader, const std::string& route_path, RouteConfig& route,
                 Diagnostics& diagnostics);
-// max_pending and admission_timeout: batch routes only until every mode has them.
+// max_pending and admission_timeout (DESIGN.md "Backpressure"), for every mode.
 void read_admission(TableReader& reader, RouteConfig& route);
 // The schema of a route's sub-table ("collapse", "batch"), for environment overrides of
 // single keys in it; empty for any other name.

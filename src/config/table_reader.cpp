@@ -1,5 +1,7 @@
 #include "config/table_reader.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cctype>
 #include <charconv>
@@ -95,6 +97,8 @@ std::string found(const toml::node& node) { return ", found " + std::string(desc
 std::string index_path(std::string_view base, std::size_t index) {
   return std::string(base) + "[" + std::to_string(index) + "]";
 }
+
+std::string format_number(double value) { return fmt::format("{}", value); }
 
 // ---------------------------------------------------------------------------------------------
 // Value checks that need a reason, not just yes/no.

@@ -27,7 +27,7 @@ namespace levee::config::detail {
 // Schema: the keys each table accepts. Unknown-key detection and environment overrides both
 // read it, so a key added here is accepted in the file and from the environment alike.
 
-enum class Kind { string, address, duration, size, integer, boolean, list, table };
+enum class Kind { string, address, duration, size, integer, number, boolean, list, table };
 
 struct Field {
   std::string_view key;
@@ -58,6 +58,7 @@ inline constexpr std::uint64_t gib = 1024 * mib;
 // ", found <what the node is>", for messages.
 [[nodiscard]] std::string found(const toml::node& node);
 [[nodiscard]] std::string index_path(std::string_view base, std::size_t index);
+[[nodiscard]] std::string format_number(double value);
 
 template <typename Range>
 std::string join(const Range& items, std::string_view separator = ", ") {
@@ -204,6 +205,31 @@ class TableReader {
       return std::nullopt;
     }
     return value->get();
+  }
+
+  std::optional<bool> boolean(std::string_view key) {
+    const toml::node* node = find(key);
+    if (node == nullptr) return std::nullopt;
+    if (const auto* value = node->as_boolean()) return value->get();
+    report(key, "expected true or false" + found(*node));
+    return std::nullopt;
+  }
+
+  // A number (integer or float) from min to max, such as a share 0.5.
+  std::optional<double> number(std::string_view key, double min, double max) {
+    const toml::node* node = find(key);
+    if (node == nullptr) return std::nullopt;
+    std::optional<double> value = node->value<double>();
+    if (!value || !node->is_number()) {
+      report(key, "expected a number" + found(*node));
+      return std::nullopt;
+    }
+    if (!(*value >= min && *value <= max)) {
+      report(key, "must be from " + format_number(min) + " to " + format_number(max) + ", got " +
+                      format_number(*value));
+      return std::nullopt;
+    }
+    return value;
   }
 
   std::optional<Duration> duration(std::string_view key, Zero zero) {

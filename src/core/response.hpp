@@ -19,6 +19,15 @@ struct Response {
 
   // When set, the server closes the connection after writing this response.
   bool close_connection = false;
+  // Set by the upstream layer when no upstream answer came (refused, reset, timed out,
+  // invalid), so the breaker can tell levee-made errors from upstream 5xx.
+  bool upstream_failed = false;
+  // Set when levee refused the request for want of capacity (503 shed): no upstream was
+  // asked, so the breaker counts nothing for it.
+  bool shed = false;
+  // Whatever must be held until the response has been written (the route's admission permit);
+  // the server drops it after the write.
+  std::shared_ptr<void> held_until_written;
 
   [[nodiscard]] std::size_t body_size() const noexcept { return body ? body->size() : 0; }
   [[nodiscard]] std::string_view body_view() const noexcept {

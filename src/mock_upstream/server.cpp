@@ -188,6 +188,15 @@ Reply api_reply(const HttpRequest& request, std::string_view path, std::string_v
   Reply reply = options.error_rate > 0.0 && uniform_unit() < options.error_rate
                     ? json_reply(500, "{\"error\":\"injected\"}")
                     : json_reply(200, echo_body(request, path, query, hits));
+  // ?cache_control=VALUE is sent back as Cache-Control, for the cache's tests ('+' for ' ').
+  if (std::string value(query_parameter(query, "cache_control")); !value.empty()) {
+    const bool safe = std::all_of(value.begin(), value.end(), [](unsigned char c) {
+      return std::isalnum(c) || c == '=' || c == ',' || c == '-' || c == '_' || c == '+';
+    });
+    if (!safe) return error_reply(400, "cache_control may hold only [A-Za-z0-9=,_+-]");
+    std::replace(value.begin(), value.end(), '+', ' ');
+    reply.extra_headers = "Cache-Control: " + value + "\r\n";
+  }
   reply.delay = jittered(options.latency, options.jitter);
   return reply;
 }

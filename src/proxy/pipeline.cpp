@@ -1,6 +1,9 @@
 #include "proxy/pipeline.hpp"
 
 #include "layers/batch/batch_service.hpp"
+#include "layers/breaker/breaker_service.hpp"
+#include "layers/limit/admission_service.hpp"
+#include "layers/limit/upstream_limit_service.hpp"
 #include "layers/metrics/metrics_service.hpp"
 #include "layers/upstream/upstream_service.hpp"
 
@@ -75,24 +78,45 @@ BatchShared make_batch_shared(const config::RouteConfig& route,
 
 std::unique_ptr<core::Handler> build_route_pipeline(const RouteResources& r) {
   // Outermost first. Metrics wraps everything so that every answer, including those a later
-  // layer produces itself (503 shed, cache hit), is counted once. Collapse sits above the
-  // upstream layer, so that upstream call metrics count real calls only.
-  layers::UpstreamService upstream(r.upstream, r.metrics);
+  // layer produces itself (503 shed, cache hit), is counted once. Admission reserves a
+  // permit before anything parks. The cache answers hits before a slot is looked for. Collapse and
+  // batch sit above the breaker and the upstream limit, so that a slot or a batch is one call to
+  // them and every member shares its answer (an open breaker's 503 included); the limit sits
+  // innermost, counting real calls only.
+  using layers::UpstreamService;
+  using Limited = layers::limit::UpstreamLimitService<UpstreamService>;
+  using Guarded = layers::breaker::BreakerService<Limited>;
+  using layers::limit::AdmissionService;
+  const auto shed = static_cast<std::size_t>(layers::limit::ShedReason::breaker_open);
+  Guarded guarded(
+      Limited(UpstreamService(r.upstream, r.metrics), r.guards.inflight, r.limits.rules),
+      r.guards.breaker, r.route.upstream,
+      layers::breaker::BreakerMetrics{r.metrics.shed[shed], nullptr});
+  using layers::cache::CacheService;
+  // A route without [routes.cache] has an empty CacheShared: its cache layer passes through.
+  layers::cache::SharedTier* tier = r.cache.store ? r.shared_tier : nullptr;
   if (r.collapse.table) {  // a collapse route, unless its preset is "disabled"
-    using Collapse = layers::collapse::CollapseService<layers::UpstreamService>;
-    using CollapseChain = layers::MetricsService<Collapse>;
+    using Collapse = layers::collapse::CollapseService<Guarded>;
+    using Cached = CacheService<Collapse>;
+    using CollapseChain = layers::MetricsService<AdmissionService<Cached>>;
     return core::erase(CollapseChain(
-        Collapse(upstream, r.collapse.table, r.collapse.rules, r.collapse.counters, r.worker),
+        AdmissionService<Cached>(Cached(Collapse(std::move(guarded), r.collapse.table,
+                                                 r.collapse.rules, r.collapse.counters, r.worker),
+                                        r.cache, tier),
+                                 r.limits.admission, r.limits.rules),
         r.metrics));
   }
   if (r.batch.batcher) {
-    using Batch = layers::batch::BatchService<layers::UpstreamService>;
+    using Batch = layers::batch::BatchService<Guarded>;
     using BatchChain = layers::MetricsService<Batch>;
-    return core::erase(
-        BatchChain(Batch(upstream, r.batch.batcher, r.batch.rules, r.batch.counters), r.metrics));
+    return core::erase(BatchChain(
+        Batch(std::move(guarded), r.batch.batcher, r.batch.rules, r.batch.counters), r.metrics));
   }
-  using PassChain = layers::MetricsService<layers::UpstreamService>;
-  return core::erase(PassChain(upstream, r.metrics));
+  using Cached = CacheService<Guarded>;
+  using PassChain = layers::MetricsService<AdmissionService<Cached>>;
+  return core::erase(PassChain(AdmissionService<Cached>(Cached(std::move(guarded), r.cache, tier),
+                                                        r.limits.admission, r.limits.rules),
+                               r.metrics));
 }
 
 }  // namespace levee::proxy

@@ -1,7 +1,7 @@
 #pragma once
 // The one place where a route's layer order is decided (STYLE.md, DESIGN.md "Request flow"):
-//   metrics ► [admission ► cache ► collapse | batch ► breaker ► upstream limit] ► upstream
-// Layers in brackets arrive with later work; each slots in here without reshaping the rest.
+//   metrics ► admission ► cache ► collapse | batch ► breaker ► upstream limit ► upstream
+// Batch routes admit in their batcher, so they have no admission layer.
 // Built per worker, because the upstream layer uses that worker's connection pool.
 
 #include <memory>
@@ -10,8 +10,10 @@
 #include "core/service.hpp"
 #include "layers/batch/batch_call.hpp"
 #include "layers/batch/batch_metrics.hpp"
+#include "layers/cache/cache_service.hpp"
 #include "layers/collapse/collapse_service.hpp"
 #include "layers/metrics/route_metrics.hpp"
+#include "proxy/guards.hpp"
 #include "upstream/upstream_client.hpp"
 
 namespace levee::proxy {
@@ -44,7 +46,11 @@ struct RouteResources {
   const layers::RouteMetrics& metrics;
   const CollapseShared& collapse;
   const BatchShared& batch;
-  unsigned worker = 0;  // the worker's index, for debug headers
+  const RouteLimits& limits;
+  const UpstreamGuards& guards;  // of the route's upstream
+  const layers::cache::CacheShared& cache;
+  layers::cache::SharedTier* shared_tier = nullptr;  // the worker's; null: memory only
+  unsigned worker = 0;                               // the worker's index, for debug headers
 };
 
 [[nodiscard]] std::unique_ptr<core::Handler> build_route_pipeline(const RouteResources& resources);

@@ -3,6 +3,7 @@
 #include <array>
 #include <string>
 
+#include "layers/limit/shed.hpp"
 #include "upstream/upstream_error.hpp"
 
 namespace levee::proxy {
@@ -30,7 +31,12 @@ ProxyMetrics::ProxyMetrics(admin::Registry& registry)
           {"route", "outcome"})),
       upstream_duration_(registry.histogram_family("levee_upstream_duration_seconds",
                                                    "Duration of one upstream call, per route.",
-                                                   {"route"})) {
+                                                   {"route"})),
+      shed_(registry.counter_family(
+          "levee_shed_total",
+          "Requests refused with 503 for want of capacity, by reason (max_pending, "
+          "upstream_inflight, breaker_open).",
+          {"route", "reason"})) {
   server_.open_connections =
       &registry.gauge("levee_open_connections", "Client connections open now.");
   server_.connections_accepted =
@@ -59,6 +65,10 @@ const layers::RouteMetrics& ProxyMetrics::add_route(std::string_view route) {
     metrics->upstream_errors[i] = &upstream_requests_.with({route, kind});
   }
   metrics->upstream_duration = &upstream_duration_.with({route});
+  for (std::size_t i = 0; i < metrics->shed.size(); ++i) {
+    metrics->shed[i] =
+        &shed_.with({route, layers::limit::to_string(static_cast<layers::limit::ShedReason>(i))});
+  }
   routes_.push_back(std::move(metrics));
   return *routes_.back();
 }

@@ -35,6 +35,7 @@ class ProxyMetrics {
   admin::HistogramFamily& request_duration_;
   admin::CounterFamily& upstream_requests_;
   admin::HistogramFamily& upstream_duration_;
+  admin::CounterFamily& shed_;
   server::ServerMetrics server_;
   std::vector<std::unique_ptr<layers::RouteMetrics>> routes_;
   admin::CounterFamily* collapse_requests_ = nullptr;

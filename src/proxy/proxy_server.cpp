@@ -16,6 +16,7 @@
 #include "admin/admin_handler.hpp"
 #include "admin/metric_registry.hpp"
 #include "admin/metrics.hpp"
+#include "proxy/cache_setup.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/proxy_metrics.hpp"
 #include "proxy/worker.hpp"
@@ -109,8 +110,12 @@ ProxyServer::ProxyServer(config::Config config)
   registry_->gauge_callback("levee_uptime_seconds", "Seconds since start.", {}, [this] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
   });
+  guards_ = make_upstream_guards(config_, *registry_);
+  cache_ = make_cache_shared(config_, *registry_);
+  redis_ = make_redis_tier_setup(config_, *registry_);
   for (const auto& route : config_.routes) {
     route_metrics_.push_back(&metrics_->add_route(route.name));
+    limits_.push_back(make_route_limits(route, *route_metrics_.back(), *registry_));
     const bool collapses = route.mode == config::RouteMode::collapse && route.collapse.enabled;
     collapse_.push_back(make_collapse_shared(route, collapses
                                                         ? metrics_->add_collapse_route(route.name)
@@ -157,9 +162,9 @@ ProxyServer::ProxyServer(config::Config config)
   }
 
   auto table = std::make_shared<const router::RouteTable>(config_.routes);
-  WorkerShared shared{config_,          table,  endpoints,          route_metrics_,
-                      collapse_,        batch_, metrics_->server(), *gate_,
-                      access_log_.get()};
+  WorkerShared shared{
+      config_, table,  endpoints, route_metrics_,     collapse_, batch_,           limits_,
+      guards_, cache_, redis_,    metrics_->server(), *gate_,    access_log_.get()};
   tcp::endpoint listen = resolve(config_.server.listen, "listen address").front();
   for (unsigned i = 0; i < config_.server.workers; ++i) {
     auto worker = std::make_unique<Worker>(i, shared);

@@ -13,6 +13,9 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "layers/cache/cache_service.hpp"
+#include "proxy/cache_setup.hpp"
+#include "proxy/guards.hpp"
 
 namespace levee::admin {
 class Registry;
@@ -74,8 +77,12 @@ class ProxyServer {
   std::unique_ptr<admin::Registry> registry_;
   std::unique_ptr<ProxyMetrics> metrics_;
   std::vector<const layers::RouteMetrics*> route_metrics_;
-  std::vector<CollapseShared> collapse_;  // config.routes order; outlives the workers
-  std::vector<BatchShared> batch_;        // config.routes order; outlives the workers
+  std::vector<CollapseShared> collapse_;           // config.routes order; outlives the workers
+  std::vector<BatchShared> batch_;                 // config.routes order; outlives the workers
+  std::vector<RouteLimits> limits_;                // config.routes order; outlives the workers
+  UpstreamGuardMap guards_;                        // outlives the workers
+  std::vector<layers::cache::CacheShared> cache_;  // config.routes order; outlives the workers
+  RedisTierSetup redis_;
   std::unique_ptr<server::AccessLog> access_log_;
   std::unique_ptr<server::ConnectionGate> gate_;
   std::vector<std::unique_ptr<Worker>> workers_;

@@ -24,14 +24,20 @@ Worker::Worker(unsigned index, const WorkerShared& shared)
     clients_.emplace(upstream.name, std::make_unique<upstream::UpstreamClient>(*pool));
     pools_.push_back(std::move(pool));
   }
+  if (shared.redis.enabled) {
+    redis_tier_ = std::make_shared<layers::cache::RedisTier>(
+        io_.get_executor(), shared.redis.settings, shared.redis.errors);
+  }
   std::vector<router::Route> routes;
   routes.reserve(shared.config.routes.size());
   for (std::size_t i = 0; i < shared.config.routes.size(); ++i) {
     const auto& route = shared.config.routes[i];
     auto& client = *clients_.at(route.upstream);
-    routes.push_back(router::Route{route.name, build_route_pipeline(RouteResources{
-                                                   route, client, *shared.route_metrics[i],
-                                                   shared.collapse[i], shared.batch[i], index_})});
+    routes.push_back(router::Route{
+        route.name, build_route_pipeline(RouteResources{
+                        route, client, *shared.route_metrics[i], shared.collapse[i],
+                        shared.batch[i], shared.limits[i], shared.guards.at(route.upstream),
+                        shared.cache[i], redis_tier_.get(), index_})});
   }
   router_ = std::make_unique<router::Router>(shared.routes, std::move(routes));
 }
@@ -39,6 +45,7 @@ Worker::Worker(unsigned index, const WorkerShared& shared)
 Worker::~Worker() {
   stop();
   join();
+  if (redis_tier_) redis_tier_->shutdown();
   // Sockets must go before the io_context that serves them; the pools themselves outlive it.
   for (auto& pool : pools_) pool->close_idle();
 }

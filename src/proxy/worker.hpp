@@ -18,6 +18,7 @@
 
 #include "config/config.hpp"
 #include "layers/metrics/route_metrics.hpp"
+#include "proxy/cache_setup.hpp"
 #include "proxy/pipeline.hpp"
 #include "router/route_table.hpp"
 #include "router/router.hpp"
@@ -40,6 +41,10 @@ struct WorkerShared {
   const std::vector<const layers::RouteMetrics*>& route_metrics;  // config.routes order
   const std::vector<CollapseShared>& collapse;                    // config.routes order
   const std::vector<BatchShared>& batch;                          // config.routes order
+  const std::vector<RouteLimits>& limits;                         // config.routes order
+  const UpstreamGuardMap& guards;
+  const std::vector<layers::cache::CacheShared>& cache;  // config.routes order
+  const RedisTierSetup& redis;
   const server::ServerMetrics& server_metrics;
   server::ConnectionGate& gate;
   server::AccessLog* access_log;
@@ -75,6 +80,9 @@ class Worker {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::shared_ptr<server::Listener> listener_;
+  // After io_, so that its client's timers and descriptor go before io_; frames destroyed
+  // with io_ that still hold it end it there.
+  std::shared_ptr<layers::cache::RedisTier> redis_tier_;
   std::thread thread_;
 };
 

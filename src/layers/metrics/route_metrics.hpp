@@ -23,6 +23,8 @@ struct RouteMetrics {
   admin::Counter* upstream_responses = nullptr;        // upstream answered (any status)
   std::array<admin::Counter*, k_upstream_error_kinds> upstream_errors{};  // by UpstreamErrorKind
   admin::Histogram* upstream_duration = nullptr;  // seconds, one upstream call
+  // levee_shed_total by layers::limit::ShedReason: max_pending, upstream_inflight, breaker_open.
+  std::array<admin::Counter*, 3> shed{};
 };
 
 }  // namespace levee::layers

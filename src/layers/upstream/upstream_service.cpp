@@ -26,7 +26,9 @@ boost::asio::awaitable<core::Response> UpstreamService::call(core::Request reque
                  *suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", *suppressed)
                                  : std::string{});
   }
-  co_return core::Response::text(error.status(), message);
+  auto response = core::Response::text(error.status(), message);
+  response.upstream_failed = true;
+  co_return response;
 }
 
 }  // namespace levee::layers

@@ -719,11 +719,125 @@ TEST(ConfigLoader, BatchTableErrorsNameTheirKey) {
                          "routes[1].batch.upstream_path", 11)
                   .message,
               HasSubstr("required"));
-  EXPECT_THAT(only_error(minimal_plus("[[routes]]\nname = \"p\"\nupstream = \"legacy\"\n"
-                                      "max_pending = 10\n"),
-                         "routes[1].max_pending", 10)
+}
+
+// ------------------------------------------------------------- backpressure, breaker, cache
+
+TEST(ConfigLoader, ResilienceTablesTakeDefaults) {
+  const Config config = load(minimal_plus(""));
+  const UpstreamConfig& upstream = config.upstreams[0];
+  EXPECT_EQ(upstream.max_inflight, 1024u);
+  EXPECT_TRUE(upstream.breaker.enabled);
+  EXPECT_DOUBLE_EQ(upstream.breaker.failure_threshold, 0.5);
+  EXPECT_EQ(upstream.breaker.window, std::chrono::seconds(10));
+  EXPECT_EQ(upstream.breaker.open_for, std::chrono::seconds(5));
+  EXPECT_EQ(upstream.breaker.min_calls, 20u);
+  EXPECT_FALSE(config.routes[0].cache.enabled);
+  EXPECT_EQ(config.cache.max_bytes, 256u * 1024 * 1024);
+  EXPECT_FALSE(config.cache.redis.has_value());
+}
+
+TEST(ConfigLoader, ResilienceTablesReadEveryKey) {
+  const Config config = load(R"([upstreams.legacy]
+address = "127.0.0.1:9000"
+max_inflight = 64
+[upstreams.legacy.breaker]
+enabled = true
+failure_threshold = 0.25
+window = "30s"
+open_for = "2s"
+min_calls = 5
+half_open_probes = 3
+count_5xx = false
+
+[cache]
+max_bytes = "64MiB"
+redis = "127.0.0.1:6390"
+redis_timeout = "20ms"
+redis_connect_timeout = "1s"
+redis_key_prefix = "shop:"
+
+[[routes]]
+name = "items"
+upstream = "legacy"
+mode = "collapse"
+max_pending = 300
+admission_timeout = "15ms"
+[routes.cache]
+ttl = "2s"
+stale_while_revalidate = "10s"
+invalidate_on_mutation = false
+honour_cache_control = false
+max_entry_bytes = "128KiB"
+)");
+  const UpstreamConfig& upstream = config.upstreams[0];
+  EXPECT_EQ(upstream.max_inflight, 64u);
+  EXPECT_DOUBLE_EQ(upstream.breaker.failure_threshold, 0.25);
+  EXPECT_EQ(upstream.breaker.window, std::chrono::seconds(30));
+  EXPECT_EQ(upstream.breaker.open_for, std::chrono::seconds(2));
+  EXPECT_EQ(upstream.breaker.min_calls, 5u);
+  EXPECT_EQ(upstream.breaker.half_open_probes, 3u);
+  EXPECT_FALSE(upstream.breaker.count_5xx);
+  EXPECT_EQ(config.cache.max_bytes, 64u * 1024 * 1024);
+  ASSERT_TRUE(config.cache.redis.has_value());
+  EXPECT_EQ(config.cache.redis->port, 6390);
+  EXPECT_EQ(config.cache.redis_timeout, std::chrono::milliseconds(20));
+  EXPECT_EQ(config.cache.redis_connect_timeout, std::chrono::seconds(1));
+  EXPECT_EQ(config.cache.redis_key_prefix, "shop:");
+  const RouteConfig& route = config.routes[0];
+  EXPECT_EQ(route.max_pending, 300u);
+  EXPECT_EQ(route.admission_timeout, std::chrono::milliseconds(15));
+  EXPECT_TRUE(route.cache.enabled);
+  EXPECT_EQ(route.cache.ttl, std::chrono::seconds(2));
+  EXPECT_EQ(route.cache.stale_while_revalidate, std::chrono::seconds(10));
+  EXPECT_FALSE(route.cache.invalidate_on_mutation);
+  EXPECT_FALSE(route.cache.honour_cache_control);
+  EXPECT_EQ(route.cache.max_entry_bytes, 128u * 1024);
+}
+
+TEST(ConfigLoader, BadResilienceKeysNameTheirLine) {
+  EXPECT_THAT(only_error(minimal_plus("[upstreams.more]\naddress = \"127.0.0.1:1\"\n"
+                                      "[upstreams.more.breaker]\nfailure_threshold = 1.5\n"),
+                         "upstreams.more.breaker.failure_threshold", 10)
                   .message,
-              HasSubstr("applies only to mode = \"batch\""));
+              HasSubstr("must be from 0 to 1"));
+  EXPECT_THAT(only_error(minimal_plus("[upstreams.more]\naddress = \"127.0.0.1:1\"\n"
+                                      "[upstreams.more.breaker]\nfailure_threshold = \"half\"\n"),
+                         "upstreams.more.breaker.failure_threshold", 10)
+                  .message,
+              HasSubstr("expected a number"));
+  EXPECT_THAT(only_error(minimal_plus("[upstreams.more]\naddress = \"127.0.0.1:1\"\n"
+                                      "[upstreams.more.breaker]\nopen = \"5s\"\n"),
+                         "upstreams.more.breaker.open", 10)
+                  .message,
+              HasSubstr("unknown key"));
+  EXPECT_THAT(only_error(minimal_plus("[upstreams.more]\naddress = \"127.0.0.1:1\"\n"
+                                      "max_inflight = 0\n"),
+                         "upstreams.more.max_inflight", 9)
+                  .message,
+              HasSubstr("must be from 1"));
+  EXPECT_THAT(only_error(minimal_plus("[cache]\nredis = \"nowhere\"\n"), "cache.redis", 8).message,
+              HasSubstr("invalid"));
+  EXPECT_THAT(only_error(minimal_plus("[[routes]]\nname = \"c\"\nupstream = \"legacy\"\n"
+                                      "[routes.cache]\nttl = 5\n"),
+                         "routes[1].cache.ttl", 11)
+                  .message,
+              HasSubstr("duration"));
+  EXPECT_THAT(only_error(minimal_plus(batch_route + "[routes.cache]\nttl = \"1s\"\n"),
+                         "routes[1].cache", 13)
+                  .message,
+              HasSubstr("cannot cache"));
+}
+
+TEST(ConfigLoader, EnvironmentReachesBreakerAndRouteCacheKeys) {
+  const Config config =
+      load(minimal_plus("[[routes]]\nname = \"c\"\nupstream = \"legacy\"\n[routes.cache]\n"),
+           {{"LEVEE_UPSTREAMS__legacy__BREAKER__FAILURE_THRESHOLD", "0.75"},
+            {"LEVEE_ROUTES__c__CACHE__TTL", "3s"},
+            {"LEVEE_CACHE__MAX_BYTES", "1MiB"}});
+  EXPECT_DOUBLE_EQ(config.upstreams[0].breaker.failure_threshold, 0.75);
+  EXPECT_EQ(config.routes[1].cache.ttl, std::chrono::seconds(3));
+  EXPECT_EQ(config.cache.max_bytes, 1024u * 1024);
 }
 
 TEST(ConfigLoader, BadRouteFields) {
@@ -829,11 +943,11 @@ TEST(ConfigEnvironment, OverridesOneKeyOfARoutesCollapseOrBatchTable) {
   EXPECT_EQ(config.routes.at(2).collapse.max_waiters, 7u);               // its table was created
 
   const auto errors = errors_of(
-      text, {{"LEVEE_ROUTES__b__BATCH__SIZE", "10"}, {"LEVEE_ROUTES__b__CACHE__TTL", "1s"}});
+      text, {{"LEVEE_ROUTES__b__BATCH__SIZE", "10"}, {"LEVEE_ROUTES__b__LIMITS__TTL", "1s"}});
   ASSERT_EQ(errors.size(), 2u) << describe(errors);
   EXPECT_EQ(error_for(errors, "routes[1].batch.size").file,
             "environment variable LEVEE_ROUTES__b__BATCH__SIZE");
-  EXPECT_THAT(error_for(errors, "routes.b.cache.ttl").message,
+  EXPECT_THAT(error_for(errors, "routes.b.limits.ttl").message,
               HasSubstr("does not name a configuration key"));
 }
 
@@ -888,7 +1002,7 @@ TEST(ConfigEnvironment, UnknownTargetsNameTheVariable) {
   EXPECT_THAT(error_for(errors, "upstreams.other").message, HasSubstr("no upstream named"));
   EXPECT_THAT(error_for(errors, "server").message, HasSubstr("LEVEE_SERVER__<KEY>"));
   EXPECT_THAT(error_for(errors, "upstreams.legacy").message,
-              HasSubstr("LEVEE_UPSTREAMS__<NAME>__<KEY>"));
+              HasSubstr("LEVEE_UPSTREAMS__<NAME>[__BREAKER]__<KEY>"));
 }
 
 TEST(ConfigEnvironment, BadValuesNameTheVariable) {

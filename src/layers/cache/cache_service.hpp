@@ -1,0 +1,244 @@
+#pragma once
+// The cache layer (DESIGN.md "Cache and circuit breaker"): in front of collapse, so that a hit
+// skips the slot and the upstream altogether.
+//
+//   GET/HEAD: memory tier, then the shared tier (Redis, when configured, for responses
+//     without Vary); a fresh entry is answered at once (X-Levee-Cache: hit); a stale one within
+//     stale_while_revalidate is answered at once (stale) and refreshed by one background call
+//     per key across every worker; otherwise the request goes on (miss) and a storable answer
+//     (storability.hpp) is stored in both tiers. `Cache-Control: no-cache` or `no-store` in the
+//     request skips the lookup (bypass) but the answer may still be stored.
+//   Other methods, with invalidate_on_mutation: pass, and on a 2xx/3xx answer drop every
+//     cached GET of the path from memory (any query, any variant) and the target's own entry
+//     from the shared tier.
+//
+// Threading: one instance per worker, on that worker's io_context. The memory store, the
+// rules, the counters and the set of keys being refreshed are shared by every worker; the
+// shared tier is the worker's own. A background refresh is a coroutine detached on the
+// worker's io_context, which is destroyed before the worker's routes, so `this` outlives it.
+
+#include <array>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <utility>
+
+#include "core/clock.hpp"
+#include "core/service.hpp"
+#include "layers/cache/cache_control.hpp"
+#include "layers/cache/cache_key.hpp"
+#include "layers/cache/cached_response.hpp"
+#include "layers/cache/memory_store.hpp"
+#include "layers/cache/shared_tier.hpp"
+#include "layers/cache/storability.hpp"
+
+namespace levee::admin {
+class Counter;
+}  // namespace levee::admin
+
+namespace levee::layers::cache {
+
+enum class CacheResult { hit, stale, miss, bypass };
+inline constexpr std::size_t k_cache_results = 4;
+
+// Shared by every worker's copy of a caching route; null counters are not counted.
+struct CacheCounters {
+  std::array<admin::Counter*, k_cache_results> lookups{};  // by CacheResult
+  admin::Counter* shared_tier_hits = nullptr;  // hits (fresh or stale) found in the shared tier
+  admin::Counter* stored = nullptr;
+  admin::Counter* not_stored = nullptr;  // storable status but refused (no-store, Set-Cookie, …)
+  admin::Counter* invalidated = nullptr;
+  void count(admin::Counter* counter) const noexcept;
+};
+
+struct CacheRules {
+  RouteCacheRules storage;
+  bool invalidate_on_mutation = true;
+};
+
+// One per caching route, shared by its workers; a null store means the route does not cache.
+struct CacheShared {
+  std::shared_ptr<MemoryStore> store;  // the process's memory tier (every route shares it)
+  std::shared_ptr<const CacheRules> rules;
+  std::shared_ptr<const CacheCounters> counters;
+  // Primary keys with a background refresh under way, so that each is refreshed once.
+  std::shared_ptr<std::mutex> refreshing_mutex = std::make_shared<std::mutex>();
+  std::shared_ptr<std::unordered_set<std::string>> refreshing =
+      std::make_shared<std::unordered_set<std::string>>();
+};
+
+inline constexpr std::string_view k_cache_header = "X-Levee-Cache";
+
+template <core::Service Inner>
+class CacheService {
+ public:
+  // `shared_tier` may be null (memory only); the worker owns it and keeps it while this runs.
+  CacheService(Inner inner, CacheShared shared, SharedTier* shared_tier)
+      : inner_(std::move(inner)), shared_(std::move(shared)), tier_(shared_tier) {}
+
+  [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
+    if (!shared_.store) co_return co_await inner_.call(std::move(request));  // not caching
+    const bool head = request.method == "HEAD";
+    if (request.method != "GET" && !head) co_return co_await pass_mutation(std::move(request));
+
+    CacheKey key = primary_key(request);
+    const CacheControl asked = parse_cache_control(request.headers);
+    if (asked.no_cache || asked.no_store) {
+      count_lookup(CacheResult::bypass);
+      co_return co_await fetch_and_store(std::move(request), std::move(key), "bypass");
+    }
+    std::shared_ptr<const CachedResponse> cached =
+        shared_.store->lookup(key, request, core::Clock::now());
+    if (!cached && tier_) cached = co_await shared_lookup(key, request);
+    if (cached) {
+      const auto now = core::Clock::now();
+      if (cached->freshness(now) == Freshness::fresh) {
+        count_lookup(CacheResult::hit);
+        co_return answer(*cached, now, head, "hit");
+      }
+      if (cached->freshness(now) == Freshness::stale) {
+        count_lookup(CacheResult::stale);
+        refresh_in_background(co_await boost::asio::this_coro::executor, request, key);
+        co_return answer(*cached, now, head, "stale");
+      }
+    }
+    count_lookup(CacheResult::miss);
+    co_return co_await fetch_and_store(std::move(request), std::move(key), "miss");
+  }
+
+  [[nodiscard]] Inner& inner() noexcept { return inner_; }
+
+ private:
+  void count_lookup(CacheResult result) const noexcept {
+    shared_.counters->count(shared_.counters->lookups[static_cast<std::size_t>(result)]);
+  }
+
+  static core::Response answer(const CachedResponse& cached, TimePoint now, bool head,
+                               std::string_view how) {
+    core::Response response = make_hit_response(cached, now, head);
+    response.headers.set(k_cache_header, how);
+    return response;
+  }
+
+  // The request's parts the store needs after the request itself has gone down the chain.
+  static core::Request key_part(const core::Request& request) {
+    core::Request copy;
+    copy.method = request.method;
+    copy.target = request.target;
+    copy.version = request.version;
+    copy.headers = request.headers;
+    return copy;
+  }
+
+  [[nodiscard]] boost::asio::awaitable<core::Response> fetch_and_store(core::Request request,
+                                                                       CacheKey key,
+                                                                       std::string_view how) {
+    core::Request keyed = key_part(request);
+    core::Response response = co_await inner_.call(std::move(request));
+    store(keyed, key, response);
+    response.headers.set(k_cache_header, how);
+    co_return response;
+  }
+
+  void store(const core::Request& request, const CacheKey& key, const core::Response& response) {
+    if (!is_cacheable_status(response.status) || response.upstream_failed || response.shed) return;
+    const StorageDecision decision = decide_storage(request, response, shared_.rules->storage);
+    if (!decision.storable()) {
+      shared_.counters->count(shared_.counters->not_stored);
+      return;
+    }
+    const auto now = core::Clock::now();
+    auto entry =
+        std::make_shared<const CachedResponse>(make_cached_response(response, decision.plan, now));
+    std::string variant = variant_key(key.primary, entry->vary, request);
+    if (tier_ && entry->vary.empty()) {
+      const auto ttl = std::chrono::ceil<std::chrono::milliseconds>(entry->retain_for());
+      if (ttl.count() > 0) {
+        tier_->put(key.primary, encode(*entry, now, std::chrono::system_clock::now()), ttl);
+      }
+    }
+    if (shared_.store->store(key, std::move(variant), std::move(entry))) {
+      shared_.counters->count(shared_.counters->stored);
+    }
+  }
+
+  // The shared tier's entry, put into memory too; null on a miss, an error or a varying entry.
+  [[nodiscard]] boost::asio::awaitable<std::shared_ptr<const CachedResponse>> shared_lookup(
+      const CacheKey& key, const core::Request& request) {
+    std::optional<std::string> bytes = co_await tier_->get(key.primary);
+    if (!bytes) co_return nullptr;
+    auto decoded = decode(*bytes, core::Clock::now(), std::chrono::system_clock::now());
+    if (!decoded || !decoded.value().vary.empty()) co_return nullptr;
+    auto entry = std::make_shared<const CachedResponse>(std::move(decoded).value());
+    if (entry->freshness(core::Clock::now()) == Freshness::expired) co_return nullptr;
+    shared_.counters->count(shared_.counters->shared_tier_hits);
+    (void)shared_.store->store(key, key.primary, entry);
+    co_return entry;
+  }
+
+  void refresh_in_background(const boost::asio::any_io_executor& executor,
+                             const core::Request& request, const CacheKey& key) {
+    {
+      std::lock_guard lock(*shared_.refreshing_mutex);
+      if (!shared_.refreshing->insert(key.primary).second) return;  // one is under way
+    }
+    // The detached frame is owned by the worker's io_context (see the header's contract).
+    boost::asio::co_spawn(executor, refresh(key_part(request), key), boost::asio::detached);
+  }
+
+  [[nodiscard]] boost::asio::awaitable<void> refresh(core::Request request, CacheKey key) {
+    struct Done {
+      const CacheShared& shared;
+      const std::string& primary;
+      ~Done() {
+        std::lock_guard lock(*shared.refreshing_mutex);
+        shared.refreshing->erase(primary);
+      }
+    } done{shared_, key.primary};
+    core::Request keyed = key_part(request);
+    core::Response response = co_await inner_.call(std::move(request));
+    store(keyed, key, response);
+  }
+
+  [[nodiscard]] boost::asio::awaitable<core::Response> pass_mutation(core::Request request) {
+    const bool invalidate = shared_.rules->invalidate_on_mutation && !is_safe(request.method);
+    std::string host;
+    std::string path;
+    std::string target_key;
+    if (invalidate) {
+      host = key_host(request);
+      path = std::string(request.path());
+      core::Request as_get = key_part(request);
+      as_get.method = "GET";
+      target_key = primary_key(as_get).primary;
+    }
+    core::Response response = co_await inner_.call(std::move(request));
+    if (invalidate && response.status >= 200 && response.status < 400) {
+      const std::size_t dropped = shared_.store->erase_path(host, path);
+      for (std::size_t i = 0; i < dropped; ++i) {
+        shared_.counters->count(shared_.counters->invalidated);
+      }
+      if (tier_) tier_->erase(std::move(target_key));
+    }
+    co_return response;
+  }
+
+  // RFC 9110 9.2.1: these never change anything, so they invalidate nothing.
+  static bool is_safe(std::string_view method) noexcept {
+    return method == "GET" || method == "HEAD" || method == "OPTIONS" || method == "TRACE";
+  }
+
+  Inner inner_;
+  CacheShared shared_;
+  SharedTier* tier_;
+};
+
+}  // namespace levee::layers::cache

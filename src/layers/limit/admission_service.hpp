@@ -1,0 +1,61 @@
+#pragma once
+// Admission (DESIGN.md "Backpressure", seed 002): a request takes one of its route's
+// `max_pending` permits before anything parks or sends it, and holds it until its response
+// has been written (the permit rides on the response, which the session drops after the
+// write). Without a free permit it waits up to the route's `admission_timeout` in a bounded
+// line, then gets 503 with Retry-After, counted as levee_shed_total{reason="max_pending"}.
+// Batch routes admit in their batcher instead (include/levee/batcher.hpp), which reserves
+// room in a batch as well.
+//
+// Threading: one instance per worker; the permit pool is shared by every worker of the route.
+// Cancellation: an abandoned call's permit is released by its guard.
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "core/permit_pool.hpp"
+#include "core/service.hpp"
+#include "layers/limit/shed.hpp"
+
+namespace levee::layers::limit {
+
+// A route's limits: its names, for messages, and how long its requests may wait for a permit.
+struct LimitRules {
+  std::string route;
+  std::string upstream;
+  std::chrono::nanoseconds timeout{0};
+  ShedCounters shed;
+};
+
+template <core::Service Inner>
+class AdmissionService {
+ public:
+  AdmissionService(Inner inner, std::shared_ptr<core::PermitPool> pool,
+                   std::shared_ptr<const LimitRules> rules)
+      : inner_(std::move(inner)), pool_(std::move(pool)), rules_(std::move(rules)) {}
+
+  [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
+    core::PermitPool::Permit permit = co_await pool_->acquire(rules_->timeout);
+    if (!permit) {
+      rules_->shed.count(ShedReason::max_pending);
+      co_return shed_response("route " + rules_->route + " has " +
+                              std::to_string(pool_->capacity()) +
+                              " requests pending (max_pending); retry later");
+    }
+    core::Response response = co_await inner_.call(std::move(request));
+    response.held_until_written = std::make_shared<core::PermitPool::Permit>(std::move(permit));
+    co_return response;
+  }
+
+  [[nodiscard]] Inner& inner() noexcept { return inner_; }
+
+ private:
+  Inner inner_;
+  std::shared_ptr<core::PermitPool> pool_;
+  std::shared_ptr<const LimitRules> rules_;
+};
+
+}  // namespace levee::layers::limit

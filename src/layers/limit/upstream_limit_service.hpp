@@ -1,0 +1,50 @@
+#pragma once
+// The upstream limit (DESIGN.md "Backpressure"): at most `max_inflight` calls to one upstream
+// from every worker and route together. It sits innermost, below collapse, batch and the
+// breaker, so that it counts real upstream calls: a collapsed slot or a batch is one call. A
+// call without a free permit waits up to its route's admission_timeout, then its request (or
+// every member of its slot or batch) gets 503 with Retry-After, counted as
+// levee_shed_total{reason="upstream_inflight"}.
+//
+// Threading: one instance per worker and route; the permit pool is shared per upstream.
+// Cancellation: an abandoned call's permit is released by its guard.
+
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "core/permit_pool.hpp"
+#include "core/service.hpp"
+#include "layers/limit/admission_service.hpp"
+#include "layers/limit/shed.hpp"
+
+namespace levee::layers::limit {
+
+template <core::Service Inner>
+class UpstreamLimitService {
+ public:
+  UpstreamLimitService(Inner inner, std::shared_ptr<core::PermitPool> pool,
+                       std::shared_ptr<const LimitRules> rules)
+      : inner_(std::move(inner)), pool_(std::move(pool)), rules_(std::move(rules)) {}
+
+  [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
+    core::PermitPool::Permit permit = co_await pool_->acquire(rules_->timeout);
+    if (!permit) {
+      rules_->shed.count(ShedReason::upstream_inflight);
+      co_return shed_response("upstream " + rules_->upstream + " has " +
+                              std::to_string(pool_->capacity()) +
+                              " calls in flight (max_inflight); retry later");
+    }
+    co_return co_await inner_.call(std::move(request));
+  }
+
+  [[nodiscard]] Inner& inner() noexcept { return inner_; }
+
+ private:
+  Inner inner_;
+  std::shared_ptr<core::PermitPool> pool_;
+  std::shared_ptr<const LimitRules> rules_;
+};
+
+}  // namespace levee::layers::limit

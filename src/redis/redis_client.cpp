@@ -1,0 +1,427 @@
+#include "redis/redis_client.hpp"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <stdexcept>
+#include <utility>
+
+#include "redis/asio_adapter.hpp"
+
+namespace levee::redis {
+
+std::string_view to_string(RedisErrorKind kind) noexcept {
+  switch (kind) {
+    case RedisErrorKind::not_connected:
+      return "not_connected";
+    case RedisErrorKind::timeout:
+      return "timeout";
+    case RedisErrorKind::overloaded:
+      return "overloaded";
+    case RedisErrorKind::protocol:
+      return "protocol";
+    case RedisErrorKind::server_error:
+      return "server_error";
+    case RedisErrorKind::cancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// A reply copied out of hiredis's buffers (they are freed when the reply callback returns).
+struct Reply {
+  int type = 0;
+  std::string text;  // STRING, STATUS and ERROR replies
+  long long integer = 0;
+};
+
+using RawResult = core::Result<Reply, RedisError>;
+
+// One command's meeting point between its hiredis callback and its awaiting coroutine. The
+// coroutine frame owns it; the callback holds a weak reference, so a reply that comes after
+// the frame is gone finds nothing to write to. The timer doubles as the wake-up: the callback
+// stores the outcome and cancels the wait, so the coroutine resumes through the executor,
+// never inline inside hiredis.
+struct Op {
+  explicit Op(const boost::asio::any_io_executor& executor) : timer(executor) {}
+  boost::asio::steady_timer timer;
+  std::optional<RawResult> outcome;
+  bool ended = false;  // the coroutine stopped waiting (timeout, cancellation)
+};
+
+// hiredis's privdata for one command: allocated when the command is queued, deleted by the
+// reply callback, which hiredis runs exactly once per queued command (with the reply, or with
+// NULL when the context is freed).
+struct PendingCommand {
+  std::weak_ptr<Op> op;
+};
+
+enum class Verb : std::uint8_t { get, set, del };
+
+struct Command {
+  Verb verb;
+  std::string key;
+  std::string value;
+  long long ttl_ms = 0;
+};
+
+}  // namespace
+
+class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl> {
+ public:
+  Impl(boost::asio::any_io_executor executor, RedisSettings settings)
+      : executor_(std::move(executor)),
+        settings_(std::move(settings)),
+        backoff_(settings_.reconnect_backoff_min),
+        connect_deadline_(executor_),
+        retry_timer_(executor_) {}
+
+  ~Impl() { close(); }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+
+  [[nodiscard]] const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
+  [[nodiscard]] const RedisSettings& settings() const noexcept { return settings_; }
+  [[nodiscard]] const RedisStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] bool connected() const noexcept { return connected_; }
+  [[nodiscard]] std::size_t in_flight() const noexcept { return in_flight_; }
+
+  [[nodiscard]] std::string prefixed(std::string key) const {
+    if (settings_.key_prefix.empty()) return key;
+    return settings_.key_prefix + key;
+  }
+
+  // Counts the error once, where it is decided.
+  [[nodiscard]] RedisError fail(RedisErrorKind kind, std::string message) {
+    ++stats_.errors[static_cast<std::size_t>(kind)];
+    return RedisError{kind, std::move(message)};
+  }
+
+  void connect();
+  void close() noexcept;
+
+  // Why a command cannot be sent right now, if it cannot.
+  [[nodiscard]] std::optional<RedisError> refuse();
+  // Queues the command on the connection; on success its reply will reach `op`.
+  [[nodiscard]] std::optional<RedisError> send(const Command& command,
+                                               const std::shared_ptr<Op>& op);
+
+ private:
+  static void on_connect(const redisAsyncContext* context, int status);
+  static void on_disconnect(const redisAsyncContext* context, int status);
+  static void on_reply(redisAsyncContext* context, void* reply, void* privdata);
+
+  void established();
+  void connect_failed(std::string_view why);
+  void connect_timed_out(std::uint64_t attempt);
+  void lost(const char* why);
+  void reply_arrived(const PendingCommand& pending, const redisReply* reply, int context_error,
+                     const char* context_errstr);
+  void schedule_retry();
+
+  boost::asio::any_io_executor executor_;
+  const RedisSettings settings_;
+  // The live context (connecting or connected), or null. Freed only by close(), by the connect
+  // deadline, or by hiredis itself (on an I/O or protocol error, through on_connect /
+  // on_disconnect, which clear this first).
+  redisAsyncContext* context_ = nullptr;
+  bool connected_ = false;
+  bool closed_ = false;
+  bool ever_connected_ = false;
+  bool failing_ = false;       // the last attempt failed; log only the first of a streak
+  std::uint64_t attempt_ = 0;  // generation of the latest connect attempt
+  Duration backoff_;
+  std::size_t in_flight_ = 0;  // commands queued on context_ whose callback has not run
+  RedisStats stats_;
+  boost::asio::steady_timer connect_deadline_;
+  boost::asio::steady_timer retry_timer_;
+};
+
+void RedisClient::Impl::connect() {
+  if (closed_ || context_ != nullptr) return;
+  const auto attempt = ++attempt_;
+  redisAsyncContext* context = redisAsyncConnect(settings_.host.c_str(), settings_.port);
+  if (context == nullptr) {
+    connect_failed("cannot allocate a connection");
+    return;
+  }
+  if (context->err != 0) {
+    const std::string why = context->errstr;
+    redisAsyncFree(context);
+    connect_failed(why);
+    return;
+  }
+  context->data = this;
+  if (!attach_asio(*context, executor_)) {
+    redisAsyncFree(context);
+    connect_failed("cannot register the socket with the event loop");
+    return;
+  }
+  context_ = context;
+  redisAsyncSetDisconnectCallback(context, &Impl::on_disconnect);
+  // Sets the write watch that signals the end of the non-blocking connect: after attaching.
+  redisAsyncSetConnectCallback(context, &Impl::on_connect);
+
+  connect_deadline_.expires_after(settings_.connect_timeout);
+  // The timer is this Impl's; the handler holds only a weak reference, so it outlives neither.
+  connect_deadline_.async_wait([weak = weak_from_this(), attempt](boost::system::error_code ec) {
+    const auto self = weak.lock();
+    if (self && !ec) self->connect_timed_out(attempt);
+  });
+}
+
+void RedisClient::Impl::close() noexcept {
+  if (closed_) return;
+  closed_ = true;
+  connect_deadline_.cancel();
+  retry_timer_.cancel();
+  connected_ = false;
+  // Runs every pending reply callback with NULL (their awaiters resume with not_connected),
+  // then the adapter's cleanup, then on_disconnect, which sees closed_ and does nothing.
+  if (redisAsyncContext* context = std::exchange(context_, nullptr)) redisAsyncFree(context);
+}
+
+std::optional<RedisError> RedisClient::Impl::refuse() {
+  if (closed_) return fail(RedisErrorKind::not_connected, "redis client is shut down");
+  if (!connected_) return fail(RedisErrorKind::not_connected, "not connected to redis");
+  if (in_flight_ >= settings_.max_pending) {
+    return fail(RedisErrorKind::overloaded, "too many redis commands in flight");
+  }
+  return std::nullopt;
+}
+
+std::optional<RedisError> RedisClient::Impl::send(const Command& command,
+                                                  const std::shared_ptr<Op>& op) {
+  auto pending = std::make_unique<PendingCommand>(PendingCommand{op});
+  const auto& key = command.key;
+  int status = REDIS_ERR;
+  switch (command.verb) {
+    case Verb::get:
+      status = redisAsyncCommand(context_, &Impl::on_reply, pending.get(), "GET %b", key.data(),
+                                 key.size());
+      break;
+    case Verb::set:
+      status = redisAsyncCommand(context_, &Impl::on_reply, pending.get(), "SET %b %b PX %lld",
+                                 key.data(), key.size(), command.value.data(), command.value.size(),
+                                 command.ttl_ms);
+      break;
+    case Verb::del:
+      status = redisAsyncCommand(context_, &Impl::on_reply, pending.get(), "DEL %b", key.data(),
+                                 key.size());
+      break;
+  }
+  if (status != REDIS_OK) {
+    return fail(RedisErrorKind::not_connected, "redis connection refused the command");
+  }
+  [[maybe_unused]] PendingCommand* owned_by_hiredis = pending.release();  // until on_reply
+  ++in_flight_;
+  ++stats_.commands_sent;
+  return std::nullopt;
+}
+
+void RedisClient::Impl::on_connect(const redisAsyncContext* context, int status) {
+  auto* self = static_cast<Impl*>(context->data);
+  if (status == REDIS_OK) {
+    self->established();
+    return;
+  }
+  // hiredis frees the context as soon as this returns.
+  self->context_ = nullptr;
+  self->connect_failed(context->errstr != nullptr ? context->errstr : "connect failed");
+}
+
+void RedisClient::Impl::on_disconnect(const redisAsyncContext* context, int status) {
+  // The context is being freed; its pending commands have already been failed.
+  auto* self = static_cast<Impl*>(context->data);
+  self->lost(status == REDIS_OK || context->errstr == nullptr ? "connection closed"
+                                                              : context->errstr);
+}
+
+void RedisClient::Impl::on_reply(redisAsyncContext* context, void* reply, void* privdata) {
+  const std::unique_ptr<PendingCommand> pending(static_cast<PendingCommand*>(privdata));
+  auto* self = static_cast<Impl*>(context->data);
+  self->reply_arrived(*pending, static_cast<const redisReply*>(reply), context->err,
+                      context->errstr);
+}
+
+void RedisClient::Impl::established() {
+  connect_deadline_.cancel();
+  connected_ = true;
+  failing_ = false;
+  backoff_ = settings_.reconnect_backoff_min;
+  ++stats_.connects;
+  if (ever_connected_) ++stats_.reconnects;
+  ever_connected_ = true;
+  spdlog::info("redis: connected to {}:{}", settings_.host, settings_.port);
+}
+
+void RedisClient::Impl::connect_failed(std::string_view why) {
+  connect_deadline_.cancel();
+  ++stats_.connect_failures;
+  if (!failing_) {
+    spdlog::warn("redis: cannot connect to {}:{}: {}; retrying in the background", settings_.host,
+                 settings_.port, why);
+  }
+  failing_ = true;
+  schedule_retry();
+}
+
+void RedisClient::Impl::connect_timed_out(std::uint64_t attempt) {
+  // A deadline that expired just as its attempt ended, or one of an earlier attempt.
+  if (attempt != attempt_ || connected_ || context_ == nullptr) return;
+  // Not connected, so no command is queued and hiredis calls neither on_connect nor
+  // on_disconnect while freeing it.
+  redisAsyncFree(std::exchange(context_, nullptr));
+  connect_failed("connect timed out");
+}
+
+void RedisClient::Impl::lost(const char* why) {
+  context_ = nullptr;
+  connected_ = false;
+  if (closed_) return;
+  ++stats_.disconnects;
+  spdlog::warn("redis: connection to {}:{} lost: {}", settings_.host, settings_.port, why);
+  schedule_retry();
+}
+
+void RedisClient::Impl::reply_arrived(const PendingCommand& pending, const redisReply* reply,
+                                      int context_error, const char* context_errstr) {
+  --in_flight_;
+  const auto op = pending.op.lock();
+  if (!op || op->ended) {
+    if (reply != nullptr) ++stats_.late_replies;
+    return;
+  }
+  op->ended = true;
+  if (reply == nullptr) {
+    // The context is being freed: by close(), or after an I/O or protocol error.
+    const bool protocol = context_error == REDIS_ERR_PROTOCOL;
+    std::string message = closed_ ? "redis client is shut down" : "redis connection lost";
+    if (context_error != 0 && context_errstr != nullptr) (message += ": ") += context_errstr;
+    op->outcome.emplace(core::unexpected(fail(
+        protocol ? RedisErrorKind::protocol : RedisErrorKind::not_connected, std::move(message))));
+  } else {
+    ++stats_.replies;
+    Reply copy;
+    copy.type = reply->type;
+    copy.integer = reply->integer;
+    if (reply->str != nullptr) copy.text.assign(reply->str, reply->len);
+    op->outcome.emplace(std::move(copy));
+  }
+  op->timer.cancel();
+}
+
+void RedisClient::Impl::schedule_retry() {
+  if (closed_) return;
+  const auto delay = backoff_;
+  backoff_ = std::min(backoff_ * 2, settings_.reconnect_backoff_max);
+  retry_timer_.expires_after(delay);
+  // As with the connect deadline: the Impl owns the timer, the handler only a weak reference.
+  retry_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    const auto self = weak.lock();
+    if (self && !ec) self->connect();
+  });
+}
+
+namespace {
+
+using Impl = RedisClient::Impl;
+
+// The frame holds the Impl, so a client destroyed meanwhile leaves its state alive until this
+// resumes (close() has failed the command by then).
+boost::asio::awaitable<RawResult> run_command(std::shared_ptr<Impl> impl, Command command) {
+  if (auto refused = impl->refuse()) co_return core::unexpected(std::move(*refused));
+  const auto op = std::make_shared<Op>(impl->executor());
+  if (auto failed = impl->send(command, op)) co_return core::unexpected(std::move(*failed));
+  op->timer.expires_after(impl->settings().command_timeout);
+  const auto [ec] =
+      co_await op->timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+  // The reply may have come after the deadline expired but before this resumed: use it.
+  if (op->outcome.has_value()) co_return std::move(op->outcome).value();
+  op->ended = true;
+  if (ec == boost::asio::error::operation_aborted) {
+    co_return core::unexpected(impl->fail(RedisErrorKind::cancelled, "redis command cancelled"));
+  }
+  co_return core::unexpected(impl->fail(RedisErrorKind::timeout, "redis command timed out"));
+}
+
+RedisError unexpected_reply(Impl& impl, const Reply& reply, std::string_view command) {
+  if (reply.type == REDIS_REPLY_ERROR) {
+    return impl.fail(RedisErrorKind::server_error, reply.text);
+  }
+  return impl.fail(RedisErrorKind::protocol, "unexpected reply type " + std::to_string(reply.type) +
+                                                 " to " + std::string(command));
+}
+
+boost::asio::awaitable<RedisResult<std::optional<std::string>>> run_get(std::shared_ptr<Impl> impl,
+                                                                        std::string key) {
+  Command command{Verb::get, impl->prefixed(std::move(key)), {}, 0};
+  auto result = co_await run_command(impl, std::move(command));
+  if (!result) co_return core::unexpected(result.error());
+  Reply& reply = result.value();
+  if (reply.type == REDIS_REPLY_STRING) {
+    co_return std::optional<std::string>(std::move(reply.text));
+  }
+  if (reply.type == REDIS_REPLY_NIL) co_return std::optional<std::string>();
+  co_return core::unexpected(unexpected_reply(*impl, reply, "GET"));
+}
+
+boost::asio::awaitable<RedisResult<void>> run_status(std::shared_ptr<Impl> impl, Command command,
+                                                     int expected_type, std::string_view name) {
+  auto result = co_await run_command(impl, std::move(command));
+  if (!result) co_return core::unexpected(result.error());
+  if (result.value().type == expected_type) co_return std::monostate{};
+  co_return core::unexpected(unexpected_reply(*impl, result.value(), name));
+}
+
+}  // namespace
+
+RedisClient::RedisClient(boost::asio::any_io_executor executor, RedisSettings settings) {
+  boost::system::error_code ec;
+  (void)boost::asio::ip::make_address(settings.host, ec);
+  if (ec) {
+    throw std::invalid_argument("redis host must be an IP address, not '" + settings.host + "'");
+  }
+  if (settings.connect_timeout <= Duration::zero() ||
+      settings.command_timeout <= Duration::zero() ||
+      settings.reconnect_backoff_min <= Duration::zero() ||
+      settings.reconnect_backoff_max < settings.reconnect_backoff_min) {
+    throw std::invalid_argument("redis timeouts and backoffs must be positive, min <= max");
+  }
+  impl_ = std::make_shared<Impl>(std::move(executor), std::move(settings));
+  impl_->connect();
+}
+
+RedisClient::~RedisClient() { impl_->close(); }
+
+boost::asio::awaitable<RedisResult<std::optional<std::string>>> RedisClient::get(std::string key) {
+  return run_get(impl_, std::move(key));
+}
+
+boost::asio::awaitable<RedisResult<void>> RedisClient::set(std::string key, std::string value,
+                                                           std::chrono::milliseconds ttl) {
+  Command command{Verb::set, impl_->prefixed(std::move(key)), std::move(value),
+                  static_cast<long long>(std::max<std::int64_t>(ttl.count(), 1))};
+  return run_status(impl_, std::move(command), REDIS_REPLY_STATUS, "SET");
+}
+
+boost::asio::awaitable<RedisResult<void>> RedisClient::del(std::string key) {
+  Command command{Verb::del, impl_->prefixed(std::move(key)), {}, 0};
+  return run_status(impl_, std::move(command), REDIS_REPLY_INTEGER, "DEL");
+}
+
+bool RedisClient::connected() const noexcept { return impl_->connected(); }
+std::size_t RedisClient::in_flight() const noexcept { return impl_->in_flight(); }
+const RedisStats& RedisClient::stats() const noexcept { return impl_->stats(); }
+const RedisSettings& RedisClient::settings() const noexcept { return impl_->settings(); }
+void RedisClient::shutdown() noexcept { impl_->close(); }
+
+}  // namespace levee::redis
