@@ -12,7 +12,7 @@
 #include "config/config.hpp"
 #include "core/permit_pool.hpp"
 #include "layers/breaker/circuit_breaker.hpp"
-#include "layers/limit/admission_service.hpp"
+#include "layers/limit/permit_gate.hpp"
 #include "layers/metrics/route_metrics.hpp"
 
 namespace levee::proxy {

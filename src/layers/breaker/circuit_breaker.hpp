@@ -134,7 +134,7 @@ class CircuitBreaker {
   friend class Ticket;
 
   struct Bucket {
-    std::int64_t tick = 0;  // window_bucket-long slices of time since the clock's epoch
+    std::int64_t tick = 0;  // time since the clock's epoch, in bucket_width_ slices
     std::uint32_t calls = 0;
     std::uint32_t failures = 0;
   };

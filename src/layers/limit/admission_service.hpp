@@ -18,33 +18,20 @@
 
 #include "core/permit_pool.hpp"
 #include "core/service.hpp"
-#include "layers/limit/shed.hpp"
+#include "layers/limit/permit_gate.hpp"
 
 namespace levee::layers::limit {
-
-// A route's limits: its names, for messages, and how long its requests may wait for a permit.
-struct LimitRules {
-  std::string route;
-  std::string upstream;
-  std::chrono::nanoseconds timeout{0};
-  ShedCounters shed;
-};
 
 template <core::Service Inner>
 class AdmissionService {
  public:
   AdmissionService(Inner inner, std::shared_ptr<core::PermitPool> pool,
                    std::shared_ptr<const LimitRules> rules)
-      : inner_(std::move(inner)), pool_(std::move(pool)), rules_(std::move(rules)) {}
+      : inner_(std::move(inner)), gate_(std::move(pool), std::move(rules)) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
-    core::PermitPool::Permit permit = co_await pool_->acquire(rules_->timeout);
-    if (!permit) {
-      rules_->shed.count(ShedReason::max_pending);
-      co_return shed_response("route " + rules_->route + " has " +
-                              std::to_string(pool_->capacity()) +
-                              " requests pending (max_pending); retry later");
-    }
+    core::PermitPool::Permit permit = co_await gate_.acquire();
+    if (!permit) co_return gate_.refuse(ShedReason::max_pending);
     core::Response response = co_await inner_.call(std::move(request));
     response.held_until_written = std::make_shared<core::PermitPool::Permit>(std::move(permit));
     co_return response;
@@ -54,8 +41,7 @@ class AdmissionService {
 
  private:
   Inner inner_;
-  std::shared_ptr<core::PermitPool> pool_;
-  std::shared_ptr<const LimitRules> rules_;
+  PermitGate gate_;
 };
 
 }  // namespace levee::layers::limit

@@ -16,7 +16,7 @@
 
 #include "core/permit_pool.hpp"
 #include "core/service.hpp"
-#include "layers/limit/admission_service.hpp"
+#include "layers/limit/permit_gate.hpp"
 #include "layers/limit/shed.hpp"
 
 namespace levee::layers::limit {
@@ -26,16 +26,11 @@ class UpstreamLimitService {
  public:
   UpstreamLimitService(Inner inner, std::shared_ptr<core::PermitPool> pool,
                        std::shared_ptr<const LimitRules> rules)
-      : inner_(std::move(inner)), pool_(std::move(pool)), rules_(std::move(rules)) {}
+      : inner_(std::move(inner)), gate_(std::move(pool), std::move(rules)) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
-    core::PermitPool::Permit permit = co_await pool_->acquire(rules_->timeout);
-    if (!permit) {
-      rules_->shed.count(ShedReason::upstream_inflight);
-      co_return shed_response("upstream " + rules_->upstream + " has " +
-                              std::to_string(pool_->capacity()) +
-                              " calls in flight (max_inflight); retry later");
-    }
+    core::PermitPool::Permit permit = co_await gate_.acquire();
+    if (!permit) co_return gate_.refuse(ShedReason::upstream_inflight);
     co_return co_await inner_.call(std::move(request));
   }
 
@@ -43,8 +38,7 @@ class UpstreamLimitService {
 
  private:
   Inner inner_;
-  std::shared_ptr<core::PermitPool> pool_;
-  std::shared_ptr<const LimitRules> rules_;
+  PermitGate gate_;
 };
 
 }  // namespace levee::layers::limit
