@@ -324,10 +324,55 @@ std::string ProxyServer::stats_json() const {
                      c.items(ItemOutcomeKind::shed), c.items(ItemOutcomeKind::withdrawn),
                      c.items(ItemOutcomeKind::invalid));
     }
+    append_resilience_stats(out, i);
     out += '}';
+  }
+  out += "],\"upstreams\":[";
+  const char* separator = "";
+  for (const auto& [name, guards] : guards_) {
+    // Upstream names are restricted to [A-Za-z0-9_-] by the loader, like route names.
+    fmt::format_to(it, "{}{{\"name\":\"{}\",\"inflight\":{},\"waiting\":{},\"breaker\":", separator,
+                   name, guards.inflight->in_use(), guards.inflight->waiting());
+    if (guards.breaker) {
+      fmt::format_to(it, "{{\"state\":\"{}\",\"opened\":{},\"rejected\":{}}}}}",
+                     layers::breaker::to_string(guards.breaker->state()),
+                     guards.breaker->opened_total(), guards.breaker->rejected_total());
+    } else {
+      out += "null}";
+    }
+    separator = ",";
   }
   out += "]}";
   return out;
+}
+
+void ProxyServer::append_resilience_stats(std::string& out, std::size_t route) const {
+  auto it = std::back_inserter(out);
+  const layers::RouteMetrics& m = *route_metrics_[route];
+  using layers::limit::ShedReason;
+  const auto shed = [&](ShedReason reason) {
+    return m.shed[static_cast<std::size_t>(reason)]->value();
+  };
+  fmt::format_to(it,
+                 ",\"shed\":{{\"max_pending\":{},\"upstream_inflight\":{},\"breaker_open\":{}}}",
+                 shed(ShedReason::max_pending), shed(ShedReason::upstream_inflight),
+                 shed(ShedReason::breaker_open));
+  if (const auto& pool = limits_[route].admission) {
+    fmt::format_to(it, ",\"pending\":{},\"admission_waiting\":{}", pool->in_use(), pool->waiting());
+  }
+  if (const layers::cache::CacheShared& cache = cache_[route]; cache.store) {
+    const auto& c = *cache.counters;
+    const auto lookups = [&](layers::cache::CacheResult result) {
+      return c.lookups[static_cast<std::size_t>(result)]->value();
+    };
+    using layers::cache::CacheResult;
+    fmt::format_to(it,
+                   ",\"cache\":{{\"hit\":{},\"stale\":{},\"miss\":{},\"bypass\":{},"
+                   "\"stored\":{},\"not_stored\":{},\"invalidated\":{}}}",
+                   lookups(CacheResult::hit), lookups(CacheResult::stale),
+                   lookups(CacheResult::miss), lookups(CacheResult::bypass), c.stored->value(),
+                   c.not_stored->value(), c.invalidated->value());
+  }
 }
 
 }  // namespace levee::proxy

@@ -70,6 +70,8 @@ class ProxyServer {
 
  private:
   [[nodiscard]] std::string stats_json() const;
+  // A route's shed counts, admission permits and cache counters, for stats_json().
+  void append_resilience_stats(std::string& out, std::size_t route) const;
 
   config::Config config_;
   std::chrono::steady_clock::time_point started_at_;

@@ -100,6 +100,15 @@ TEST(Admin, StatsHealthAndReady) {
   std::uint64_t total = 0;
   ASSERT_EQ(routes.at(0)["requests"]["total"].get(total), simdjson::SUCCESS);
   EXPECT_EQ(total, 1u);
+  std::uint64_t shed = 1;
+  ASSERT_EQ(routes.at(0)["shed"]["max_pending"].get(shed), simdjson::SUCCESS) << stats.body;
+  EXPECT_EQ(shed, 0u);
+  simdjson::dom::array upstreams;
+  ASSERT_EQ(root["upstreams"].get(upstreams), simdjson::SUCCESS) << stats.body;
+  ASSERT_EQ(upstreams.size(), 1u);
+  std::string_view breaker;
+  ASSERT_EQ(upstreams.at(0)["breaker"]["state"].get(breaker), simdjson::SUCCESS) << stats.body;
+  EXPECT_EQ(breaker, "closed");
 
   EXPECT_EQ(http_get(stack.admin_port(), "/healthz").status, 200);
   EXPECT_EQ(http_get(stack.admin_port(), "/readyz").status, 200);

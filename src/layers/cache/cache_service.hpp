@@ -149,7 +149,11 @@ class CacheService {
   }
 
   void store(const core::Request& request, const CacheKey& key, const core::Response& response) {
-    if (!is_cacheable_status(response.status) || response.upstream_failed || response.shed) return;
+    // A HEAD answer has no body to store; a GET's answers HEAD later.
+    if (request.method != "GET" || !is_cacheable_status(response.status) ||
+        response.upstream_failed || response.shed) {
+      return;
+    }
     const StorageDecision decision = decide_storage(request, response, shared_.rules->storage);
     if (!decision.storable()) {
       shared_.counters->count(shared_.counters->not_stored);

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Issue 6's overload benchmark: levee (1 worker, core 0) with one pass route, max_pending 100,
+# in front of levee-upstream answering after 50 ms (so the route answers 2,000 requests/s).
+# Each round runs bench/scenarios/overload_half.toml (1,000/s, 30 s) and then
+# overload_10x.toml (20,000/s, 30 s) with levee-bench on core 1 next to the upstream, and
+# samples levee's RSS once a second during the overload. The report gives, per round, the
+# accepted requests' p99 at 50 % load and under overload and their ratio (target ≤ 2), the
+# shed answers' p99 (error_p99_ms; target < 1 ms), the shed and accepted counts, and levee's
+# RSS at the start and the end of the overload and its peak. Run by hand, never in CI; results
+# in docs/benchmarks.md "Issue 6".
+#
+#   bench/overload.sh [--rounds N] [--out FILE.jsonl]
+#
+# Environment: the ports, CPUs and NICE of bench/lib.sh; MAX_PENDING (100),
+# UPSTREAM_LATENCY (50ms), BENCH_KEEP_DIR=1 keeps the logs.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+LEVEE_BENCH_BIN=${LEVEE_BENCH_BIN:-$BENCH_ROOT/build/bin/levee-bench}
+MAX_PENDING=${MAX_PENDING:-100}
+export UPSTREAM_LATENCY=${UPSTREAM_LATENCY:-50ms}
+PYTHON=/usr/bin/python3
+
+rounds=3
+out=""
+while (($#)); do
+  case $1 in
+    --rounds) (($# >= 2)) || bench_die "--rounds wants a value"; rounds=$2; shift 2 ;;
+    --out) (($# >= 2)) || bench_die "--out wants a file"; out=$2; shift 2 ;;
+    -h | --help) sed -n '2,17p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
+    *) bench_die "unknown argument $1" ;;
+  esac
+done
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || bench_die "--rounds wants a positive integer"
+bench_results_file "$out" overload
+
+trap bench_cleanup EXIT INT TERM
+bench_setup_dir
+bench_check_ports "$UPSTREAM_PORT" "$LEVEE_PORT" "$LEVEE_ADMIN_PORT"
+start_upstream
+write_levee_conf
+printf 'max_pending = %s\n' "$MAX_PENDING" >>"$LEVEE_CONF"
+start_levee
+bench_log "levee pid $LEVEE_PID on cpu $SERVER_CPU; max_pending $MAX_PENDING; upstream latency $UPSTREAM_LATENCY"
+
+run_bench() {  # $1 scenario, $2 label
+  "${PRIO[@]}" taskset -c "$CLIENT_CPU" "$LEVEE_BENCH_BIN" --scenario "$1" \
+    --target "http://127.0.0.1:$LEVEE_PORT" --label "$2" --quiet --progress off \
+    --json-out "$BENCH_OUT" >"$BENCH_DIR/$2.txt" 2>&1 || true
+}
+
+for round in $(seq "$rounds"); do
+  run_bench "$BENCH_ROOT/bench/scenarios/overload_half.toml" "half-$round"
+  rss_file=$BENCH_DIR/rss-$round.txt
+  : >"$rss_file"
+  (for _ in $(seq 40); do vm_rss_kib "$LEVEE_PID" >>"$rss_file"; sleep 1; done) &
+  sampler=$!
+  run_bench "$BENCH_ROOT/bench/scenarios/overload_10x.toml" "overload-$round"
+  kill "$sampler" 2>/dev/null || true
+  wait "$sampler" 2>/dev/null || true
+  echo "{\"label\":\"rss-$round\",\"rss_kib\":[$(paste -sd, "$rss_file")]}" >>"$BENCH_OUT"
+  bench_log "round $round done"
+done
+
+tail -n +"$((BENCH_LINES_BEFORE + 1))" "$BENCH_OUT" | "$PYTHON" -c '
+import json, sys
+runs = {}
+for line in sys.stdin:
+    r = json.loads(line)
+    runs[r["label"]] = r
+rounds = sorted({int(k.split("-")[1]) for k in runs})
+print("round  half_p99_ms  overload_p99_ms  ratio  shed_p99_ms  accepted  shed  rss_start_kib  rss_end_kib  rss_peak_kib")
+ratios, shed = [], []
+for n in rounds:
+    h, o, rss = runs.get(f"half-{n}"), runs.get(f"overload-{n}"), runs.get(f"rss-{n}", {}).get("rss_kib", [])
+    if not h or not o:
+        continue
+    ratio = o["p99_ms"] / h["p99_ms"] if h["p99_ms"] else float("nan")
+    ratios.append(ratio); shed.append(o["error_p99_ms"])
+    print("%5d  %11.2f  %15.2f  %5.2f  %11.3f  %8d  %5d  %13d  %11d  %12d" % (n, h["p99_ms"],
+          o["p99_ms"], ratio, o["error_p99_ms"], o["ok"], o["statuses"].get("503", 0),
+          rss[0] if rss else 0, rss[-1] if rss else 0, max(rss) if rss else 0))
+ratios.sort(); shed.sort()
+if ratios:
+    print("median ratio %.2f, median shed p99 %.3f ms" % (ratios[len(ratios)//2], shed[len(shed)//2]))
+'
+bench_log "results in $BENCH_OUT"
