@@ -83,9 +83,12 @@ void PermitPool::release() noexcept {
     line_.pop_front();
     next->granted = true;
   }
-  // The wake-up owns `next`; if the waiter's executor is gone (shutdown), the handler is
-  // destroyed unrun and the waiter's frame with it, so nothing is left to answer.
-  asio::post(next->timer.get_executor(), [next] { next->timer.cancel(); });
+  // The wake-up takes `next` over, so that the waiter (and its timer) is destroyed on its own
+  // executor, never here: this thread's reference could otherwise be the last, and the
+  // waiter's io_context may be gone by then. If that executor is shut down, the handler is
+  // destroyed unrun with the waiter's frame, so nothing is left to answer.
+  auto executor = next->timer.get_executor();
+  asio::post(executor, [next = std::move(next)] { next->timer.cancel(); });
 }
 
 std::uint64_t PermitPool::in_use() const {
