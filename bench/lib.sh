@@ -116,11 +116,14 @@ bench_wait_http() {
 }
 
 # The mock's delay per answer: UPSTREAM_LATENCY (0ms), and UPSTREAM_BATCH_LATENCY for
-# /process_batch (unset: the mock uses UPSTREAM_LATENCY there too).
+# /process_batch (unset: the mock uses UPSTREAM_LATENCY there too). UPSTREAM_NICE: see below.
 start_upstream() {
-  local log=$BENCH_DIR/upstream.log extra=()
+  local log=$BENCH_DIR/upstream.log extra=() prio=("${PRIO[@]}")
   if [[ -n ${UPSTREAM_BATCH_LATENCY:-} ]]; then extra+=(--batch-latency "$UPSTREAM_BATCH_LATENCY"); fi
-  "${PRIO[@]}" taskset -c "$UPSTREAM_CPU" "$UPSTREAM_BIN" --listen "127.0.0.1:$UPSTREAM_PORT" \
+  # UPSTREAM_NICE: the upstream's own priority, e.g. 19 to let a server on the same core
+  # preempt it (it stands in for a service on another machine).
+  if [[ -n ${UPSTREAM_NICE:-} ]]; then prio=(nice -n "$UPSTREAM_NICE"); fi
+  "${prio[@]}" taskset -c "$UPSTREAM_CPU" "$UPSTREAM_BIN" --listen "127.0.0.1:$UPSTREAM_PORT" \
     --latency "${UPSTREAM_LATENCY:-0ms}" "${extra[@]}" --workers 1 >"$log" 2>&1 &
   UPSTREAM_PID=$!
   BENCH_PIDS+=("$UPSTREAM_PID")
