@@ -188,7 +188,7 @@ Reply api_reply(const HttpRequest& request, std::string_view path, std::string_v
   Reply reply = options.error_rate > 0.0 && uniform_unit() < options.error_rate
                     ? json_reply(500, "{\"error\":\"injected\"}")
                     : json_reply(200, echo_body(request, path, query, hits));
-  // ?cache_control=VALUE is sent back as Cache-Control, for the cache's tests ('+' for ' ').
+  // For the cache's tests: ?cache_control=VALUE is sent back as Cache-Control ('+' for ' ').
   if (std::string value(query_parameter(query, "cache_control")); !value.empty()) {
     const bool safe = std::all_of(value.begin(), value.end(), [](unsigned char c) {
       return std::isalnum(c) || c == '=' || c == ',' || c == '-' || c == '_' || c == '+';
@@ -196,6 +196,14 @@ Reply api_reply(const HttpRequest& request, std::string_view path, std::string_v
     if (!safe) return error_reply(400, "cache_control may hold only [A-Za-z0-9=,_+-]");
     std::replace(value.begin(), value.end(), '+', ' ');
     reply.extra_headers = "Cache-Control: " + value + "\r\n";
+  }
+  // ?vary=NAME is sent back as Vary (one header name).
+  if (std::string_view name = query_parameter(query, "vary"); !name.empty()) {
+    const bool token = std::all_of(name.begin(), name.end(), [](unsigned char c) {
+      return std::isalnum(c) || c == '-' || c == '_';
+    });
+    if (!token) return error_reply(400, "vary may hold only [A-Za-z0-9_-]");
+    reply.extra_headers += "Vary: " + std::string(name) + "\r\n";
   }
   reply.delay = jittered(options.latency, options.jitter);
   return reply;

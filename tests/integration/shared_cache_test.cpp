@@ -62,6 +62,29 @@ TEST(SharedCache, TwoInstancesShareOneRedis) {
   EXPECT_EQ(first.upstream.calls("/api/shared"), 1u);
 }
 
+TEST(SharedCache, AVaryingAnswerIsSharedPerVariant) {
+  RedisServer redis(unused_port());
+  LeveeOptions options;
+  options.routes = cached_routes(redis.port());
+  Stack first(options);
+  LeveeProcess second(
+      write_file(first.dir.path() / "second.toml", make_config(options, first.upstream.address())));
+  HeaderList json = k_public_host;
+  json.emplace_back("Accept", "application/json");
+  HeaderList text = k_public_host;
+  text.emplace_back("Accept", "text/plain");
+
+  ASSERT_EQ(http_get(first.port(), "/api/v?vary=Accept", json).status, 200);
+  // The Vary record under the primary key, the answer under its variant.
+  ASSERT_TRUE(eventually([&] { return redis_keys(redis.port()) == 2; }));
+  const HttpResult same = http_get(second.port, "/api/v?vary=Accept", json);
+  EXPECT_EQ(same.header("X-Levee-Cache"), "hit") << same;
+  EXPECT_EQ(shared_hits(second.admin_port), 1u);
+  const HttpResult other = http_get(second.port, "/api/v?vary=Accept", text);
+  EXPECT_EQ(other.header("X-Levee-Cache"), "miss") << other;
+  EXPECT_EQ(first.upstream.calls("/api/v"), 2u);
+}
+
 TEST(SharedCache, ARedisThatDiesCostsNoRequest) {
   RedisServer redis(unused_port());
   LeveeOptions options;

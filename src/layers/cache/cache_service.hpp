@@ -2,8 +2,8 @@
 // The cache layer (DESIGN.md "Cache and circuit breaker"): in front of collapse, so that a hit
 // skips the slot and the upstream altogether.
 //
-//   GET/HEAD: memory tier, then the shared tier (Redis, when configured, for responses
-//     without Vary); a fresh entry is answered at once (X-Levee-Cache: hit); a stale one within
+//   GET/HEAD: memory tier, then the shared tier (Redis, when configured); a fresh entry is answered
+//   at once (X-Levee-Cache: hit); a stale one within
 //     stale_while_revalidate is answered at once (stale) and refreshed by one background call
 //     per key across every worker; otherwise the request goes on (miss) and a storable answer
 //     (storability.hpp) is stored in both tiers. `Cache-Control: no-cache` or `no-store` in the
@@ -30,6 +30,7 @@
 #include <string>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/service.hpp"
@@ -39,6 +40,7 @@
 #include "layers/cache/memory_store.hpp"
 #include "layers/cache/shared_tier.hpp"
 #include "layers/cache/storability.hpp"
+#include "layers/cache/vary_record.hpp"
 
 namespace levee::admin {
 class Counter;
@@ -163,10 +165,15 @@ class CacheService {
     auto entry =
         std::make_shared<const CachedResponse>(make_cached_response(response, decision.plan, now));
     std::string variant = variant_key(key.primary, entry->vary, request);
-    if (tier_ && entry->vary.empty()) {
-      const auto ttl = std::chrono::ceil<std::chrono::milliseconds>(entry->retain_for());
-      if (ttl.count() > 0) {
-        tier_->put(key.primary, encode(*entry, now, std::chrono::system_clock::now()), ttl);
+    const auto ttl = std::chrono::ceil<std::chrono::milliseconds>(entry->retain_for());
+    if (tier_ && ttl.count() > 0) {
+      std::string bytes = encode(*entry, now, std::chrono::system_clock::now());
+      if (entry->vary.empty()) {
+        tier_->put(key.primary, std::move(bytes), ttl);
+      } else {
+        // A varying answer: its Vary names under the primary key, the answer under its variant.
+        tier_->put(key.primary, encode_vary_record(entry->vary), ttl);
+        tier_->put(variant, std::move(bytes), ttl);
       }
     }
     if (shared_.store->store(key, std::move(variant), std::move(entry))) {
@@ -174,17 +181,28 @@ class CacheService {
     }
   }
 
-  // The shared tier's entry, put into memory too; null on a miss, an error or a varying entry.
+  // The shared tier's entry, put into memory too; null on a miss or an error. A varying
+  // answer takes a second lookup: the primary key holds its Vary names (vary_record.hpp).
   [[nodiscard]] boost::asio::awaitable<std::shared_ptr<const CachedResponse>> shared_lookup(
       const CacheKey& key, const core::Request& request) {
     std::optional<std::string> bytes = co_await tier_->get(key.primary);
     if (!bytes) co_return nullptr;
+    std::string variant = key.primary;
+    std::vector<std::string> vary;
+    if (is_vary_record(*bytes)) {
+      auto names = parse_vary_record(*bytes);
+      if (!names) co_return nullptr;
+      vary = std::move(*names);
+      variant = variant_key(key.primary, vary, request);
+      bytes = co_await tier_->get(variant);
+      if (!bytes) co_return nullptr;
+    }
     auto decoded = decode(*bytes, core::Clock::now(), std::chrono::system_clock::now());
-    if (!decoded || !decoded.value().vary.empty()) co_return nullptr;
+    if (!decoded || decoded.value().vary != vary) co_return nullptr;
     auto entry = std::make_shared<const CachedResponse>(std::move(decoded).value());
     if (entry->freshness(core::Clock::now()) == Freshness::expired) co_return nullptr;
     shared_.counters->count(shared_.counters->shared_tier_hits);
-    (void)shared_.store->store(key, key.primary, entry);
+    (void)shared_.store->store(key, std::move(variant), entry);
     co_return entry;
   }
 
