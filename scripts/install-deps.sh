@@ -23,6 +23,8 @@ packages=(
   libboost1.81-all-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libxxhash-dev libsimdjson-dev libgtest-dev libgmock-dev libbenchmark-dev libjemalloc-dev
   libhiredis-dev  # the response cache's shared Redis tier (issue 6)
+  libonnx-dev libprotobuf-dev  # the learned flush policy's model files (issue 7)
+  librdkafka-dev  # the Kafka flush-telemetry sink (issue 7)
   # test and benchmark peers
   prometheus nginx wrk curl procps util-linux redis-server
 )

@@ -1,0 +1,109 @@
+// The cost of one `learned` flush decision in-process (issue 7's target: <= 2 us median,
+// against seed 000's 5 ms gRPC budget): decide() of a 4 -> 64 -> 64 -> 2 MLP exported the way
+// torch exports nn.Linear (Gemm with transB = 1), with ReLU between layers.
+//
+//   policy_decision_bench --benchmark_repetitions=10 --benchmark_report_aggregates_only=true
+
+#include <benchmark/benchmark.h>
+#include <onnx/onnx_pb.h>
+
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "policy/onnx_model.hpp"
+
+namespace {
+
+using levee::policy::CompiledModel;
+
+void add_matrix(onnx::GraphProto& graph, const std::string& name, std::vector<int> dims,
+                std::mt19937& rng, float scale) {
+  auto* t = graph.add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto_DataType_FLOAT);
+  std::size_t count = 1;
+  for (const int d : dims) {
+    t->add_dims(d);
+    count *= static_cast<std::size_t>(d);
+  }
+  std::uniform_real_distribution<float> dist(-scale, scale);
+  for (std::size_t i = 0; i < count; ++i) t->add_float_data(dist(rng));
+}
+
+std::shared_ptr<const CompiledModel> make_mlp() {
+  std::mt19937 rng(7);
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(17);
+  auto& graph = *model.mutable_graph();
+  const auto declare = [](onnx::ValueInfoProto* info, const char* name, int cols) {
+    info->set_name(name);
+    auto* type = info->mutable_type()->mutable_tensor_type();
+    type->set_elem_type(onnx::TensorProto_DataType_FLOAT);
+    type->mutable_shape()->add_dim()->set_dim_param("batch");
+    type->mutable_shape()->add_dim()->set_dim_value(cols);
+  };
+  declare(graph.add_input(), "obs", 4);
+  declare(graph.add_output(), "logits", 2);
+  const std::array<int, 4> widths{4, 64, 64, 2};
+  std::string x = "obs";
+  for (std::size_t layer = 0; layer < 3; ++layer) {
+    const std::string w = "w" + std::to_string(layer);
+    const std::string b = "b" + std::to_string(layer);
+    const float scale = 1.0F / std::sqrt(static_cast<float>(widths[layer]));
+    add_matrix(graph, w, {widths[layer + 1], widths[layer]}, rng, scale);
+    add_matrix(graph, b, {widths[layer + 1]}, rng, scale);
+    auto* gemm = graph.add_node();
+    gemm->set_op_type("Gemm");
+    gemm->add_input(x);
+    gemm->add_input(w);
+    gemm->add_input(b);
+    auto* trans_b = gemm->add_attribute();
+    trans_b->set_name("transB");
+    trans_b->set_type(onnx::AttributeProto_AttributeType_INT);
+    trans_b->set_i(1);
+    const std::string y = layer == 2 ? "logits" : "h" + std::to_string(layer);
+    gemm->add_output(y);
+    x = y;
+    if (layer < 2) {
+      auto* relu = graph.add_node();
+      relu->set_op_type("Relu");
+      relu->add_input(x);
+      x += "_relu";
+      relu->add_output(x);
+    }
+  }
+  auto loaded = levee::policy::load_model_from_bytes(model.SerializeAsString());
+  if (!loaded) std::abort();
+  return std::move(loaded).value();
+}
+
+void bm_decide(benchmark::State& state) {
+  const auto model = make_mlp();
+  std::array<float, 4> obs{0.3F, 0.5F, 0.2F, 0.7F};
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(obs);
+    benchmark::DoNotOptimize(model->decide(obs));
+  }
+}
+BENCHMARK(bm_decide);
+
+void bm_decide_own_scratch(benchmark::State& state) {
+  const auto model = make_mlp();
+  CompiledModel::Scratch scratch;
+  std::array<float, 4> obs{0.3F, 0.5F, 0.2F, 0.7F};
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(obs);
+    benchmark::DoNotOptimize(model->decide(obs, scratch));
+  }
+}
+BENCHMARK(bm_decide_own_scratch);
+
+}  // namespace
+
+BENCHMARK_MAIN();
