@@ -4,7 +4,7 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 FORMAT ?= clang-format-19
 
-.PHONY: all deps build run test check check-asan check-tsan check-headers fuzz format format-check lint clean
+.PHONY: all deps build run test train check check-asan check-tsan check-headers fuzz format format-check lint clean
 
 all: build
 
@@ -54,3 +54,9 @@ lint: build
 
 clean:
 	@rm -rf build build-debug build-asan build-tsan build-fuzz
+
+# The learned flush policy (rl/README.md): trains with PPO in the simulator, exports
+# models/flush_policy.onnx, regenerates tests/data/policy/ and the offline table and charts
+# (docs/policies_offline.md, docs/charts/policies-*.png). Deterministic for a given seed, CPU only.
+train: deps
+	@PYTHONPATH=rl /usr/bin/python3 -m levee_rl.train --seed 7

@@ -14,6 +14,8 @@
 #   window-timer-50ms     seed 000's fixed 50 ms timer (size cap 128 as the envelope)
 #   window-size-128       seed 000's size cap 128 (max_wait 1 s as the envelope)
 #   window-timer-2ms      a 2 ms window
+#   window-adaptive-50ms  issue 7's adaptive policy inside seed 000's envelope (cap 128, 50 ms)
+#   window-learned-50ms   the shipped models/flush_policy.onnx inside the same envelope
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR
@@ -44,7 +46,9 @@ inflight|{strategy = "inflight"}
 window-immediate|{strategy = "window", policy = "immediate"}
 window-timer-50ms|{strategy = "window", policy = "timer", max_wait = "50ms", max_waiters = 127}
 window-size-128|{strategy = "window", policy = "size", max_wait = "1s", max_waiters = 127}
-window-timer-2ms|{strategy = "window", policy = "timer", max_wait = "2ms"}'
+window-timer-2ms|{strategy = "window", policy = "timer", max_wait = "2ms"}
+window-adaptive-50ms|{strategy = "window", policy = "adaptive", max_wait = "50ms", max_waiters = 127}
+window-learned-50ms|{strategy = "window", policy = "learned", model = "'"$BENCH_ROOT"'/models/flush_policy.onnx", max_wait = "50ms", max_waiters = 127}'
 mapfile -t variants <<<"${VARIANTS:-$DEFAULT_VARIANTS}"
 
 bench_results_file "$out" collapse_policies

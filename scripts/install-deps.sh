@@ -27,6 +27,9 @@ packages=(
   librdkafka-dev  # the Kafka flush-telemetry sink (issue 7)
   # test and benchmark peers
   prometheus nginx wrk curl procps util-linux redis-server
+  # rl/ (issue 7): the flush-policy simulator, PPO training and ONNX export, and their tests,
+  # on Debian's /usr/bin/python3 (pip has no registry here). python3-munkres: see below.
+  python3-torch python3-onnx python3-numpy python3-matplotlib python3-munkres
 )
 # Opt-in: only the hand-run side-by-side comparison needs these, so CI never pays for them.
 # /usr/bin/python3 with Debian's matplotlib and numpy draws bench/plot.py's charts.
@@ -34,7 +37,7 @@ packages=(
 # python3-munkres" with it: depending on the order of the other packages the resolver may
 # otherwise pick scipy, whose pythran pulls libboost1.74-dev, which conflicts with 1.81 above.
 if [ "$bench" -eq 1 ]; then
-  packages+=(varnish haproxy python3-matplotlib python3-numpy python3-munkres)
+  packages+=(varnish haproxy)
 fi
 
 missing=()

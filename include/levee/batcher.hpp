@@ -37,6 +37,7 @@
 // references to them. So nothing of one io_context is destroyed after it, whatever order the
 // io_contexts (and the batcher) go in.
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -119,7 +120,19 @@ using BatchReply = std::variant<std::vector<Result>, BatchFailure>;  // what a c
 template <class Result>
 using ItemOutcome = std::variant<Result, BatchFailure>;  // what a submitter gets
 
-// Hooks for metrics; called under the batcher's lock, so they must be quick. Any thread.
+// How one batch went, for BatchObserver::call_finished.
+struct FinishedBatch {
+  FlushReason reason = FlushReason::timeout;
+  std::size_t items = 0;
+  std::size_t bytes = 0;
+  std::chrono::nanoseconds age{0};        // from its first item to its call's start
+  std::chrono::nanoseconds call_time{0};  // its call, start to answer
+  bool ok = false;                        // the call answered one result per item
+  int failure_code = 0;                   // BatchFailure::code when it did not
+};
+
+// Hooks for metrics; called under the batcher's lock (call_finished excepted), so they must be
+// quick. Any thread.
 class BatchObserver {
  public:
   BatchObserver() = default;
@@ -131,6 +144,9 @@ class BatchObserver {
   virtual void flushed(FlushReason /*reason*/, std::size_t /*items*/, std::size_t /*bytes*/,
                        std::chrono::nanoseconds /*age*/) {}
   virtual void answered(std::size_t /*items*/, bool /*ok*/) {}
+  // A batch's call ended, before its members are woken. Not under the lock; on the executor
+  // the call ran on.
+  virtual void call_finished(const FinishedBatch& /*batch*/) {}
   virtual void shed() {}
   virtual void withdrawn() {}
 };
@@ -232,7 +248,8 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
     std::size_t bytes = 0;
     std::unordered_set<std::uint64_t> exclusive_keys;
     std::optional<FlushReason> due;  // should go, but no call slot or queue place is free
-    FlushReason reason = FlushReason::timeout;  // why it was sealed
+    FlushReason reason = FlushReason::timeout;         // why it was sealed
+    std::chrono::steady_clock::time_point departed{};  // its call started (set by dispatch)
   };
   using BatchPtr = std::shared_ptr<Batch>;
   using Starts = std::vector<BatchPtr>;
@@ -320,28 +337,59 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
   }
 
   // Called on the lane's executor (by submit), so the batch's timer is armed on its thread.
+  // The timer fires at max_wait, and before it at every policy tick (FlushPolicy::tick).
   void open_batch(const std::shared_ptr<Lane>& lane) {
-    open_ = std::make_shared<Batch>(lane, std::chrono::steady_clock::now());
-    auto timer = std::make_shared<boost::asio::steady_timer>(lane->executor, limits_.max_wait);
+    const auto now = std::chrono::steady_clock::now();
+    open_ = std::make_shared<Batch>(lane, now);
+    auto timer =
+        std::make_shared<boost::asio::steady_timer>(lane->executor, next_wake(*open_, now));
     open_->timer = timer;
-    // The handler owns the timer, the batcher and the batch until the timer fires or is
-    // cancelled (or the io_context is destroyed with the handler still pending).
-    timer->async_wait([self = this->shared_from_this(), batch = open_,
-                       timer](const boost::system::error_code& ec) {
-      if (!ec) self->on_max_wait(batch);
-    });
+    arm(open_, timer);
   }
 
-  void on_max_wait(const BatchPtr& batch) {
+  [[nodiscard]] std::chrono::steady_clock::time_point next_wake(
+      const Batch& batch, std::chrono::steady_clock::time_point now) const {
+    const auto deadline = batch.opened + limits_.max_wait;
+    const auto tick = policy_->tick();
+    return tick > std::chrono::nanoseconds::zero() ? std::min(deadline, now + tick) : deadline;
+  }
+
+  // The handler owns the timer, the batcher and the batch until the timer fires or is
+  // cancelled (or the io_context is destroyed with the handler still pending).
+  void arm(const BatchPtr& batch, const std::shared_ptr<boost::asio::steady_timer>& timer) {
+    timer->async_wait(
+        [self = this->shared_from_this(), batch, timer](const boost::system::error_code& ec) {
+          if (!ec) self->on_timer(batch, timer);
+        });
+  }
+
+  // On the lane's executor, where the timer lives. A sealed batch's timer is cancelled by a
+  // post that may arrive after it fired: the batch is then no longer open_, and nothing
+  // happens.
+  void on_timer(const BatchPtr& batch, const std::shared_ptr<boost::asio::steady_timer>& timer) {
     Starts starts;
     {
       std::lock_guard lock(mutex_);
       if (open_ != batch) return;
-      if (batch->members.empty()) {
-        open_.reset();  // every member withdrew
-        return;
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= batch->opened + limits_.max_wait) {
+        if (batch->members.empty()) {
+          open_.reset();  // every member withdrew
+          return;
+        }
+        seal_open(FlushReason::timeout, starts);
+      } else if (!batch->members.empty() && !batch->due) {
+        if (auto reason = policy_->decide(GroupState{batch->members.size(), limits_.max_batch_size,
+                                                     batch->bytes, limits_.max_batch_bytes,
+                                                     now - batch->opened, limits_.max_wait})) {
+          seal_open(*reason, starts);
+        }
       }
-      seal_open(FlushReason::timeout, starts);
+      // Still open and not due (a due batch goes when a call slot frees): the next tick.
+      if (open_ == batch && !batch->due && now < batch->opened + limits_.max_wait) {
+        timer->expires_at(next_wake(*batch, now));
+        arm(batch, timer);
+      }
     }
     start(std::move(starts));
   }
@@ -373,9 +421,10 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       queued_.pop_front();
       if (batch->members.empty()) continue;  // every member withdrew while it queued
       for (const MemberPtr& member : batch->members) member->batch = nullptr;  // it has left
+      batch->departed = std::chrono::steady_clock::now();
       if (observer_) {
         observer_->flushed(batch->reason, batch->members.size(), batch->bytes,
-                           std::chrono::steady_clock::now() - batch->opened);
+                           batch->departed - batch->opened);
       }
       ++inflight_;
       starts.push_back(std::move(batch));
@@ -404,6 +453,13 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       reply = BatchFailure{BatchError::call_failed, std::string("batch call failed: ") + e.what()};
     } catch (...) {
       reply = BatchFailure{BatchError::call_failed, "batch call failed: unknown exception"};
+    }
+    if (self->observer_) {
+      const auto* failure = std::get_if<BatchFailure>(&reply);
+      self->observer_->call_finished(FinishedBatch{
+          batch->reason, batch->members.size(), batch->bytes, batch->departed - batch->opened,
+          std::chrono::steady_clock::now() - batch->departed, failure == nullptr,
+          failure != nullptr ? failure->code : 0});
     }
     self->finish(*batch, std::move(reply));
   }

@@ -60,6 +60,14 @@ class FlushPolicy {
   // A reason to send the group now, or nullopt to keep waiting (the envelope still fires).
   [[nodiscard]] virtual std::optional<FlushReason> decide(const GroupState& group) const = 0;
   [[nodiscard]] virtual std::string_view name() const noexcept = 0;
+  // How often the owner asks again while a group waits between arrivals (the arrival rate a
+  // policy measures decays while no one arrives); zero: only on arrivals.
+  [[nodiscard]] virtual std::chrono::nanoseconds tick() const noexcept {
+    return std::chrono::nanoseconds::zero();
+  }
+  // Whether the policy's answer depends on the group: false for `immediate` (always now) and
+  // the envelope-only policies (never); flush telemetry records an action only when true.
+  [[nodiscard]] virtual bool decides() const noexcept { return true; }
 };
 
 // `immediate`: every group goes at once (singleflight for collapse, no batching for batch).
@@ -69,6 +77,7 @@ class ImmediatePolicy final : public FlushPolicy {
     return FlushReason::immediate;
   }
   [[nodiscard]] std::string_view name() const noexcept override { return "immediate"; }
+  [[nodiscard]] bool decides() const noexcept override { return false; }
 };
 
 // `timer` and `size`: never earlier than the envelope. They differ only in the envelope they
@@ -81,6 +90,7 @@ class EnvelopePolicy final : public FlushPolicy {
     return std::nullopt;
   }
   [[nodiscard]] std::string_view name() const noexcept override { return name_; }
+  [[nodiscard]] bool decides() const noexcept override { return false; }
 
  private:
   std::string_view name_;  // a literal: "timer" or "size"

@@ -87,8 +87,9 @@ void render_child(std::string& out, std::string_view name, std::span<const std::
   out += '\n';
 }
 
-// A gauge computed at scrape time; its children are added by repeated gauge_callback calls.
-class CallbackGaugeFamily final : public FamilyBase {
+// A gauge or counter computed at scrape time; its children are added by repeated
+// gauge_callback or counter_callback calls.
+class CallbackFamily final : public FamilyBase {
  public:
   using FamilyBase::FamilyBase;
 
@@ -266,7 +267,17 @@ Histogram& Registry::histogram(std::string_view name, std::string_view help,
 }
 
 void Registry::gauge_callback(std::string_view name, std::string_view help,
-                              std::vector<Label> labels, std::function<double()> read) {
+                              const std::vector<Label>& labels, std::function<double()> read) {
+  add_callback(name, help, MetricType::gauge, labels, std::move(read));
+}
+
+void Registry::counter_callback(std::string_view name, std::string_view help,
+                                const std::vector<Label>& labels, std::function<double()> read) {
+  add_callback(name, help, MetricType::counter, labels, std::move(read));
+}
+
+void Registry::add_callback(std::string_view name, std::string_view help, MetricType type,
+                            const std::vector<Label>& labels, std::function<double()> read) {
   if (!read) reject(name, "callback is empty");
   std::vector<std::string> label_names;
   std::vector<std::string_view> label_values;
@@ -276,16 +287,17 @@ void Registry::gauge_callback(std::string_view name, std::string_view help,
   }
   const std::scoped_lock lock(mutex_);
   if (auto it = by_name_.find(name); it != by_name_.end()) {
-    auto* family = dynamic_cast<CallbackGaugeFamily*>(it->second);
-    if (family == nullptr || family->help() != help || family->label_names() != label_names) {
+    auto* family = dynamic_cast<CallbackFamily*>(it->second);
+    if (family == nullptr || family->type() != type || family->help() != help ||
+        family->label_names() != label_names) {
       reject(name, "a family of that name is already registered");
     }
     family->add(label_values, std::move(read));
     return;
   }
-  check_new_family(name, MetricType::gauge, label_names);
-  auto family = std::make_unique<CallbackGaugeFamily>(std::string(name), std::string(help),
-                                                      MetricType::gauge, std::move(label_names));
+  check_new_family(name, type, label_names);
+  auto family = std::make_unique<CallbackFamily>(std::string(name), std::string(help), type,
+                                                 std::move(label_names));
   family->add(label_values, std::move(read));
   by_name_.emplace(std::string(name), family.get());
   families_.push_back(std::move(family));

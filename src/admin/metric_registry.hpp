@@ -13,7 +13,8 @@
 //    mutex (always registry before family). None of them is meant for the hot path.
 //  - Every returned reference (family or child) is stable and valid until the Registry is
 //    destroyed; nothing is ever removed.
-//  - gauge_callback functions run inside render(), on the scraping thread, with those
+//  - gauge_callback and counter_callback functions run inside render(), on the scraping thread,
+//  with those
 //    mutexes held: they must be thread-safe, must not throw, and must not call back into the
 //    registry (that would deadlock).
 //
@@ -149,8 +150,12 @@ class Registry {
   // A gauge sample whose value `read` computes at scrape time (uptime, pool sizes). Calling
   // it again with the same name adds another child to that family, provided help and label
   // names match and the label values differ; anything else is a duplicate and throws.
-  void gauge_callback(std::string_view name, std::string_view help, std::vector<Label> labels,
-                      std::function<double()> read);
+  void gauge_callback(std::string_view name, std::string_view help,
+                      const std::vector<Label>& labels, std::function<double()> read);
+  // The same for a counter whose total lives elsewhere (atomics of another component): `read`
+  // must never decrease. The name ends in "_total", as for every counter.
+  void counter_callback(std::string_view name, std::string_view help,
+                        const std::vector<Label>& labels, std::function<double()> read);
 
   // The whole registry in text format 0.0.4 (Content-Type: k_exposition_content_type).
   [[nodiscard]] std::string render() const;
@@ -159,6 +164,8 @@ class Registry {
   // Validates and records the family under registry_mutex_ (held by the caller).
   void check_new_family(std::string_view name, MetricType type,
                         const std::vector<std::string>& label_names);
+  void add_callback(std::string_view name, std::string_view help, MetricType type,
+                    const std::vector<Label>& labels, std::function<double()> read);
   template <class Metric>
   Family<Metric>& add_family(std::string_view name, std::string_view help, MetricType type,
                              std::vector<std::string> label_names,

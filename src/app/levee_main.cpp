@@ -49,12 +49,13 @@ int serve(const std::string& path) {
   }
   configure_logging(config.log.level);
 
-  // Every thread started from here on inherits this mask, so SIGINT/SIGTERM reach only the
-  // sigwait below and never interrupt a worker.
+  // Every thread started from here on inherits this mask, so SIGINT/SIGTERM/SIGHUP reach
+  // only the sigwait below and never interrupt a worker.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -76,8 +77,15 @@ int serve(const std::string& path) {
               listen.port(), admin.address().to_string().c_str(), admin.port());
   std::fflush(stdout);
 
+  // SIGHUP reloads the learned flush policies' model files (nginx's reload signal; the rest of
+  // the configuration needs a restart).
   int received = 0;
-  sigwait(&signals, &received);
+  for (;;) {
+    sigwait(&signals, &received);
+    if (received != SIGHUP) break;
+    spdlog::info("SIGHUP received: reloading the flush-policy models");
+    server->reload_models();
+  }
   const auto drain_timeout = server->config().server.drain_timeout;
   spdlog::info("{} received: draining (up to {})", strsignal(received),
                levee::config::format_duration(drain_timeout));
@@ -91,7 +99,10 @@ int serve(const std::string& path) {
   std::thread watcher([&] {
     const timespec poll{0, 100'000'000};
     while (!drained.load()) {
-      if (sigtimedwait(&signals, nullptr, &poll) > 0) {
+      const int next = sigtimedwait(&signals, nullptr, &poll);
+      if (next == SIGHUP) {
+        server->reload_models();
+      } else if (next > 0) {
         second_signal.store(true);
         server->interrupt_drain();
         return;

@@ -29,4 +29,32 @@ std::string_view to_string(RouteMode mode) noexcept {
   return "unknown";
 }
 
+std::string_view to_string(FlushPolicy policy) noexcept {
+  switch (policy) {
+    case FlushPolicy::immediate:
+      return "immediate";
+    case FlushPolicy::timer:
+      return "timer";
+    case FlushPolicy::size:
+      return "size";
+    case FlushPolicy::adaptive:
+      return "adaptive";
+    case FlushPolicy::learned:
+      return "learned";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(TelemetrySink sink) noexcept {
+  switch (sink) {
+    case TelemetrySink::none:
+      return "none";
+    case TelemetrySink::jsonl:
+      return "jsonl";
+    case TelemetrySink::kafka:
+      return "kafka";
+  }
+  return "unknown";
+}
+
 }  // namespace levee::config

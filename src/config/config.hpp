@@ -71,11 +71,29 @@ enum class RouteMode { pass, collapse, batch };
 
 // [routes.collapse] (DESIGN.md "Collapse").
 enum class CollapseStrategy { inflight, window };
-enum class FlushPolicy { immediate, timer, size };
+enum class FlushPolicy { immediate, timer, size, adaptive, learned };
+
+// The policy's name as written in the config file.
+[[nodiscard]] std::string_view to_string(FlushPolicy policy) noexcept;
+
+// What `adaptive` and `learned` are tuned with (DESIGN.md "Flush policies", docs/policies.md);
+// the same keys in [routes.collapse] (strategy = "window") and [routes.batch].
+struct PolicyTuning {
+  // learned: the ONNX model; a relative path is taken from the config file's directory.
+  std::string model;
+  // adaptive, and learned's fallback: upstream calls per request it may give back, compared
+  // with waiting out max_wait, for less latency (docs/policies.md).
+  double reduction_slack = 0.0075;
+  // adaptive/learned: between arrivals, the open group is asked again this often.
+  Duration tick = std::chrono::milliseconds(1);
+  // learned: an evaluation slower than this is replaced by adaptive's answer (and counted).
+  Duration decision_deadline = std::chrono::microseconds(100);
+};
 
 struct CollapseConfig {
   CollapseStrategy strategy = CollapseStrategy::inflight;
   FlushPolicy policy = FlushPolicy::timer;            // window only
+  PolicyTuning tuning;                                // window only
   Duration max_wait = std::chrono::milliseconds(50);  // window: the envelope's time limit
   // Defaults are the `default` preset (seed 003's balanced settings).
   std::uint64_t max_waiters = 100;  // followers per slot; a full slot opens another
@@ -101,6 +119,7 @@ struct BatchConfig {
   std::uint64_t max_item_bytes = 64 * 1024;     // larger items get 413
   Duration max_wait = std::chrono::milliseconds(10);
   FlushPolicy policy = FlushPolicy::timer;
+  PolicyTuning tuning;
   std::uint64_t max_inflight_batches = 8;  // calls in flight on this route
   std::uint64_t max_queued_batches = 16;   // formed batches waiting behind them
   BatchPayload payload = BatchPayload::json_array;
@@ -133,6 +152,25 @@ struct CacheConfig {
   std::string redis_key_prefix = "levee:";
 };
 
+// [telemetry] (DESIGN.md "Observability"): one event per flush, to a sink, through a bounded
+// queue that drops (and counts) what does not fit rather than block a request.
+enum class TelemetrySink { none, jsonl, kafka };
+
+// The sink's name as written in the config file.
+[[nodiscard]] std::string_view to_string(TelemetrySink sink) noexcept;
+
+struct TelemetryConfig {
+  TelemetrySink sink = TelemetrySink::none;
+  std::string path;                                        // jsonl: the file; relative to the cwd
+  std::uint64_t max_file_bytes = 64ull << 20;              // jsonl: rotate beyond it; 0 = never
+  std::uint32_t keep_files = 5;                            // jsonl: rotated files kept (path.1 ...)
+  std::string brokers;                                     // kafka: "host:port,host:port"
+  std::string topic = "levee-flush-events";                // kafka
+  std::uint64_t queue_capacity = 8192;                     // events queued for the sink
+  Duration poll_interval = std::chrono::milliseconds(10);  // how often the queue is drained
+  Duration drain_timeout = std::chrono::seconds(2);        // at shutdown, for what is still queued
+};
+
 struct RouteConfig {
   std::string name;
   std::string host;  // empty = any host
@@ -159,6 +197,7 @@ struct Config {
   std::vector<UpstreamConfig> upstreams;
   std::vector<RouteConfig> routes;
   CacheConfig cache;
+  TelemetryConfig telemetry;
 
   [[nodiscard]] const UpstreamConfig* find_upstream(std::string_view name) const noexcept;
 };

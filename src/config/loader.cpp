@@ -20,6 +20,7 @@
 #include "config/resilience_sections.hpp"
 #include "config/route_sections.hpp"
 #include "config/table_reader.hpp"
+#include "config/telemetry_section.hpp"
 #include "config/units.hpp"
 
 namespace levee::config {
@@ -64,8 +65,8 @@ constexpr std::array route_schema{
     Field{"admission_timeout", Kind::duration},
 };
 
-constexpr std::array<std::string_view, 5> section_names{"server", "log", "upstreams", "routes",
-                                                        "cache"};
+constexpr std::array<std::string_view, 6> section_names{"server", "log",   "upstreams",
+                                                        "routes", "cache", "telemetry"};
 constexpr std::array<std::string_view, 7> log_levels{"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
 
@@ -283,6 +284,9 @@ void read_root(const toml::table& root, Config& config, Diagnostics& diagnostics
   if (const toml::table* cache = section_table(root, "cache", diagnostics)) {
     read_cache(*cache, config.cache, diagnostics);
   }
+  if (const toml::table* telemetry = section_table(root, "telemetry", diagnostics)) {
+    read_telemetry(*telemetry, config.telemetry, diagnostics);
+  }
   read_upstreams(root.get("upstreams"), config, diagnostics);
   const toml::node* upstreams = root.get("upstreams");
   read_routes(root.get("routes"), upstreams == nullptr || upstreams->is_table(), config,
@@ -426,9 +430,10 @@ std::optional<OverrideTarget> resolve_target(toml::table& root, const std::strin
                                 "cannot override: [" + section + "] in the file is not a table");
     return std::nullopt;
   }
-  const Schema schema = section == "server"  ? Schema(server_schema)
-                        : section == "cache" ? cache_schema()
-                                             : Schema(log_schema);
+  const Schema schema = section == "server"      ? Schema(server_schema)
+                        : section == "cache"     ? cache_schema()
+                        : section == "telemetry" ? telemetry_schema()
+                                                 : Schema(log_schema);
   return OverrideTarget{table, section, schema};
 }
 
@@ -487,6 +492,21 @@ std::map<std::string, std::string> process_environment() {
   return variables;
 }
 
+// A relative model path names a file next to the config file, wherever levee is started.
+// (Plain string handling: <filesystem> here would make std::quoted collide with ours.)
+void resolve_model_paths(Config& config) {
+  const auto slash = config.source.rfind('/');
+  if (slash == std::string::npos) return;
+  const std::string directory = config.source.substr(0, slash + 1);
+  for (RouteConfig& route : config.routes) {
+    for (PolicyTuning* tuning : {&route.collapse.tuning, &route.batch.tuning}) {
+      if (!tuning->model.empty() && tuning->model.front() != '/') {
+        tuning->model = directory + tuning->model;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::optional<Endpoint> parse_endpoint(std::string_view text) {
@@ -511,6 +531,7 @@ Config load_string(std::string_view toml_text, std::string source_name,
   read_root(root, config, diagnostics);
   if (!diagnostics.empty()) throw ConfigErrors(diagnostics.take_sorted());
 
+  resolve_model_paths(config);
   if (config.server.workers == 0) {
     config.server.workers = std::max(1U, std::thread::hardware_concurrency());
   }

@@ -20,6 +20,10 @@ constexpr std::array batch_schema{
     Field{"max_item_bytes", Kind::size},
     Field{"max_wait", Kind::duration},
     Field{"policy", Kind::string},
+    Field{"model", Kind::string},
+    Field{"reduction_slack", Kind::number},
+    Field{"tick", Kind::duration},
+    Field{"decision_deadline", Kind::duration},
     Field{"max_inflight_batches", Kind::integer},
     Field{"max_queued_batches", Kind::integer},
     Field{"payload", Kind::string},
@@ -39,6 +43,8 @@ constexpr std::array collapse_schema{
     Field{"methods", Kind::list},      Field{"debug_header", Kind::boolean},
     Field{"policy", Kind::string},     Field{"max_wait", Kind::duration},
     Field{"preset", Kind::string},     Field{"leader_age", Kind::duration},
+    Field{"model", Kind::string},      Field{"reduction_slack", Kind::number},
+    Field{"tick", Kind::duration},     Field{"decision_deadline", Kind::duration},
 };
 
 }  // namespace
@@ -88,18 +94,59 @@ void read_flag(TableReader& reader, std::string_view key, bool& flag) {
 void read_policy(TableReader& reader, FlushPolicy& policy) {
   const auto text = reader.string("policy");
   if (!text) return;
-  if (*text == "immediate") {
-    policy = FlushPolicy::immediate;
-  } else if (*text == "timer") {
-    policy = FlushPolicy::timer;
-  } else if (*text == "size") {
-    policy = FlushPolicy::size;
-  } else if (*text == "adaptive" || *text == "learned") {
-    reader.report("policy", "policy " + quoted(*text) +
-                                " is not implemented in this build (immediate, timer, size)");
-  } else {
-    reader.report("policy", "unknown policy " + quoted(*text) +
-                                " (expected immediate, timer, size, adaptive or learned)");
+  constexpr std::array names{FlushPolicy::immediate, FlushPolicy::timer, FlushPolicy::size,
+                             FlushPolicy::adaptive, FlushPolicy::learned};
+  for (FlushPolicy candidate : names) {
+    if (*text == to_string(candidate)) {
+      policy = candidate;
+      return;
+    }
+  }
+  reader.report("policy", "unknown policy " + quoted(*text) +
+                              " (expected immediate, timer, size, adaptive or learned)");
+}
+
+// The PolicyTuning keys; each only where its policy uses it, `model` required by `learned`.
+void read_policy_tuning(TableReader& reader, FlushPolicy policy, PolicyTuning& tuning) {
+  const bool measures = policy == FlushPolicy::adaptive || policy == FlushPolicy::learned;
+  for (const char* key : {"reduction_slack", "tick"}) {
+    if (!measures && reader.find(key) != nullptr) {
+      reader.report(key,
+                    std::string(key) + " applies only to policy = \"adaptive\" or \"learned\"");
+    }
+  }
+  for (const char* key : {"model", "decision_deadline"}) {
+    if (policy != FlushPolicy::learned && reader.find(key) != nullptr) {
+      reader.report(key, std::string(key) + " applies only to policy = \"learned\"");
+    }
+  }
+  if (!measures) return;
+  if (auto slack = reader.number("reduction_slack", 0.0001, 0.5)) tuning.reduction_slack = *slack;
+  if (auto tick = reader.duration("tick", Zero::rejected)) {
+    if (*tick < std::chrono::microseconds(100) || *tick > std::chrono::seconds(1)) {
+      reader.report("tick", "must be between 100us and 1s, got " + format_duration(*tick));
+    } else {
+      tuning.tick = *tick;
+    }
+  }
+  if (policy != FlushPolicy::learned) return;
+  if (auto deadline = reader.duration("decision_deadline", Zero::rejected)) {
+    if (*deadline > std::chrono::milliseconds(10)) {
+      reader.report("decision_deadline",
+                    "must be at most 10ms (a decision runs on the request path), got " +
+                        format_duration(*deadline));
+    } else {
+      tuning.decision_deadline = *deadline;
+    }
+  }
+  if (auto model = reader.string("model")) {
+    if (model->empty()) {
+      reader.report("model", "must name an ONNX file");
+    } else {
+      tuning.model = std::move(*model);
+    }
+  } else if (reader.find("model") == nullptr) {
+    reader.report("policy", "policy = \"learned\" needs model = \"path/to/model.onnx\"");
   }
 }
 
@@ -189,6 +236,7 @@ void read_batch(TableReader& route_reader, const std::string& route_path, RouteC
   }
   read_max_wait(reader, batch.max_wait);
   read_policy(reader, batch.policy);
+  read_policy_tuning(reader, batch.policy, batch.tuning);
   assign(batch.max_inflight_batches, reader.integer("max_inflight_batches", 1, 100'000));
   assign(batch.max_queued_batches, reader.integer("max_queued_batches", 0, 1'000'000));
   read_choice(reader, "payload", std::array<std::string_view, 3>{"json_array", "ndjson", "wrapped"},
@@ -276,6 +324,9 @@ void read_collapse(TableReader& route_reader, const std::string& route_path, Rou
     }
   }
   read_policy(reader, collapse.policy);
+  if (collapse.strategy == CollapseStrategy::window) {
+    read_policy_tuning(reader, collapse.policy, collapse.tuning);
+  }
   read_max_wait(reader, collapse.max_wait);
   if (auto age = reader.duration("leader_age", Zero::allowed)) {
     if (collapse.strategy != CollapseStrategy::inflight) {
@@ -286,7 +337,8 @@ void read_collapse(TableReader& route_reader, const std::string& route_path, Rou
   }
   if (collapse.strategy != CollapseStrategy::window) {
     // (a preset's max_wait is simply unused by inflight slots)
-    for (const char* key : {"policy", "max_wait"}) {
+    for (const char* key :
+         {"policy", "max_wait", "model", "reduction_slack", "tick", "decision_deadline"}) {
       if (reader.find(key) != nullptr) {
         reader.report(key, std::string(key) + " applies only to strategy = \"window\"");
       }

@@ -1,5 +1,6 @@
 #include "policy/adaptive_policy.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <utility>
@@ -7,9 +8,10 @@
 namespace levee::policy {
 
 void AdaptiveSettings::validate() const {
-  if (!(std::isfinite(fill_factor) && fill_factor > 0.0)) {
-    throw std::invalid_argument("adaptive fill_factor must be a positive number");
+  if (!(reduction_slack > 0.0 && reduction_slack < 1.0)) {
+    throw std::invalid_argument("adaptive reduction_slack must be between 0 and 1");
   }
+  if (tick < Duration::zero()) throw std::invalid_argument("adaptive tick must not be negative");
 }
 
 std::string_view to_string(AdaptiveVerdict verdict) noexcept {
@@ -18,8 +20,8 @@ std::string_view to_string(AdaptiveVerdict verdict) noexcept {
       return "wait";
     case AdaptiveVerdict::no_traffic:
       return "no_traffic";
-    case AdaptiveVerdict::filled:
-      return "filled";
+    case AdaptiveVerdict::enough:
+      return "enough";
     case AdaptiveVerdict::too_late:
       return "too_late";
   }
@@ -40,15 +42,15 @@ AdaptiveVerdict AdaptivePolicy::evaluate(const GroupState& group, const SignalSn
   const double rate = signals.arrival_rate;
   if (!(rate > 0.0) || !std::isfinite(rate)) return AdaptiveVerdict::no_traffic;
 
-  const double max_wait = std::chrono::duration<double>(group.max_wait).count();
-  const double latency = signals.upstream_p99
-                             ? std::chrono::duration<double>(*signals.upstream_p99).count()
-                             : max_wait;
-  const double target = settings.fill_factor * rate * latency;
-  if (static_cast<double>(group.size) >= target) return AdaptiveVerdict::filled;
+  const double remaining = std::max(0.0, std::chrono::duration<double>(group.max_wait).count() -
+                                             std::chrono::duration<double>(group.age).count());
+  if (1.0 / rate > remaining) return AdaptiveVerdict::too_late;
 
-  const double budget = max_wait - std::chrono::duration<double>(group.age).count();
-  if (1.0 / rate > budget) return AdaptiveVerdict::too_late;
+  const auto n = static_cast<double>(group.size);
+  double at_deadline = n + rate * remaining;
+  if (group.size_cap != 0) at_deadline = std::min(at_deadline, static_cast<double>(group.size_cap));
+  at_deadline = std::max(at_deadline, n);
+  if (1.0 / n - 1.0 / at_deadline <= settings.reduction_slack) return AdaptiveVerdict::enough;
   return AdaptiveVerdict::wait;
 }
 

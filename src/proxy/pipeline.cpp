@@ -9,24 +9,9 @@
 
 namespace levee::proxy {
 
-namespace {
-
-std::shared_ptr<const FlushPolicy> make_policy(config::FlushPolicy policy) {
-  switch (policy) {
-    case config::FlushPolicy::immediate:
-      return std::make_shared<ImmediatePolicy>();
-    case config::FlushPolicy::timer:
-      return std::make_shared<EnvelopePolicy>("timer");
-    case config::FlushPolicy::size:
-      return std::make_shared<EnvelopePolicy>("size");
-  }
-  return std::make_shared<EnvelopePolicy>("timer");
-}
-
-}  // namespace
-
 CollapseShared make_collapse_shared(const config::RouteConfig& route,
-                                    const layers::collapse::CollapseMetrics& metrics) {
+                                    const layers::collapse::CollapseMetrics& metrics,
+                                    const RoutePolicy& policy) {
   if (route.mode != config::RouteMode::collapse || !route.collapse.enabled) return {};
   auto rules = std::make_shared<layers::collapse::CollapseRules>();
   rules->methods = route.collapse.methods;
@@ -35,7 +20,8 @@ CollapseShared make_collapse_shared(const config::RouteConfig& route,
   const bool window = route.collapse.strategy == config::CollapseStrategy::window;
   rules->strategy =
       window ? layers::collapse::Strategy::window : layers::collapse::Strategy::inflight;
-  rules->policy = make_policy(route.collapse.policy);
+  if (window) rules->policy = policy.policy;
+  rules->reporter = policy.reporter;
   rules->max_wait = route.collapse.max_wait;
   auto counters = std::make_shared<layers::collapse::CollapseCounters>();
   counters->metrics = metrics;
@@ -46,7 +32,8 @@ CollapseShared make_collapse_shared(const config::RouteConfig& route,
 }
 
 BatchShared make_batch_shared(const config::RouteConfig& route,
-                              const layers::batch::BatchMetricChildren& metrics) {
+                              const layers::batch::BatchMetricChildren& metrics,
+                              const RoutePolicy& policy) {
   if (route.mode != config::RouteMode::batch) return {};
   const config::BatchConfig& batch = route.batch;
   namespace lb = layers::batch;
@@ -62,6 +49,7 @@ BatchShared make_batch_shared(const config::RouteConfig& route,
   rules->max_item_bytes = batch.max_item_bytes;
   rules->item_error_status = batch.item_error_status;
   rules->debug_header = batch.debug_header;
+  rules->reporter = policy.reporter;
 
   BatchLimits limits;
   limits.max_batch_size = batch.max_batch_size;
@@ -72,7 +60,8 @@ BatchShared make_batch_shared(const config::RouteConfig& route,
   limits.max_pending_items = route.max_pending;
   limits.admission_timeout = route.admission_timeout;
   auto counters = std::make_shared<lb::BatchCounters>(metrics);
-  auto batcher = lb::RouteBatcher::create(limits, make_policy(batch.policy), counters);
+  if (policy.reporter) counters->report_to(policy.reporter, limits);
+  auto batcher = lb::RouteBatcher::create(limits, policy.policy, counters);
   return BatchShared{std::move(batcher), std::move(rules), std::move(counters)};
 }
 

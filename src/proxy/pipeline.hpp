@@ -13,6 +13,7 @@
 #include "layers/cache/cache_service.hpp"
 #include "layers/collapse/collapse_service.hpp"
 #include "layers/metrics/route_metrics.hpp"
+#include "proxy/flush_policy_setup.hpp"
 #include "proxy/guards.hpp"
 #include "upstream/upstream_client.hpp"
 
@@ -26,8 +27,10 @@ struct CollapseShared {
   std::shared_ptr<layers::collapse::CollapseCounters> counters;
 };
 
+// `policy`: the route's [routes.collapse] policy (FlushPolicySetup); used by window slots.
 [[nodiscard]] CollapseShared make_collapse_shared(const config::RouteConfig& route,
-                                                  const layers::collapse::CollapseMetrics& metrics);
+                                                  const layers::collapse::CollapseMetrics& metrics,
+                                                  const RoutePolicy& policy);
 
 // What every worker's copy of a batch route shares: one batcher (batching is global across
 // workers), its rules and its counters. Empty for other modes.
@@ -38,7 +41,8 @@ struct BatchShared {
 };
 
 [[nodiscard]] BatchShared make_batch_shared(const config::RouteConfig& route,
-                                            const layers::batch::BatchMetricChildren& metrics);
+                                            const layers::batch::BatchMetricChildren& metrics,
+                                            const RoutePolicy& policy);
 
 struct RouteResources {
   const config::RouteConfig& route;

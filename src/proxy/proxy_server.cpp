@@ -16,15 +16,20 @@
 #include "admin/admin_handler.hpp"
 #include "admin/metric_registry.hpp"
 #include "admin/metrics.hpp"
+#include "policy/model_watcher.hpp"
 #include "proxy/cache_setup.hpp"
+#include "proxy/flush_policy_setup.hpp"
 #include "proxy/pipeline.hpp"
 #include "proxy/proxy_metrics.hpp"
+#include "proxy/telemetry_metrics.hpp"
 #include "proxy/worker.hpp"
 #include "router/route_table.hpp"
 #include "server/access_log.hpp"
 #include "server/connection_gate.hpp"
 #include "server/http_session.hpp"
 #include "server/listener.hpp"
+#include "telemetry/telemetry.hpp"
+#include "telemetry/telemetry_setup.hpp"
 
 namespace levee::proxy {
 
@@ -90,6 +95,9 @@ class AdminThread {
 
 namespace {
 // One family for both modes: a gauge's help must be the same for each child.
+// How often the learned routes' model files are checked for a new version.
+constexpr std::chrono::milliseconds k_model_poll{1000};
+
 constexpr std::string_view k_active_slots_help =
     "Collapse slots (upstream calls shared by waiting requests) open now; on batch routes, "
     "batches open, queued or in flight.";
@@ -100,16 +108,21 @@ ProxyServer::ProxyServer(config::Config config)
       started_at_(std::chrono::steady_clock::now()),
       registry_(std::make_unique<admin::Registry>()),
       metrics_(std::make_unique<ProxyMetrics>(*registry_)),
+      // Before the routes, whose reporters record into it; a sink that cannot be created stops
+      // start-up here, like an address that cannot be bound.
+      telemetry_(telemetry::make_flush_telemetry(config_.telemetry)),
       gate_(std::make_unique<server::ConnectionGate>(config_.server.max_connections)) {
   registry_->gauge_callback("levee_build_info", "levee's version; always 1.",
                             {{"version", LEVEE_VERSION}}, [] { return 1.0; });
   registry_->gauge_callback("levee_ready", "1 while accepting traffic, 0 while draining.", {},
                             [this] { return ready_.load() ? 1.0 : 0.0; });
+  register_telemetry_metrics(*registry_, *telemetry_, config::to_string(config_.telemetry.sink));
   registry_->gauge_callback("levee_active_requests", "Requests being handled now.", {},
                             [this] { return static_cast<double>(gate_->active_requests()); });
   registry_->gauge_callback("levee_uptime_seconds", "Seconds since start.", {}, [this] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
   });
+  policies_ = std::make_unique<FlushPolicySetup>(*registry_, telemetry_.get());
   guards_ = make_upstream_guards(config_, *registry_);
   cache_ = make_cache_shared(config_, *registry_);
   redis_ = make_redis_tier_setup(config_, *registry_);
@@ -117,9 +130,15 @@ ProxyServer::ProxyServer(config::Config config)
     route_metrics_.push_back(&metrics_->add_route(route.name));
     limits_.push_back(make_route_limits(route, *route_metrics_.back(), *registry_));
     const bool collapses = route.mode == config::RouteMode::collapse && route.collapse.enabled;
-    collapse_.push_back(make_collapse_shared(route, collapses
-                                                        ? metrics_->add_collapse_route(route.name)
-                                                        : layers::collapse::CollapseMetrics{}));
+    const bool window = collapses && route.collapse.strategy == config::CollapseStrategy::window;
+    collapse_.push_back(make_collapse_shared(
+        route,
+        collapses ? metrics_->add_collapse_route(route.name) : layers::collapse::CollapseMetrics{},
+        // An inflight slot goes at once: its telemetry says `immediate`, like its flush reason.
+        collapses ? policies_->make(route.name,
+                                    window ? route.collapse.policy : config::FlushPolicy::immediate,
+                                    route.collapse.tuning)
+                  : RoutePolicy{}));
     if (auto table = collapse_.back().table) {
       registry_->gauge_callback("levee_active_batch_slots", k_active_slots_help,
                                 {{"route", route.name}},
@@ -132,8 +151,13 @@ ProxyServer::ProxyServer(config::Config config)
 
   for (const auto& route : config_.routes) {
     const bool batches = route.mode == config::RouteMode::batch;
-    batch_.push_back(make_batch_shared(route, batches ? metrics_->add_batch_route(route.name)
-                                                      : layers::batch::BatchMetricChildren{}));
+    if (!batches) {
+      batch_.emplace_back();
+      continue;
+    }
+    batch_.push_back(
+        make_batch_shared(route, metrics_->add_batch_route(route.name),
+                          policies_->make(route.name, route.batch.policy, route.batch.tuning)));
     if (auto batcher = batch_.back().batcher) {
       const std::string& name = route.name;
       registry_->gauge_callback(
@@ -152,6 +176,11 @@ ProxyServer::ProxyServer(config::Config config)
           [batcher] { return static_cast<double>(batcher->stats().pending_items); });
     }
   }
+
+  // The first load happens before any request; a model that does not load leaves its route
+  // on the adaptive fallback (logged), and the watcher keeps trying.
+  for (const auto& model : policies_->models()) (void)model->refresh(true);
+  model_watcher_ = std::make_unique<policy::ModelWatcher>(policies_->models(), k_model_poll);
 
   UpstreamEndpoints endpoints;
   for (const auto& upstream : config_.upstreams) {
@@ -199,6 +228,7 @@ ProxyServer::~ProxyServer() { stop(); }
 void ProxyServer::start() {
   for (auto& worker : workers_) worker->start();
   admin_thread_->start();
+  model_watcher_->start();
   ready_.store(true, std::memory_order_release);
 }
 
@@ -225,6 +255,8 @@ bool ProxyServer::wait_drained(std::chrono::steady_clock::time_point deadline) {
 
 void ProxyServer::interrupt_drain() { gate_->interrupt(); }
 
+void ProxyServer::reload_models() { model_watcher_->reload_all(); }
+
 std::int64_t ProxyServer::active_requests() const { return gate_->active_requests(); }
 
 std::uint32_t ProxyServer::open_connections() const { return gate_->open_connections(); }
@@ -234,6 +266,9 @@ void ProxyServer::stop() {
   stopped_ = true;
   for (auto& worker : workers_) worker->stop();
   for (auto& worker : workers_) worker->join();
+  model_watcher_->stop();
+  // Every flush has been recorded: what is queued is written out before the sink closes.
+  telemetry_->stop();
   // No executor runs any more: frames destroyed with the workers must not post to another
   // worker's io_context, which may already be gone.
   for (const BatchShared& batch : batch_) {
@@ -250,11 +285,13 @@ std::string ProxyServer::stats_json() const {
   fmt::format_to(
       it,
       "{{\"version\":\"{}\",\"uptime_seconds\":{:.3f},\"ready\":{},\"workers\":{},"
-      "\"open_connections\":{},\"active_requests\":{},\"routes\":[",
+      "\"open_connections\":{},\"active_requests\":{},\"telemetry\":{{\"sink\":\"{}\","
+      "\"recorded\":{},\"written\":{},\"dropped\":{},\"sink_errors\":{}}},\"routes\":[",
       LEVEE_VERSION,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count(),
       ready_.load() ? "true" : "false", config_.server.workers, gate_->open_connections(),
-      gate_->active_requests());
+      gate_->active_requests(), config::to_string(config_.telemetry.sink), telemetry_->recorded(),
+      telemetry_->written(), telemetry_->dropped(), telemetry_->sink_errors());
   for (std::size_t i = 0; i < config_.routes.size(); ++i) {
     const auto& route = config_.routes[i];
     const auto& m = *route_metrics_[i];

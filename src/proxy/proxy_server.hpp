@@ -28,6 +28,12 @@ namespace levee::proxy {
 struct CollapseShared;
 struct BatchShared;
 }  // namespace levee::proxy
+namespace levee::policy {
+class ModelWatcher;
+}  // namespace levee::policy
+namespace levee::telemetry {
+class FlushTelemetry;
+}  // namespace levee::telemetry
 namespace levee::server {
 class AccessLog;
 class ConnectionGate;
@@ -37,6 +43,7 @@ class SessionSet;
 
 namespace levee::proxy {
 
+class FlushPolicySetup;
 class ProxyMetrics;
 class Worker;
 class AdminThread;
@@ -59,6 +66,8 @@ class ProxyServer {
   // is called. True when the drain completed.
   bool wait_drained(std::chrono::steady_clock::time_point deadline);
   void interrupt_drain();
+  // SIGHUP: every learned route's model file is read again now (on the watcher's thread).
+  void reload_models();
   // Requests still being handled (the ones a forced stop cuts).
   [[nodiscard]] std::int64_t active_requests() const;
   [[nodiscard]] std::uint32_t open_connections() const;
@@ -67,6 +76,11 @@ class ProxyServer {
   [[nodiscard]] boost::asio::ip::tcp::endpoint listen_endpoint() const { return listen_; }
   [[nodiscard]] boost::asio::ip::tcp::endpoint admin_endpoint() const { return admin_; }
   [[nodiscard]] const config::Config& config() const noexcept { return config_; }
+  // Where flushes record their events; never null (a `none` sink records nothing). Valid until
+  // the ProxyServer is destroyed; stop() drains it after every worker has stopped.
+  [[nodiscard]] telemetry::FlushTelemetry* flush_telemetry() const noexcept {
+    return telemetry_.get();
+  }
 
  private:
   [[nodiscard]] std::string stats_json() const;
@@ -78,6 +92,10 @@ class ProxyServer {
   std::atomic<bool> ready_{false};
   std::unique_ptr<admin::Registry> registry_;
   std::unique_ptr<ProxyMetrics> metrics_;
+  // Flush telemetry; declared before the routes' shared state, whose reporters point to it.
+  std::unique_ptr<telemetry::FlushTelemetry> telemetry_;
+  std::unique_ptr<FlushPolicySetup> policies_;
+  std::unique_ptr<policy::ModelWatcher> model_watcher_;
   std::vector<const layers::RouteMetrics*> route_metrics_;
   std::vector<CollapseShared> collapse_;           // config.routes order; outlives the workers
   std::vector<BatchShared> batch_;                 // config.routes order; outlives the workers

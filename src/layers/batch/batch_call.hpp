@@ -22,6 +22,7 @@
 #include "layers/batch/demux.hpp"
 #include "layers/batch/payload.hpp"
 #include "levee/batcher.hpp"
+#include "policy/flush_reporter.hpp"
 
 namespace levee::layers::batch {
 
@@ -52,6 +53,8 @@ struct BatchRules {
   std::chrono::seconds retry_after{1};  // on 503, unless the upstream's own 503/429 said more
   // Adds `X-Levee-Batch: items=N; waited_us=W; upstream_us=U` to each item's answer.
   bool debug_header = false;
+  // Told of every item's arrival (the flush policy's signals); null: nothing is reported.
+  std::shared_ptr<policy::FlushReporter> reporter;
 };
 
 // An upstream's Retry-After is passed on up to this; more is likely a misconfiguration.

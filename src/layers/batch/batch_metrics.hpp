@@ -9,9 +9,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <utility>
 
 #include "levee/batcher.hpp"
 #include "levee/flush_policy.hpp"
+#include "policy/flush_reporter.hpp"
 
 namespace levee::admin {
 class Counter;
@@ -42,8 +45,17 @@ class BatchCounters final : public BatchObserver {
  public:
   explicit BatchCounters(BatchMetricChildren children = {}) : children_(children) {}
 
+  // Every finished batch goes to `reporter` (upstream latency for the policy's signals, one
+  // flush telemetry event); `limits` are the route's, for the event's observation. Set once,
+  // before the batcher takes items.
+  void report_to(std::shared_ptr<policy::FlushReporter> reporter, const BatchLimits& limits) {
+    reporter_ = std::move(reporter);
+    limits_ = limits;
+  }
+
   void flushed(FlushReason reason, std::size_t items, std::size_t bytes,
                std::chrono::nanoseconds age) override;
+  void call_finished(const FinishedBatch& batch) override;
   void count_call(CallOutcome outcome);
   void count_item(ItemOutcomeKind outcome);
 
@@ -59,6 +71,8 @@ class BatchCounters final : public BatchObserver {
 
  private:
   BatchMetricChildren children_;
+  std::shared_ptr<policy::FlushReporter> reporter_;
+  BatchLimits limits_;
   std::array<std::atomic<std::uint64_t>, k_flush_reasons> flushes_{};
   std::array<std::atomic<std::uint64_t>, k_call_outcomes> calls_{};
   std::array<std::atomic<std::uint64_t>, k_item_outcomes> items_{};

@@ -82,6 +82,7 @@ class BatchService {
       watch.client->watch([&withdraw] { withdraw.emit(boost::asio::cancellation_type::terminal); });
     }
     const auto parked_at = std::chrono::steady_clock::now();
+    if (rules_->reporter) rules_->reporter->arrival(parked_at);
     auto outcome = co_await handle_->submit(std::move(parked), bytes, key, withdraw.slot());
     co_return answer(std::move(outcome), parked_at);
   }

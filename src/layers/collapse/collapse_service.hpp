@@ -24,7 +24,10 @@
 // Runs on the calling worker's io_context; followers are woken there by an event.
 // - leader_age (inflight, SlotTable): a request that joins a slot older than it makes a
 //   second call, and the first answer serves the slot.
-// Not yet here: the adaptive and learned policies (issue 7).
+// - Policies that measure (adaptive, learned) see every collapsible request's arrival and
+//   every slot's upstream latency through the route's FlushReporter, which also sends one
+//   flush telemetry event per slot; a window leader asks its policy again at every tick
+//   (FlushPolicy::tick) between arrivals.
 
 #include <algorithm>
 #include <array>
@@ -37,6 +40,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -44,6 +48,7 @@
 #include "core/service.hpp"
 #include "layers/collapse/collapse_key.hpp"
 #include "layers/collapse/slot_table.hpp"
+#include "policy/flush_reporter.hpp"
 
 namespace levee::layers::collapse {
 
@@ -59,6 +64,8 @@ struct CollapseRules {
   // window: asked when the leader arrives (the SlotTable asks it at each follower's arrival).
   std::shared_ptr<const FlushPolicy> policy = std::make_shared<EnvelopePolicy>("timer");
   std::chrono::nanoseconds max_wait{std::chrono::milliseconds(50)};  // window
+  // Arrivals, upstream latencies and flush events; null: nothing is reported.
+  std::shared_ptr<policy::FlushReporter> reporter;
 
   [[nodiscard]] bool applies_to(const std::string& method) const {
     return std::find(methods.begin(), methods.end(), method) != methods.end();
@@ -118,6 +125,7 @@ class CollapseService {
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
     if (!rules_->applies_to(request.method)) co_return co_await inner_.call(std::move(request));
+    if (rules_->reporter) rules_->reporter->arrival(std::chrono::steady_clock::now());
     Joined joined = table_->join(
         make_collapse_key(request, rules_->vary, CollapseRules::keys_body(request.method)));
     if (joined.role == Role::leader)
@@ -179,37 +187,69 @@ class CollapseService {
     const auto opened = std::chrono::steady_clock::now();
     const CollapseMetrics& metrics = counters_->metrics;
     LeaderGuard guard{table_.get(), slot};
+    GroupState at_flush{1, table_->max_waiters() + 1, 0, 0, {}, rules_->max_wait};
+    FlushReason reason = FlushReason::immediate;
     if (rules_->strategy == Strategy::window) {
-      // The leader's own arrival is the policy's first question (`immediate` says go now).
-      std::optional<FlushReason> go = rules_->policy->decide(
-          GroupState{1, table_->max_waiters() + 1, 0, 0, {}, rules_->max_wait});
-      if (!go) {
-        auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor);
-        waiter->timer().expires_after(rules_->max_wait);
-        if (table_->park_leader(slot, waiter)) {
-          boost::system::error_code ec;  // operation_aborted: filled up, policy, shutdown
-          co_await waiter->timer().async_wait(
-              boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-          if (!ec) go = FlushReason::timeout;
-        }
-      }
-      const auto [members, reason] = table_->dispatch(slot, go.value_or(FlushReason::immediate));
-      count_flush(reason, members, std::chrono::steady_clock::now() - opened);
+      std::optional<FlushReason> go = co_await park(slot);
+      std::size_t members = 0;
+      std::tie(members, reason) = table_->dispatch(slot, go.value_or(FlushReason::immediate));
+      at_flush.size = members;
+      at_flush.age = std::chrono::steady_clock::now() - opened;
+      count_flush(reason, members, at_flush.age);
     } else {
       count_flush(FlushReason::immediate, std::nullopt, {});
     }
+    const auto departed = std::chrono::steady_clock::now();
     core::Response response = co_await inner_.call(std::move(request));
+    const auto answered = std::chrono::steady_clock::now();
     guard.slot.reset();
     // Set-Cookie: the answer is the leader's alone; null releases the followers.
     const std::size_t served = response.headers.contains("set-cookie")
                                    ? table_->finish(slot, nullptr)
                                    : table_->finish_sharing(slot, response);
+    if (rules_->reporter) {
+      // An inflight slot takes members until its answer: its size is known only now.
+      if (rules_->strategy == Strategy::inflight) at_flush.size = served;
+      rules_->reporter->flushed(policy::FlushedGroup{at_flush, reason, answered - departed,
+                                                     response.status, !response.shed},
+                                answered);
+    }
     if (rules_->debug_header) mark(response, "leader", served);
     // An inflight slot takes members until its answer: its size and age are known only now.
     if (rules_->strategy == Strategy::inflight) {
       observe(metrics, served, std::chrono::steady_clock::now() - opened);
     }
     co_return response;
+  }
+
+  // Window leader: waits until the slot should go, and says why (nullopt: a reason an arrival
+  // or shutdown recorded on the slot, which dispatch() returns). The policy is asked at
+  // once (the leader's own arrival; `immediate` says go now), then by the arrivals
+  // (SlotTable::join) and at every tick of a policy that has one; max_wait always ends it.
+  boost::asio::awaitable<std::optional<FlushReason>> park(const std::shared_ptr<Slot>& slot) {
+    const auto opened = std::chrono::steady_clock::now();
+    std::optional<FlushReason> go = rules_->policy->decide(
+        GroupState{1, table_->max_waiters() + 1, 0, 0, {}, rules_->max_wait});
+    if (go) co_return go;
+    const auto deadline = opened + rules_->max_wait;
+    const auto tick = rules_->policy->tick();
+    const auto next_wake = [deadline, tick](std::chrono::steady_clock::time_point now) {
+      return tick > std::chrono::nanoseconds::zero() ? std::min(deadline, now + tick) : deadline;
+    };
+    auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor);
+    waiter->timer().expires_at(next_wake(opened));
+    if (!table_->park_leader(slot, waiter)) co_return std::nullopt;  // already due
+    for (;;) {
+      boost::system::error_code ec;  // operation_aborted: filled up, policy, shutdown
+      co_await waiter->timer().async_wait(
+          boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+      if (ec) co_return std::nullopt;
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= deadline) co_return FlushReason::timeout;
+      // A wake posted by an arrival after this tick fired finds the reason recorded here.
+      if (auto reason = table_->ask_on_tick(slot)) co_return reason;
+      waiter->timer().expires_at(next_wake(now));
+    }
   }
 
   void count_flush(FlushReason reason, std::optional<std::size_t> members,

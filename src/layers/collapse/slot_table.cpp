@@ -75,6 +75,16 @@ bool SlotTable::park_leader(const std::shared_ptr<Slot>& slot,
   return true;
 }
 
+std::optional<FlushReason> SlotTable::ask_on_tick(const std::shared_ptr<Slot>& slot) {
+  std::lock_guard lock(shard_of(*slot).mutex);
+  if (!slot->flush_now && policy_) {
+    slot->flush_now =
+        policy_->decide(GroupState{slot->members, max_waiters_ + 1, 0, 0,
+                                   std::chrono::steady_clock::now() - slot->opened_at, max_wait_});
+  }
+  return slot->flush_now;
+}
+
 std::pair<std::size_t, FlushReason> SlotTable::dispatch(const std::shared_ptr<Slot>& slot,
                                                         FlushReason otherwise) {
   std::lock_guard lock(shard_of(*slot).mutex);

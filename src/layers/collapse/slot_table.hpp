@@ -102,6 +102,9 @@ class SlotTable {
   // cancels it.
   [[nodiscard]] bool park_leader(const std::shared_ptr<Slot>& slot,
                                  const std::shared_ptr<Waiter>& waiter);
+  // Window leader, at a policy tick between arrivals: the reason the slot should go now (one
+  // an arrival recorded, or the policy's answer now), or nullopt to keep waiting.
+  [[nodiscard]] std::optional<FlushReason> ask_on_tick(const std::shared_ptr<Slot>& slot);
   // Window leader: closes the slot to new members. Returns the members it answers and why it
   // goes now: the reason recorded on the slot (full, policy, shutdown), else `otherwise`
   // (timeout when the leader's max_wait timer fired, or the leader's own policy decision).
@@ -129,6 +132,7 @@ class SlotTable {
   std::size_t finish_sharing(const std::shared_ptr<Slot>& slot, core::Response& response);
 
   [[nodiscard]] std::size_t max_waiters() const noexcept { return max_waiters_; }
+  [[nodiscard]] std::chrono::nanoseconds max_wait() const noexcept { return max_wait_; }
   [[nodiscard]] std::size_t slots() const noexcept {
     return slot_count_.load(std::memory_order_relaxed);
   }

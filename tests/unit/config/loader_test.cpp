@@ -291,10 +291,10 @@ TEST(ConfigLoader, SyntaxErrorNamesFileAndLine) {
 TEST(ConfigLoader, UnknownTopLevelKey) {
   const auto error = only_error(minimal_plus("colour = \"red\"\n"), "routes[0].colour", 7);
   EXPECT_THAT(error.message, HasSubstr("unknown key"));
-  const auto top = only_error("telemetry = 1\n" + std::string(minimal_toml), "telemetry", 1);
+  const auto top = only_error("tracing = 1\n" + std::string(minimal_toml), "tracing", 1);
   EXPECT_EQ(top.column, 1u);
   EXPECT_THAT(top.message, HasSubstr("unknown key"));
-  EXPECT_THAT(top.message, HasSubstr("server, log, upstreams, routes"));
+  EXPECT_THAT(top.message, HasSubstr("server, log, upstreams, routes, cache, telemetry"));
 }
 
 TEST(ConfigLoader, UnknownNestedKey) {
@@ -610,7 +610,14 @@ TEST(ConfigLoader, CollapseTableErrorsNameTheirKey) {
   EXPECT_THAT(only_error(minimal_plus(route + "strategy = \"window\"\npolicy = \"learned\"\n"),
                          "routes[1].collapse.policy", 13)
                   .message,
-              HasSubstr("not implemented in this build"));
+              HasSubstr("needs model"));
+  EXPECT_THAT(
+      only_error(minimal_plus(route + "tick = \"1ms\"\n"), "routes[1].collapse.tick", 12).message,
+      HasSubstr("applies only to strategy = \"window\""));
+  EXPECT_THAT(only_error(minimal_plus(route + "strategy = \"window\"\nreduction_slack = 0.01\n"),
+                         "routes[1].collapse.reduction_slack", 13)
+                  .message,
+              HasSubstr("applies only to policy = \"adaptive\" or \"learned\""));
   EXPECT_THAT(
       only_error(minimal_plus(route + "max_wait = \"10ms\"\n"), "routes[1].collapse.max_wait", 12)
           .message,
@@ -682,6 +689,35 @@ TEST(ConfigLoader, BatchRoutesAndTheirTable) {
   EXPECT_FALSE(plain.batch.debug_header);
 }
 
+TEST(ConfigLoader, AdaptiveAndLearnedPoliciesAndTheirTuning) {
+  const Config adaptive = load(minimal_plus(batch_route + "policy = \"adaptive\"\n"));
+  const PolicyTuning& defaults = adaptive.routes[1].batch.tuning;
+  EXPECT_EQ(adaptive.routes[1].batch.policy, FlushPolicy::adaptive);
+  EXPECT_DOUBLE_EQ(defaults.reduction_slack, 0.0075);
+  EXPECT_EQ(defaults.tick, std::chrono::milliseconds(1));
+
+  const Config learned = load_string(
+      minimal_plus(batch_route +
+                   "policy = \"learned\"\nmodel = \"models/p.onnx\"\nreduction_slack = 0.02\n"
+                   "tick = \"500us\"\ndecision_deadline = \"50us\"\n"),
+      "/etc/levee/levee.toml", {});
+  const PolicyTuning& tuning = learned.routes[1].batch.tuning;
+  EXPECT_EQ(learned.routes[1].batch.policy, FlushPolicy::learned);
+  // A relative model path is taken from the config file's directory.
+  EXPECT_EQ(tuning.model, "/etc/levee/models/p.onnx");
+  EXPECT_DOUBLE_EQ(tuning.reduction_slack, 0.02);
+  EXPECT_EQ(tuning.tick, std::chrono::microseconds(500));
+  EXPECT_EQ(tuning.decision_deadline, std::chrono::microseconds(50));
+
+  const Config absolute = load_string(
+      minimal_plus("[[routes]]\nname = \"c\"\nupstream = \"legacy\"\nmode = \"collapse\"\n"
+                   "[routes.collapse]\nstrategy = \"window\"\npolicy = \"learned\"\n"
+                   "model = \"/srv/m.onnx\"\n"),
+      "conf/levee.toml", {});
+  EXPECT_EQ(absolute.routes[1].collapse.policy, FlushPolicy::learned);
+  EXPECT_EQ(absolute.routes[1].collapse.tuning.model, "/srv/m.onnx");
+}
+
 TEST(ConfigLoader, BatchTableErrorsNameTheirKey) {
   EXPECT_THAT(
       only_error(minimal_plus(batch_route + "payload = \"xml\"\n"), "routes[1].batch.payload", 13)
@@ -703,10 +739,28 @@ TEST(ConfigLoader, BatchTableErrorsNameTheirKey) {
                          "routes[1].batch.max_batch_bytes", 13)
                   .message,
               HasSubstr("must not be larger than max_batch_bytes"));
-  EXPECT_THAT(only_error(minimal_plus(batch_route + "policy = \"adaptive\"\n"),
-                         "routes[1].batch.policy", 13)
+  EXPECT_THAT(only_error(minimal_plus(batch_route + "policy = \"adaptive\"\nmodel = \"m.onnx\"\n"),
+                         "routes[1].batch.model", 14)
                   .message,
-              HasSubstr("not implemented in this build"));
+              HasSubstr("applies only to policy = \"learned\""));
+  EXPECT_THAT(only_error(minimal_plus(batch_route + "policy = \"adaptive\"\ntick = \"10us\"\n"),
+                         "routes[1].batch.tick", 14)
+                  .message,
+              HasSubstr("between 100us and 1s"));
+  EXPECT_THAT(only_error(minimal_plus(batch_route + "policy = \"learned\"\nmodel = \"m.onnx\"\n"
+                                                    "decision_deadline = \"20ms\"\n"),
+                         "routes[1].batch.decision_deadline", 15)
+                  .message,
+              HasSubstr("at most 10ms"));
+  EXPECT_THAT(
+      only_error(minimal_plus(batch_route + "policy = \"adaptive\"\nreduction_slack = 0.0\n"),
+                 "routes[1].batch.reduction_slack", 14)
+          .message,
+      HasSubstr("0.0001"));
+  EXPECT_THAT(
+      only_error(minimal_plus(batch_route + "policy = \"clever\"\n"), "routes[1].batch.policy", 13)
+          .message,
+      HasSubstr("expected immediate, timer, size, adaptive or learned"));
   EXPECT_THAT(
       only_error(minimal_plus(batch_route + "max_wait = \"0ms\"\n"), "routes[1].batch.max_wait", 13)
           .message,
@@ -970,7 +1024,7 @@ TEST(ConfigEnvironment, CreatesAMissingSection) {
 TEST(ConfigEnvironment, IgnoresUnrelatedVariables) {
   const Config config = load(two_routes_toml, {{"LEVEE_BIN_DIR", "/opt/levee"},
                                                {"LEVEE_SERVERX", "1"},
-                                               {"LEVEE_TELEMETRY__SINK", "kafka"},
+                                               {"LEVEE_TRACING__SINK", "kafka"},
                                                {"PATH", "/usr/bin"},
                                                {"levee_server__workers", "9"}});
   EXPECT_EQ(config.server.workers, hardware_workers());

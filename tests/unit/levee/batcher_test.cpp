@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <stdexcept>
 #include <thread>
@@ -399,6 +400,77 @@ TEST(Batcher, TheImmediatePolicySendsEachItemAlone) {
   f.io.poll();
   EXPECT_EQ(f.upstream.batches, (std::vector<std::vector<int>>{{0}, {1}, {2}}));
   EXPECT_EQ(f.recorder->flushes[0].first, FlushReason::immediate);
+}
+
+// Waits on arrivals; at a tick, flushes once the batch is `after` old. Counts its questions.
+class AgePolicy final : public FlushPolicy {
+ public:
+  AgePolicy(std::chrono::nanoseconds after, std::chrono::nanoseconds tick)
+      : after_(after), tick_(tick) {}
+  std::optional<FlushReason> decide(const GroupState& group) const override {
+    asked.fetch_add(1);
+    if (group.age >= after_) return FlushReason::policy;
+    return std::nullopt;
+  }
+  std::string_view name() const noexcept override { return "age"; }
+  std::chrono::nanoseconds tick() const noexcept override { return tick_; }
+  mutable std::atomic<int> asked{0};
+
+ private:
+  std::chrono::nanoseconds after_;
+  std::chrono::nanoseconds tick_;
+};
+
+TEST(Batcher, APolicyWithATickIsAskedBetweenArrivalsAndCanSendTheBatch) {
+  auto policy = std::make_shared<AgePolicy>(5ms, 1ms);
+  Fixture f(limits(100, 1h), policy);
+  const auto started = std::chrono::steady_clock::now();
+  f.submit(7);
+  f.io.run();  // ends when the batch has gone and been answered
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(f.results(), std::vector<int>{70});
+  ASSERT_EQ(f.recorder->flushes.size(), 1u);
+  EXPECT_EQ(f.recorder->flushes[0].first, FlushReason::policy);
+  EXPECT_GE(took, 5ms);  // not before the policy said so; the hour-long max_wait did not fire
+  // The arrival, then the ticks until 5 ms had passed (at least four, one per millisecond).
+  EXPECT_GE(policy->asked.load(), 5);
+}
+
+TEST(Batcher, MaxWaitStillWinsOverAPolicyThatKeepsWaiting) {
+  auto policy = std::make_shared<AgePolicy>(1h, 1ms);
+  Fixture f(limits(100, 10ms), policy);
+  f.submit(7);
+  f.io.run();
+  ASSERT_EQ(f.recorder->flushes.size(), 1u);
+  EXPECT_EQ(f.recorder->flushes[0].first, FlushReason::timeout);
+  EXPECT_EQ(f.results(), std::vector<int>{70});
+}
+
+// Sees how each batch's call went.
+struct CallRecorder final : BatchObserver {
+  std::vector<FinishedBatch> finished;
+  void call_finished(const FinishedBatch& batch) override { finished.push_back(batch); }
+};
+
+TEST(Batcher, EveryFinishedCallIsReportedWithItsReasonAndOutcome) {
+  auto recorder = std::make_shared<CallRecorder>();
+  asio::io_context io;
+  FakeUpstream upstream{io};
+  auto batcher = IntBatcher::create(limits(2), std::make_shared<EnvelopePolicy>("timer"), recorder);
+  auto handle = batcher->handle(io.get_executor(), upstream.call());
+  upstream.fail_next = BatchFailure{BatchError::call_failed, "boom", 504};
+  for (int i = 0; i < 4; ++i) {
+    asio::co_spawn(io, handle.submit(i, 3), asio::detached);
+  }
+  io.run();
+  ASSERT_EQ(recorder->finished.size(), 2u);
+  EXPECT_EQ(recorder->finished[0].reason, FlushReason::size_cap);
+  EXPECT_EQ(recorder->finished[0].items, 2u);
+  EXPECT_EQ(recorder->finished[0].bytes, 6u);
+  EXPECT_FALSE(recorder->finished[0].ok);
+  EXPECT_EQ(recorder->finished[0].failure_code, 504);
+  EXPECT_TRUE(recorder->finished[1].ok);
+  EXPECT_GE(recorder->finished[1].call_time, std::chrono::nanoseconds::zero());
 }
 
 TEST(Batcher, AfterShutdownEveryItemGoesAtOnce) {

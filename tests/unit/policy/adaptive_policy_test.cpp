@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/manual_clock.hpp"
+
 namespace levee::policy {
 namespace {
 
@@ -19,20 +21,7 @@ using std::chrono::microseconds;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Time moves only when the test says so; atomic so that several threads may read and move it.
-class ManualClock {
- public:
-  [[nodiscard]] TimePoint now() const {
-    return TimePoint(Duration(ticks_.load(std::memory_order_relaxed)));
-  }
-  void advance(Duration by) { ticks_.fetch_add(by.count(), std::memory_order_relaxed); }
-  [[nodiscard]] AdaptivePolicy::NowFunction function() const {
-    return [this] { return now(); };
-  }
-
- private:
-  std::atomic<Duration::rep> ticks_{Duration(hours(1)).count()};
-};
+using test::ManualClock;
 
 GroupState group(std::size_t size, Duration age, Duration max_wait = milliseconds(50),
                  std::size_t cap = 1000) {
@@ -83,53 +72,85 @@ TEST(AdaptivePolicy, FlushesAtOnceWithNoMeasuredTraffic) {
 
 TEST(AdaptivePolicy, FlushesAtOnceOnSparseTraffic) {
   Route route;
-  route.arrivals(2.0, seconds(5));  // lambda·L = 2/s · 20 ms = 0.04
-  route.upstream_calls(milliseconds(20));
-  EXPECT_EQ(route.verdict(group(1, Duration::zero())), AdaptiveVerdict::filled);
+  route.arrivals(2.0, seconds(5));  // the next arrival is due in 500 ms, max_wait is 50 ms
+  EXPECT_EQ(route.verdict(group(1, Duration::zero())), AdaptiveVerdict::too_late);
   EXPECT_EQ(route.policy.decide(group(1, Duration::zero())), FlushReason::policy);
 }
 
-TEST(AdaptivePolicy, WaitsOnDenseTraffic) {
+// The size at which `evaluate` first says enough, at age `age`, on a route at `rate`.
+std::size_t first_enough(Route& route, Duration age, Duration max_wait, std::size_t cap) {
+  for (std::size_t n = 1; n < cap; ++n) {
+    if (route.verdict(group(n, age, max_wait, cap)) == AdaptiveVerdict::enough) return n;
+  }
+  return cap;
+}
+
+TEST(AdaptivePolicy, DenseTrafficFillsGroupsToWhereWaitingStopsPaying) {
   Route route;
-  route.arrivals(2000.0, seconds(5));  // lambda·L = 2000/s · 50 ms = 100
-  route.upstream_calls(milliseconds(50));
-  for (std::size_t n : {1U, 10U, 50U, 90U}) {
-    EXPECT_EQ(route.verdict(group(n, milliseconds(2))), AdaptiveVerdict::wait) << n;
-    EXPECT_EQ(route.policy.decide(group(n, milliseconds(2))), std::nullopt) << n;
+  route.arrivals(2000.0, seconds(5));
+  const double rate = route.signals->arrival_rate(route.clock.now());
+  ASSERT_NEAR(rate, 2000.0, 60.0);
+  // Arrivals keep up with age (n = rate·a): 1/n - 1/(n + rate·(W - a)) <= 0.0075 first holds
+  // at about n = 1/(0.0075 + 1/(rate·W)) = 57 members (28 ms) for W = 50 ms.
+  std::size_t went_at = 0;
+  for (std::size_t n = 1; n < 128 && went_at == 0; ++n) {
+    const auto age = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(n / rate));
+    if (route.verdict(group(n, age, milliseconds(50), 128)) == AdaptiveVerdict::enough) {
+      went_at = n;
+    }
+  }
+  EXPECT_GE(went_at, 54u);
+  EXPECT_LE(went_at, 60u);
+  for (std::size_t n : {1U, 10U, 40U}) {
+    EXPECT_EQ(route.policy.decide(group(n, milliseconds(n / 2), milliseconds(50), 128)),
+              std::nullopt)
+        << n;
   }
 }
 
-TEST(AdaptivePolicy, FlushesOnceTheGroupHoldsOneUpstreamCallsWorthOfArrivals) {
+TEST(AdaptivePolicy, AGroupWhoseBurstIsOverGoesBeforeItsWindowEnds) {
   Route route;
-  route.arrivals(1000.0, seconds(5));
-  route.upstream_calls(milliseconds(40));
-  // p99 reported as its bucket's upper bound: L in [40, 47.6] ms, lambda·L in [40, 48].
-  const double latency =
-      std::chrono::duration<double>(*route.signals->upstream_p99(route.clock.now())).count();
-  const double target = route.signals->arrival_rate(route.clock.now()) * latency;
-  ASSERT_GT(target, 39.0);
-  ASSERT_LT(target, 49.0);
-  const auto below = static_cast<std::size_t>(target) - 1;
-  const auto above = static_cast<std::size_t>(target) + 1;
-  EXPECT_EQ(route.verdict(group(below, milliseconds(5))), AdaptiveVerdict::wait);
-  EXPECT_EQ(route.verdict(group(above, milliseconds(5))), AdaptiveVerdict::filled);
-  EXPECT_EQ(route.policy.decide(group(above, milliseconds(5))), FlushReason::policy);
+  route.arrivals(1000.0, seconds(5));  // seed 000's waves: 50 every 50 ms
+  // 50 members at 1 ms: the window could still bring 49, which is worth waiting for.
+  EXPECT_EQ(route.verdict(group(50, milliseconds(1), milliseconds(50), 128)),
+            AdaptiveVerdict::wait);
+  // Nobody else came: once (W - a) could bring at most 30 more, 1/50 - 1/80 = 0.0075.
+  EXPECT_EQ(route.verdict(group(50, milliseconds(19), milliseconds(50), 128)),
+            AdaptiveVerdict::wait);
+  EXPECT_EQ(route.verdict(group(50, milliseconds(21), milliseconds(50), 128)),
+            AdaptiveVerdict::enough);
 }
 
-TEST(AdaptivePolicy, FillFactorScalesTheTarget) {
-  AdaptiveSettings patient;
-  patient.fill_factor = 2.0;
-  Route route(patient);
-  route.arrivals(1000.0, seconds(5));
-  route.upstream_calls(milliseconds(40));
-  EXPECT_EQ(route.verdict(group(60, milliseconds(5))), AdaptiveVerdict::wait);
-  EXPECT_EQ(route.verdict(group(100, milliseconds(5))), AdaptiveVerdict::filled);
+TEST(AdaptivePolicy, ReductionSlackTradesReductionForLatency) {
+  AdaptiveSettings strict;
+  strict.reduction_slack = 0.001;
+  AdaptiveSettings loose;
+  loose.reduction_slack = 0.05;
+  Route strict_route(strict);
+  Route loose_route(loose);
+  strict_route.arrivals(2000.0, seconds(5));
+  loose_route.arrivals(2000.0, seconds(5));
+  const std::size_t strict_at = first_enough(strict_route, milliseconds(5), milliseconds(50), 1000);
+  const std::size_t loose_at = first_enough(loose_route, milliseconds(5), milliseconds(50), 1000);
+  EXPECT_LT(loose_at, strict_at);
+  EXPECT_LE(loose_at, 20u);   // 1/n - 1/(n + 90) <= 0.05: n = 15
+  EXPECT_GE(strict_at, 60u);  // 1/n - 1/(n + 90) <= 0.001: n = 77
+}
+
+TEST(AdaptivePolicy, TheSizeCapBoundsWhatWaitingCanBring) {
+  Route route;
+  route.arrivals(2000.0, seconds(5));
+  // Without a cap the window could bring 90 more; with a cap of 12 it can bring 2.
+  EXPECT_EQ(route.verdict(group(10, milliseconds(5), milliseconds(50), 0)), AdaptiveVerdict::wait);
+  EXPECT_EQ(route.verdict(group(10, milliseconds(5), milliseconds(50), 12)),
+            AdaptiveVerdict::wait);  // 1/10 - 1/12 = 0.0167
+  EXPECT_EQ(route.verdict(group(100, milliseconds(5), milliseconds(50), 101)),
+            AdaptiveVerdict::enough);  // 1/100 - 1/101 = 0.0001
 }
 
 TEST(AdaptivePolicy, FlushesWhenTheNextArrivalIsNotExpectedInTime) {
   Route route;
-  route.arrivals(10.0, seconds(5));  // one every 100 ms; lambda·L = 10 · 0.5 s = 5
-  route.upstream_calls(milliseconds(500));
+  route.arrivals(10.0, seconds(5));  // one every 100 ms
   EXPECT_EQ(route.verdict(group(1, Duration::zero(), milliseconds(50))), AdaptiveVerdict::too_late);
   EXPECT_EQ(route.verdict(group(1, Duration::zero(), seconds(1))), AdaptiveVerdict::wait);
   EXPECT_EQ(route.verdict(group(1, milliseconds(850), seconds(1))), AdaptiveVerdict::wait);
@@ -138,25 +159,18 @@ TEST(AdaptivePolicy, FlushesWhenTheNextArrivalIsNotExpectedInTime) {
   EXPECT_EQ(route.verdict(group(1, Duration::zero(), Duration::zero())), AdaptiveVerdict::too_late);
 }
 
-TEST(AdaptivePolicy, WithoutAMeasuredCallTheLatencyIsMaxWait) {
-  Route route;
-  route.arrivals(1000.0, seconds(5));  // no upstream call: L = 20 ms, lambda·L = 20
-  EXPECT_EQ(route.verdict(group(15, milliseconds(1), milliseconds(20))), AdaptiveVerdict::wait);
-  EXPECT_EQ(route.verdict(group(25, milliseconds(1), milliseconds(20))), AdaptiveVerdict::filled);
-}
-
 TEST(AdaptivePolicy, TickBetweenArrivalsFlushesOnceTrafficStops) {
   Route route;
-  route.arrivals(500.0, seconds(5));  // lambda·L = 500 · 58 ms (50 ms's bucket) = 29
-  route.upstream_calls(milliseconds(50));
+  route.arrivals(500.0, seconds(5));
   const GroupState waiting = group(10, milliseconds(5), seconds(10));
   const TimePoint last = route.clock.now();
   EXPECT_EQ(route.policy.decide_at(waiting, last), std::nullopt);
-  // No arrival for two seconds: the rate has decayed to 500·e^-2, the target to ~4 < 10.
-  EXPECT_EQ(route.policy.decide_at(waiting, last + seconds(2)), FlushReason::policy);
+  // No arrival for 20 seconds: the rate has decayed to 500·e^-20, the next arrival is not
+  // expected within the window.
+  EXPECT_EQ(route.policy.decide_at(waiting, last + seconds(20)), FlushReason::policy);
   // decide() reads the policy's clock.
   EXPECT_EQ(route.policy.decide(waiting), std::nullopt);
-  route.clock.advance(seconds(2));
+  route.clock.advance(seconds(20));
   EXPECT_EQ(route.policy.decide(waiting), FlushReason::policy);
 }
 
@@ -168,7 +182,6 @@ TEST(AdaptivePolicy, EmptyGroupWaits) {
 TEST(AdaptivePolicy, IsMonotoneInSizeAndAge) {
   Route route;
   route.arrivals(300.0, seconds(5));
-  route.upstream_calls(milliseconds(30));
   for (Duration age = Duration::zero(); age <= milliseconds(60); age += milliseconds(3)) {
     bool flushed = false;
     for (std::size_t n = 1; n <= 40; ++n) {
@@ -212,9 +225,11 @@ TEST(AdaptivePolicy, RefusesWhatItCannotRunWith) {
   auto signals = std::make_shared<RouteSignals>();
   EXPECT_THROW(AdaptivePolicy(nullptr), std::invalid_argument);
   AdaptiveSettings bad;
-  bad.fill_factor = 0.0;
+  bad.reduction_slack = 0.0;
   EXPECT_THROW(AdaptivePolicy(signals, bad), std::invalid_argument);
-  bad.fill_factor = std::numeric_limits<double>::quiet_NaN();
+  bad.reduction_slack = 1.0;
+  EXPECT_THROW(AdaptivePolicy(signals, bad), std::invalid_argument);
+  bad.reduction_slack = std::numeric_limits<double>::quiet_NaN();
   EXPECT_THROW(AdaptivePolicy(signals, bad), std::invalid_argument);
   EXPECT_THROW(AdaptivePolicy(signals, {}, nullptr), std::invalid_argument);
 }
@@ -222,7 +237,7 @@ TEST(AdaptivePolicy, RefusesWhatItCannotRunWith) {
 TEST(AdaptivePolicy, VerdictsHaveNames) {
   EXPECT_EQ(to_string(AdaptiveVerdict::wait), "wait");
   EXPECT_EQ(to_string(AdaptiveVerdict::no_traffic), "no_traffic");
-  EXPECT_EQ(to_string(AdaptiveVerdict::filled), "filled");
+  EXPECT_EQ(to_string(AdaptiveVerdict::enough), "enough");
   EXPECT_EQ(to_string(AdaptiveVerdict::too_late), "too_late");
 }
 

@@ -14,20 +14,15 @@
 #include <thread>
 #include <vector>
 
+#include "common/onnx_model_builder.hpp"
 #include "policy/mlp_interpreter.hpp"
 
 namespace levee::policy {
 namespace {
 
 using Obs = std::array<float, k_observation_size>;
-
-// A row-major matrix for the reference computation.
-struct Mat {
-  std::size_t rows = 0;
-  std::size_t cols = 0;
-  std::vector<float> v;
-  [[nodiscard]] float at(std::size_t r, std::size_t c) const { return v[r * cols + c]; }
-};
+using test::Mat;
+using test::ModelBuilder;
 
 Mat random_mat(std::size_t rows, std::size_t cols, std::mt19937& rng) {
   const float scale = 1.0F / std::sqrt(static_cast<float>(std::max(rows, cols)));
@@ -76,88 +71,6 @@ std::vector<float> ref_softmax(std::vector<float> x) {
   for (auto& v : x) v = static_cast<float>(v / sum);
   return x;
 }
-
-// Builds ModelProtos the way exporters write them.
-class ModelBuilder {
- public:
-  explicit ModelBuilder(int opset = 17) {
-    model_.set_ir_version(8);
-    model_.set_producer_name("levee-test");
-    model_.add_opset_import()->set_version(opset);
-  }
-
-  onnx::GraphProto& graph() { return *model_.mutable_graph(); }
-  onnx::ModelProto& model() { return model_; }
-
-  // dims: a negative value declares a symbolic dimension.
-  ModelBuilder& input(const std::string& name, std::vector<std::int64_t> dims,
-                      int type = onnx::TensorProto_DataType_FLOAT) {
-    declare(graph().add_input(), name, dims, type);
-    return *this;
-  }
-  ModelBuilder& output(const std::string& name, std::vector<std::int64_t> dims = {1, 2},
-                       int type = onnx::TensorProto_DataType_FLOAT) {
-    declare(graph().add_output(), name, dims, type);
-    return *this;
-  }
-  ModelBuilder& init(const std::string& name, const Mat& m, bool as_vector = false,
-                     bool raw = false) {
-    auto* t = graph().add_initializer();
-    t->set_name(name);
-    fill(*t, m, as_vector, raw);
-    return *this;
-  }
-  onnx::NodeProto& node(const std::string& op, std::vector<std::string> inputs,
-                        const std::string& output) {
-    auto* n = graph().add_node();
-    n->set_op_type(op);
-    n->set_name(op + "_" + std::to_string(graph().node_size()));
-    for (auto& in : inputs) n->add_input(in);
-    n->add_output(output);
-    return *n;
-  }
-  static void fill(onnx::TensorProto& t, const Mat& m, bool as_vector, bool raw) {
-    t.set_data_type(onnx::TensorProto_DataType_FLOAT);
-    if (!as_vector) t.add_dims(static_cast<std::int64_t>(m.rows));
-    t.add_dims(static_cast<std::int64_t>(as_vector ? m.v.size() : m.cols));
-    if (raw) {
-      t.set_raw_data(
-          std::string(reinterpret_cast<const char*>(m.v.data()), m.v.size() * sizeof(float)));
-    } else {
-      for (float x : m.v) t.add_float_data(x);
-    }
-  }
-  static void attr_int(onnx::NodeProto& n, const std::string& name, std::int64_t v) {
-    auto* a = n.add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto_AttributeType_INT);
-    a->set_i(v);
-  }
-  static void attr_float(onnx::NodeProto& n, const std::string& name, float v) {
-    auto* a = n.add_attribute();
-    a->set_name(name);
-    a->set_type(onnx::AttributeProto_AttributeType_FLOAT);
-    a->set_f(v);
-  }
-  [[nodiscard]] std::string bytes() const { return model_.SerializeAsString(); }
-
- private:
-  static void declare(onnx::ValueInfoProto* info, const std::string& name,
-                      const std::vector<std::int64_t>& dims, int type) {
-    info->set_name(name);
-    auto* tensor = info->mutable_type()->mutable_tensor_type();
-    tensor->set_elem_type(type);
-    for (auto d : dims) {
-      auto* dim = tensor->mutable_shape()->add_dim();
-      if (d < 0) {
-        dim->set_dim_param("batch");
-      } else {
-        dim->set_dim_value(d);
-      }
-    }
-  }
-  onnx::ModelProto model_;
-};
 
 std::shared_ptr<const CompiledModel> load_ok(const ModelBuilder& b) {
   auto r = load_model_from_bytes(b.bytes());

@@ -11,26 +11,15 @@
 #include <utility>
 #include <vector>
 
+#include "common/manual_clock.hpp"
+
 namespace levee::layers::breaker {
 namespace {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// Time moves only when the test says so; atomic so that several threads may read and move it.
-class ManualClock {
- public:
-  [[nodiscard]] TimePoint now() const {
-    return TimePoint(Duration(ticks_.load(std::memory_order_relaxed)));
-  }
-  void advance(Duration by) { ticks_.fetch_add(by.count(), std::memory_order_relaxed); }
-  [[nodiscard]] NowFunction function() const {
-    return [this] { return now(); };
-  }
-
- private:
-  std::atomic<Duration::rep> ticks_{Duration(std::chrono::hours(1)).count()};
-};
+using test::ManualClock;
 
 using Transitions = std::vector<std::pair<State, State>>;
 

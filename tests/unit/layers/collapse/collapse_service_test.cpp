@@ -345,6 +345,50 @@ TEST(CollapseService, TheFlushPolicyCanSendAWindowSlotBeforeItsEnvelope) {
   EXPECT_EQ(f.table->slots(), 0u);
 }
 
+// Sends a slot once it is `after` old; asked only by a tick, since nobody else arrives.
+class GoAfter final : public FlushPolicy {
+ public:
+  explicit GoAfter(std::chrono::nanoseconds after) : after_(after) {}
+  [[nodiscard]] std::optional<FlushReason> decide(const GroupState& group) const override {
+    asked.fetch_add(1);
+    return group.age >= after_ ? std::optional(FlushReason::policy) : std::nullopt;
+  }
+  [[nodiscard]] std::string_view name() const noexcept override { return "go-after"; }
+  [[nodiscard]] std::chrono::nanoseconds tick() const noexcept override {
+    return std::chrono::milliseconds(1);
+  }
+  mutable std::atomic<int> asked{0};
+
+ private:
+  std::chrono::nanoseconds after_;
+};
+
+TEST(CollapseService, APolicyWithATickIsAskedBetweenArrivalsAndCanSendTheSlot) {
+  Fixture f;
+  f.gate->release();
+  auto policy = std::make_shared<GoAfter>(std::chrono::milliseconds(5));
+  f.table = std::make_shared<SlotTable>(100, 100, Strategy::window, std::chrono::nanoseconds{0},
+                                        policy, std::chrono::hours(1));
+  auto rules = std::make_shared<CollapseRules>();
+  rules->strategy = Strategy::window;
+  rules->max_wait = std::chrono::hours(1);
+  rules->policy = policy;
+  auto signals = std::make_shared<policy::RouteSignals>();
+  rules->reporter =
+      std::make_shared<policy::FlushReporter>("r", signals, nullptr, "go-after", true);
+  f.counters->metrics = CollapseMetrics{};
+  CollapseService<HeldService> service(f.inner, f.table, rules, f.counters);
+  const auto started = std::chrono::steady_clock::now();
+  asio::co_spawn(f.io, service.call(get("/w")), asio::detached);
+  f.io.run();  // the slot went at a tick, an hour before its max_wait
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(5));
+  EXPECT_EQ(f.inner.calls->load(), 1);
+  EXPECT_GE(policy->asked.load(), 5);  // the leader's arrival and at least four ticks before
+  // The reporter saw the arrival and the upstream call.
+  EXPECT_GT(signals->arrival_rate(std::chrono::steady_clock::now()), 0.0);
+  EXPECT_TRUE(signals->upstream_p99(std::chrono::steady_clock::now()).has_value());
+}
+
 TEST(CollapseService, WindowSlotThatFillsUpGoesAtOnce) {
   Fixture f;
   f.table = std::make_shared<SlotTable>(100, 2, Strategy::window);

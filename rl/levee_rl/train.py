@@ -1,0 +1,71 @@
+"""`make train`: trains the learned flush policy with PPO, exports it, writes fixtures and the table.
+
+Deterministic for a given --seed: every random stream is derived from it, torch runs on two
+threads. Training traffic is workloads.TRAINING only; the evaluation is on workloads.HELD_OUT.
+"""
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from levee_rl import evaluate, make_fixtures, ppo, workloads
+from levee_rl.export import export
+from levee_rl.latency import LogNormalLatency
+from levee_rl.model import ActorCritic, NumpyActorCritic
+from levee_rl.simulator import simulate
+
+
+def train(seed, iterations, price, log=print):
+    """Returns the trained ActorCritic."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    net = ActorCritic()
+    optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
+    trackers = {name: ppo.RatioTracker() for name, _ in workloads.TRAINING}
+    for iteration in range(iterations):
+        started = time.monotonic()
+        snapshot = NumpyActorCritic(net)
+        buffer = ppo.Buffer(lam=0.95)
+        sizes = []
+        for index, (name, make) in enumerate(workloads.TRAINING):
+            rng = np.random.default_rng([seed, iteration, index])
+            median = rng.choice(workloads.TRAINING_LATENCY_MEDIANS)
+            policy = ppo.RolloutPolicy(snapshot, rng, price, trackers[name], buffer)
+            result = simulate(make(rng), policy, LogNormalLatency(median, 10 * median), rng)
+            sizes.append(np.mean([f.size for f in result.flushes]))
+        stats = ppo.update(net, optimiser, buffer, generator)
+        log(f"iteration {iteration + 1}/{iterations}: {len(buffer.actions)} decisions, "
+            f"mean return {np.mean(buffer.episode_returns):.3f}, entropy {stats['entropy']:.3f}, "
+            f"mean batch per workload {' '.join(f'{s:.0f}' for s in sizes)}, "
+            f"{time.monotonic() - started:.1f} s")
+    return net
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--iterations", type=int, default=50)
+    parser.add_argument("--price", type=float, default=0.8,
+                        help="seconds of request latency one upstream call is worth")
+    parser.add_argument("--model", default="models/flush_policy.onnx")
+    parser.add_argument("--fixtures", default="tests/data/policy")
+    parser.add_argument("--docs", default="docs")
+    parser.add_argument("--telemetry", help="levee flush telemetry (JSONL) to fit the evaluation's upstream latency")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    started = time.monotonic()
+    net = train(args.seed, args.iterations, args.price)
+    export(net.actor, args.model)
+    print(f"trained and exported {args.model} in {time.monotonic() - started:.0f} s")
+    make_fixtures.write_shipped_reference(net.actor, args.model, args.fixtures, args.seed)
+    make_fixtures.write_random_fixtures(args.fixtures, args.seed)
+    latency = (LogNormalLatency.from_telemetry(args.telemetry) if args.telemetry
+               else workloads.EVALUATION_LATENCY)
+    evaluate.run(args.model, args.docs, latency, args.seed)
+    print(f"make train done in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""The exported ONNX graph uses only levee's ops and computes what torch computes (1e-5)."""
+
+import json
+import os
+import tempfile
+import unittest
+
+import numpy as np
+import onnx
+import torch
+
+from levee_rl import make_fixtures
+from levee_rl.export import export
+from levee_rl.model import ActorCritic, NumpyActorCritic
+from levee_rl.onnx_eval import ALLOWED_OPS, OnnxMlp
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class ExportTest(unittest.TestCase):
+    def setUp(self):
+        torch.manual_seed(3)
+        self.inputs = np.random.default_rng(3).uniform(0, 1, (200, 4)).astype(np.float32)
+        self.dir = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        self.dir.cleanup()
+
+    def check(self, module):
+        path = os.path.join(self.dir.name, "m.onnx")
+        model = export(module, path)
+        self.assertLessEqual({n.op_type for n in model.graph.node}, ALLOWED_OPS)
+        self.assertEqual([i.name for i in model.graph.input], ["obs"])
+        evaluator = OnnxMlp(path)
+        with torch.no_grad():
+            expected = module(torch.from_numpy(self.inputs)).numpy()
+        np.testing.assert_allclose(evaluator(self.inputs), expected, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(evaluator(self.inputs[:1]), expected[:1], atol=1e-5, rtol=0)
+        return model
+
+    def test_actor(self):
+        net = ActorCritic()
+        for p in net.parameters():  # weights far from the initial near-zero output layer
+            torch.nn.init.normal_(p, std=0.5)
+        self.check(net.actor)
+
+    def test_random_nets_with_other_activations(self):
+        for module in make_fixtures.random_nets(11).values():
+            self.check(module)
+
+    def test_numpy_snapshot_matches_torch(self):
+        net = ActorCritic()
+        snapshot = NumpyActorCritic(net)
+        logits, value = snapshot(self.inputs[0])
+        with torch.no_grad():
+            t_logits, t_value = net(torch.from_numpy(self.inputs[:1]))
+        np.testing.assert_allclose(logits, t_logits.numpy()[0], atol=1e-5)
+        self.assertAlmostEqual(value, float(t_value[0]), places=5)
+
+    def test_evaluator_refuses_other_ops(self):
+        node = onnx.helper.make_node("Exp", ["obs"], ["logits"])
+        graph = onnx.helper.make_graph(
+            [node], "g", [onnx.helper.make_tensor_value_info("obs", onnx.TensorProto.FLOAT, [1, 4])],
+            [onnx.helper.make_tensor_value_info("logits", onnx.TensorProto.FLOAT, [1, 2])])
+        with self.assertRaises(ValueError):
+            OnnxMlp(onnx.helper.make_model(graph))
+
+    def test_shipped_fixtures_match_their_models(self):
+        fixtures = os.path.join(ROOT, "tests", "data", "policy")
+        names = ["flush_policy_reference.json", "random_mlp_a_reference.json", "random_mlp_b_reference.json"]
+        for name in names:
+            path = os.path.join(fixtures, name)
+            if not os.path.exists(path):
+                self.skipTest(f"{path} not generated yet (make train)")
+            with open(path, encoding="utf-8") as f:
+                reference = json.load(f)
+            evaluator = OnnxMlp(os.path.join(ROOT, reference["model"]))
+            inputs = np.asarray(reference["inputs"], dtype=np.float32)
+            self.assertGreaterEqual(len(inputs), 256)
+            np.testing.assert_allclose(evaluator(inputs), np.asarray(reference["logits"]), atol=1e-5, rtol=0)
+
+
+if __name__ == "__main__":
+    unittest.main()
