@@ -41,18 +41,6 @@ const toml::table* sub_table(TableReader& parent, std::string_view key, const st
   return table;
 }
 
-void read_bounded(TableReader& reader, std::string_view key, Duration max, Zero zero,
-                  Duration& out) {
-  auto value = reader.duration(key, zero);
-  if (!value) return;
-  if (*value > max) {
-    reader.report(key,
-                  "must be at most " + format_duration(max) + ", got " + format_duration(*value));
-    return;
-  }
-  out = *value;
-}
-
 }  // namespace
 
 Schema breaker_schema() noexcept { return breaker_fields; }

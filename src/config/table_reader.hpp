@@ -321,4 +321,17 @@ void assign(Target& target, const std::optional<Value>& value) {
   if (value) target = static_cast<Target>(*value);
 }
 
+// A duration key up to `max` (a longer one is reported); `out` keeps its default otherwise.
+inline void read_bounded(TableReader& reader, std::string_view key, Duration max, Zero zero,
+                         Duration& out) {
+  auto value = reader.duration(key, zero);
+  if (!value) return;
+  if (*value > max) {
+    reader.report(key,
+                  "must be at most " + format_duration(max) + ", got " + format_duration(*value));
+    return;
+  }
+  out = *value;
+}
+
 }  // namespace levee::config::detail

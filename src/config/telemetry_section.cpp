@@ -45,18 +45,6 @@ void read_sink(TableReader& reader, TelemetrySink& sink) {
   }
 }
 
-void read_bounded(TableReader& reader, std::string_view key, Duration max, Zero zero,
-                  Duration& out) {
-  auto value = reader.duration(key, zero);
-  if (!value) return;
-  if (*value > max) {
-    reader.report(key,
-                  "must be at most " + format_duration(max) + ", got " + format_duration(*value));
-    return;
-  }
-  out = *value;
-}
-
 // A string the chosen sink needs: present and not empty. `wanted` says whether it is needed.
 void read_needed(TableReader& reader, std::string_view key, bool wanted, std::string_view sink,
                  std::string& out) {

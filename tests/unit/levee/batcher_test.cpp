@@ -432,8 +432,9 @@ TEST(Batcher, APolicyWithATickIsAskedBetweenArrivalsAndCanSendTheBatch) {
   ASSERT_EQ(f.recorder->flushes.size(), 1u);
   EXPECT_EQ(f.recorder->flushes[0].first, FlushReason::policy);
   EXPECT_GE(took, 5ms);  // not before the policy said so; the hour-long max_wait did not fire
-  // The arrival, then the ticks until 5 ms had passed (at least four, one per millisecond).
-  EXPECT_GE(policy->asked.load(), 5);
+  // The arrival, then at least one tick (a loaded machine may run the ticks late, so how many
+  // it took is not fixed).
+  EXPECT_GE(policy->asked.load(), 2);
 }
 
 TEST(Batcher, MaxWaitStillWinsOverAPolicyThatKeepsWaiting) {

@@ -383,7 +383,7 @@ TEST(CollapseService, APolicyWithATickIsAskedBetweenArrivalsAndCanSendTheSlot) {
   f.io.run();  // the slot went at a tick, an hour before its max_wait
   EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(5));
   EXPECT_EQ(f.inner.calls->load(), 1);
-  EXPECT_GE(policy->asked.load(), 5);  // the leader's arrival and at least four ticks before
+  EXPECT_GE(policy->asked.load(), 2);  // the leader's arrival and at least one tick
   // The reporter saw the arrival and the upstream call.
   EXPECT_GT(signals->arrival_rate(std::chrono::steady_clock::now()), 0.0);
   EXPECT_TRUE(signals->upstream_p99(std::chrono::steady_clock::now()).has_value());
