@@ -1,20 +1,25 @@
 // The cost of one `learned` flush decision in-process (issue 7's target: <= 2 us median,
 // against seed 000's 5 ms gRPC budget): decide() of a 4 -> 64 -> 64 -> 2 MLP exported the way
-// torch exports nn.Linear (Gemm with transB = 1), with ReLU between layers.
+// torch exports nn.Linear (Gemm with transB = 1), with ReLU between layers; and the whole
+// LearnedPolicy::decide a route makes (observation, model, deadline check, counters).
 //
 //   policy_decision_bench --benchmark_repetitions=10 --benchmark_report_aggregates_only=true
 
 #include <benchmark/benchmark.h>
 #include <onnx/onnx_pb.h>
+#include <unistd.h>
 
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "policy/learned_policy.hpp"
 #include "policy/onnx_model.hpp"
 
 namespace {
@@ -35,7 +40,7 @@ void add_matrix(onnx::GraphProto& graph, const std::string& name, std::vector<in
   for (std::size_t i = 0; i < count; ++i) t->add_float_data(dist(rng));
 }
 
-std::shared_ptr<const CompiledModel> make_mlp() {
+std::string make_mlp_bytes() {
   std::mt19937 rng(7);
   onnx::ModelProto model;
   model.set_ir_version(8);
@@ -78,7 +83,11 @@ std::shared_ptr<const CompiledModel> make_mlp() {
       relu->add_output(x);
     }
   }
-  auto loaded = levee::policy::load_model_from_bytes(model.SerializeAsString());
+  return model.SerializeAsString();
+}
+
+std::shared_ptr<const CompiledModel> make_mlp() {
+  auto loaded = levee::policy::load_model_from_bytes(make_mlp_bytes());
   if (!loaded) std::abort();
   return std::move(loaded).value();
 }
@@ -103,6 +112,37 @@ void bm_decide_own_scratch(benchmark::State& state) {
   }
 }
 BENCHMARK(bm_decide_own_scratch);
+
+// The whole decision a route makes: the observation from the route's signals, the model
+// (the same MLP, loaded through a ModelSlot), the deadline check and the counters.
+void bm_learned_policy_decide(benchmark::State& state) {
+  namespace policy = levee::policy;
+  const std::string path = "/tmp/levee-policy-bench-" + std::to_string(::getpid()) + ".onnx";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << make_mlp_bytes();
+  }
+  auto slot = std::make_shared<policy::ModelSlot>("bench", path, std::chrono::microseconds(100));
+  if (slot->refresh(true) != policy::RefreshOutcome::loaded) std::abort();
+  std::remove(path.c_str());
+  auto signals = std::make_shared<policy::RouteSignals>();
+  auto now = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) {
+    signals->record_arrival(now);
+    signals->record_upstream_latency(std::chrono::milliseconds(1 + i % 20), now);
+  }
+  auto adaptive = std::make_shared<policy::AdaptivePolicy>(signals);
+  const policy::LearnedPolicy learned(slot, adaptive, policy::LearnedSettings{},
+                                      std::make_shared<policy::DecisionCounters>());
+  levee::GroupState group{
+      12, 128, 0, 0, std::chrono::milliseconds(7), std::chrono::milliseconds(50)};
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(group);
+    benchmark::DoNotOptimize(learned.decide(group));
+  }
+  if (learned.counters().model_decisions() == 0) state.SkipWithError("every decision fell back");
+}
+BENCHMARK(bm_learned_policy_decide);
 
 }  // namespace
 
