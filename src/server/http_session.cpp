@@ -6,8 +6,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -15,7 +13,6 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <cctype>
-#include <cerrno>
 #include <chrono>
 #include <utility>
 #include <vector>
@@ -50,17 +47,6 @@ bool client_went_away(const boost::system::error_code& ec) {
          ec == asio::error::eof || ec == asio::error::connection_reset ||
          ec == asio::error::operation_aborted || ec == asio::error::broken_pipe ||
          ec == asio::error::bad_descriptor;
-}
-
-enum class WatchRead { byte, nothing, closed };
-
-// Takes at most one byte of what the client sent, without waiting.
-WatchRead read_one_now(asio::ip::tcp::socket& socket, char& byte) {
-  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_DONTWAIT);
-  if (n > 0) return WatchRead::byte;
-  if (n == 0) return WatchRead::closed;
-  return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? WatchRead::nothing
-                                                                     : WatchRead::closed;
 }
 
 std::string remote_address(const asio::ip::tcp::socket& socket) {
@@ -136,9 +122,7 @@ void HttpSession::watch(std::function<void()> on_gone) {
     });
     return;
   }
-  if (watching_) return;
-  watching_ = true;
-  asio::co_spawn(socket_.get_executor(), watch_client(shared_from_this()), asio::detached);
+  if (!watching_) start_watch_read();
 }
 
 void HttpSession::stop_watching() {
@@ -146,33 +130,38 @@ void HttpSession::stop_watching() {
   if (watching_) stop_watch_.emit(asio::cancellation_type::terminal);
 }
 
-asio::awaitable<void> HttpSession::watch_client(std::shared_ptr<HttpSession> self) {
-  // co_spawn starts a coroutine inline when called on its own executor: yield first, so that
-  // the caller of watch() is already waiting when the news comes.
-  co_await asio::post(socket_.get_executor(), asio::use_awaitable);
+// One byte, read with a plain handler rather than a coroutine, and with no readiness wait
+// (Asio re-arms the descriptor with an epoll_ctl for every wait): a parked item must stay
+// cheap. Asio's reactor attempts a read at once before it waits for readiness
+// (epoll_reactor::start_op reads speculatively), so an end of stream that came with the request
+// itself, whose edge has been consumed already, is seen here too. The handler always runs from
+// the executor, never inside the caller of watch().
+void HttpSession::start_watch_read() {
   // Bytes already buffered are the client's next request: it is still there.
-  while (on_client_gone_ && buffer_.size() == 0 && !watch_holds_byte_) {
-    // Look first: the end of stream may have come with the request itself, and its edge
-    // has then been consumed already.
-    WatchRead result = read_one_now(socket_, watch_byte_);
-    if (result == WatchRead::nothing) {
-      // A one-byte read rather than async_wait: Asio re-arms the descriptor with an
-      // epoll_ctl for every wait, but a read needs none (the descriptor is registered for
-      // input already), and a parked item must stay cheap.
-      auto [ec, n] = co_await socket_.async_read_some(
-          asio::buffer(&watch_byte_, 1),
-          asio::bind_cancellation_slot(stop_watch_.slot(), k_nothrow));
-      if (ec == asio::error::operation_aborted) continue;  // stopped, or watched again since
-      result = (!ec && n == 1) ? WatchRead::byte : WatchRead::closed;
-    }
-    if (result == WatchRead::byte) {
-      watch_holds_byte_ = true;  // the start of a pipelined request: wait_for_bytes keeps it
-      break;
-    }
-    client_gone_ = true;
-    if (auto on_gone = std::exchange(on_client_gone_, nullptr)) on_gone();
-  }
+  if (buffer_.size() > 0 || watch_holds_byte_) return;
+  watching_ = true;
+  socket_.async_read_some(
+      asio::buffer(&watch_byte_, 1),
+      asio::bind_cancellation_slot(
+          stop_watch_.slot(),
+          [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+            self->on_watch_read(ec, n);
+          }));
+}
+
+void HttpSession::on_watch_read(const boost::system::error_code& ec, std::size_t n) {
   watching_ = false;
+  if (ec == asio::error::operation_aborted) {
+    // Stopped, or stopped and watched again before the cancelled read came back.
+    if (on_client_gone_) start_watch_read();
+    return;
+  }
+  if (!ec && n == 1) {
+    watch_holds_byte_ = true;  // the start of a pipelined request: wait_for_bytes keeps it
+    return;
+  }
+  client_gone_ = true;
+  if (auto on_gone = std::exchange(on_client_gone_, nullptr)) on_gone();
 }
 
 void HttpSession::count_reject(RejectReason reason) const {

@@ -95,7 +95,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
                                                    unsigned version);
   [[nodiscard]] boost::asio::awaitable<void> lingering_close();
   void count_reject(RejectReason reason) const;
-  [[nodiscard]] boost::asio::awaitable<void> watch_client(std::shared_ptr<HttpSession> self);
+  void start_watch_read();
+  void on_watch_read(const boost::system::error_code& ec, std::size_t n);
   // Bounds the next socket operations: when the deadline passes, pending operations are
   // cancelled (not the socket closed, unlike beast::tcp_stream) so that a 408 can still be
   // written.
