@@ -98,6 +98,8 @@ Duration jittered(Duration base, Duration jitter) noexcept {
   return base + Duration(static_cast<Duration::rep>(next_random() % span));
 }
 
+constexpr unsigned k_max_pad_bytes = 32u * 1024 * 1024;
+
 std::optional<unsigned> parse_unsigned(std::string_view text) {
   unsigned value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -204,6 +206,15 @@ Reply api_reply(const HttpRequest& request, std::string_view path, std::string_v
     });
     if (!token) return error_reply(400, "vary may hold only [A-Za-z0-9_-]");
     reply.extra_headers += "Vary: " + std::string(name) + "\r\n";
+  }
+  // ?pad=N adds a field of N bytes to the echo, for tests of answers larger than a socket's
+  // buffers.
+  if (std::string_view pad = query_parameter(query, "pad"); !pad.empty()) {
+    const auto bytes = parse_unsigned(pad);
+    if (!bytes || *bytes > k_max_pad_bytes) {
+      return error_reply(400, "pad must be a byte count up to " + std::to_string(k_max_pad_bytes));
+    }
+    reply.body.insert(reply.body.size() - 1, ",\"pad\":\"" + std::string(*bytes, 'p') + "\"");
   }
   reply.delay = jittered(options.latency, options.jitter);
   return reply;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -49,6 +50,36 @@ bool client_went_away(const boost::system::error_code& ec) {
          ec == asio::error::bad_descriptor;
 }
 
+enum class ParseUntil { header, message };
+
+// Feeds the parser what is already buffered, as Beast's reads do before they touch the socket
+// (with the same eagerness as async_read_header and async_read): a request that arrived whole
+// needs no read operation at all. Success means parsed as far as the buffer allows.
+boost::system::error_code parse_buffered(RequestParser& parser, beast::flat_buffer& buffer,
+                                         ParseUntil until) {
+  parser.eager(until == ParseUntil::message);
+  const auto done = [&] {
+    return until == ParseUntil::message ? parser.is_done() : parser.is_header_done();
+  };
+  boost::system::error_code ec;
+  while (buffer.size() > 0 && !done()) {
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more) return {};
+    if (ec) return ec;
+  }
+  return {};
+}
+
+// Drops the first `sent` bytes of a head-and-body pair.
+void skip_sent(std::array<asio::const_buffer, 2>& out, std::size_t sent) {
+  for (auto& part : out) {
+    const std::size_t skipped = std::min(sent, part.size());
+    part += skipped;
+    sent -= skipped;
+  }
+}
+
 std::string remote_address(const asio::ip::tcp::socket& socket) {
   boost::system::error_code ec;
   auto endpoint = socket.remote_endpoint(ec);
@@ -79,6 +110,9 @@ HttpSession::HttpSession(asio::ip::tcp::socket socket, SessionContext& context)
       buffer_(context.limits.max_header_bytes + k_buffer_slack),
       context_(context),
       client_address_(remote_address(socket_)) {
+  // write() tries a plain send first and must not block on a full send buffer.
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);
   context_.sessions.add(this);
   if (context_.metrics != nullptr) context_.metrics->open_connections->inc();
 }
@@ -203,10 +237,17 @@ asio::awaitable<bool> HttpSession::write(const core::Response& response, bool he
       asio::buffer(head), with_body
                               ? asio::buffer(response.body_view().data(), response.body_size())
                               : asio::const_buffer{}};
+  // Most answers fit in the socket's send buffer: written at once (the socket is in
+  // non-blocking mode), they need no asynchronous operation and no completion posted back.
+  boost::system::error_code ec;
+  const std::size_t sent = socket_.write_some(out, ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
+  if (sent == asio::buffer_size(out)) co_return true;
+  skip_sent(out, sent);
   arm(k_write_timeout);
-  auto [ec, n] = co_await asio::async_write(socket_, out, k_nothrow);
+  auto [write_ec, n] = co_await asio::async_write(socket_, out, k_nothrow);
   disarm();
-  co_return !ec;
+  co_return !write_ec;
 }
 
 asio::awaitable<void> HttpSession::lingering_close() {
@@ -263,8 +304,11 @@ asio::awaitable<bool> HttpSession::serve_one() {
   const auto started = core::Clock::now();
 
   arm(limits.header_timeout);
-  auto [header_ec, header_n] =
-      co_await http::async_read_header(socket_, buffer_, parser, k_nothrow);
+  boost::system::error_code header_ec = parse_buffered(parser, buffer_, ParseUntil::header);
+  if (!header_ec && !parser.is_header_done()) {
+    auto [ec, n] = co_await http::async_read_header(socket_, buffer_, parser, k_nothrow);
+    header_ec = ec;
+  }
   disarm();
   if (header_ec) {
     if (timed_out()) {
@@ -311,7 +355,11 @@ asio::awaitable<bool> HttpSession::serve_one() {
 
   if (!parser.is_done()) {
     arm(limits.body_timeout);
-    auto [body_ec, body_n] = co_await http::async_read(socket_, buffer_, parser, k_nothrow);
+    boost::system::error_code body_ec = parse_buffered(parser, buffer_, ParseUntil::message);
+    if (!body_ec && !parser.is_done()) {
+      auto [ec, n] = co_await http::async_read(socket_, buffer_, parser, k_nothrow);
+      body_ec = ec;
+    }
     disarm();
     if (body_ec) {
       if (timed_out()) {

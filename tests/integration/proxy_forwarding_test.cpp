@@ -2,6 +2,7 @@
 // answers arrives back, over keep-alive, pipelined and chunked connections.
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <string>
 
@@ -144,6 +145,25 @@ TEST_F(ProxyForwarding, PipelinedRequestsAreAnsweredInOrder) {
     EXPECT_TRUE(contains(r.body, "\"path\":\"/api/pipe/" + std::to_string(i) + "\"")) << r.body;
     if (i % 2 == 1) EXPECT_TRUE(contains(r.body, "\"body\":\"body-" + std::to_string(i))) << r.body;
   }
+}
+
+TEST_F(ProxyForwarding, AnAnswerLargerThanTheSocketBuffersArrivesWhole) {
+  // 16 MiB is more than loopback's largest send buffer (tcp_wmem, 4 MiB by default) plus a
+  // 64 KiB receive window: levee's first send is partial and the rest follows as the client
+  // reads.
+  HttpConnection c(port());
+  const int window = 64 * 1024;
+  ASSERT_EQ(::setsockopt(c.native_handle(), SOL_SOCKET, SO_RCVBUF, &window, sizeof window), 0);
+  constexpr std::size_t k_pad = 16u * 1024 * 1024;
+  auto r = c.request("GET", "/api/large?pad=" + std::to_string(k_pad));
+  ASSERT_TRUE(r.ok) << describe(r);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_GT(r.body.size(), k_pad);
+  EXPECT_TRUE(contains(r.body, "\"pad\":\"" + std::string(k_pad, 'p') + "\"}"))
+      << "the padding arrived cut or changed";
+  auto next = c.request("GET", "/api/after-large");
+  ASSERT_TRUE(next.ok) << next;
+  EXPECT_TRUE(contains(next.body, R"("path":"/api/after-large")")) << next.body;
 }
 
 TEST_F(ProxyForwarding, ChunkedRequestBodyIsDechunked) {
