@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -109,7 +108,8 @@ HttpSession::HttpSession(asio::ip::tcp::socket socket, SessionContext& context)
     : socket_(std::move(socket)),
       buffer_(context.limits.max_header_bytes + k_buffer_slack),
       context_(context),
-      client_address_(remote_address(socket_)) {
+      client_address_(remote_address(socket_)),
+      read_done_(socket_.get_executor()) {
   // write() tries a plain send first and must not block on a full send buffer.
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);
@@ -156,44 +156,41 @@ void HttpSession::watch(std::function<void()> on_gone) {
     });
     return;
   }
-  if (!watching_) start_watch_read();
+  if (!reading_ && buffer_.size() == 0) start_read();
 }
 
-void HttpSession::stop_watching() {
-  on_client_gone_ = nullptr;
-  if (watching_) stop_watch_.emit(asio::cancellation_type::terminal);
+// The read the watch started is not cancelled: it stays pending as the read of the next
+// request (wait_for_bytes), so a parked request costs no cancellation and no second read.
+void HttpSession::stop_watching() { on_client_gone_ = nullptr; }
+
+// Reads with a plain handler rather than a coroutine, and with no readiness wait (Asio re-arms
+// the descriptor with an epoll_ctl for every wait): a parked request must stay cheap. Asio's
+// reactor attempts the read at once before it waits for readiness (epoll_reactor::start_op
+// reads speculatively), so an end of stream that came with the request itself, whose edge has
+// been consumed already, is seen too. The handler always runs from the executor, never inside
+// the caller.
+void HttpSession::start_read() {
+  // An idle keep-alive connection keeps only a small read buffer, so that 10,000 idle
+  // clients cost a few kilobytes each. The buffer is empty here: the request was parsed into
+  // its own strings.
+  if (buffer_.capacity() > k_idle_read_chunk) buffer_.shrink_to_fit();
+  reading_ = true;
+  socket_.async_read_some(buffer_.prepare(k_idle_read_chunk),
+                          [self = shared_from_this()](const boost::system::error_code& ec,
+                                                      std::size_t n) { self->on_read(ec, n); });
 }
 
-// One byte, read with a plain handler rather than a coroutine, and with no readiness wait
-// (Asio re-arms the descriptor with an epoll_ctl for every wait): a parked item must stay
-// cheap. Asio's reactor attempts a read at once before it waits for readiness
-// (epoll_reactor::start_op reads speculatively), so an end of stream that came with the request
-// itself, whose edge has been consumed already, is seen here too. The handler always runs from
-// the executor, never inside the caller of watch().
-void HttpSession::start_watch_read() {
-  // Bytes already buffered are the client's next request: it is still there.
-  if (buffer_.size() > 0 || watch_holds_byte_) return;
-  watching_ = true;
-  socket_.async_read_some(
-      asio::buffer(&watch_byte_, 1),
-      asio::bind_cancellation_slot(
-          stop_watch_.slot(),
-          [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-            self->on_watch_read(ec, n);
-          }));
-}
-
-void HttpSession::on_watch_read(const boost::system::error_code& ec, std::size_t n) {
-  watching_ = false;
-  if (ec == asio::error::operation_aborted) {
-    // Stopped, or stopped and watched again before the cancelled read came back.
-    if (on_client_gone_) start_watch_read();
+void HttpSession::on_read(const boost::system::error_code& ec, std::size_t n) {
+  reading_ = false;
+  if (!ec) buffer_.commit(n);
+  if (idle_) {
+    read_error_ = ec;
+    read_done_.cancel();  // wait_for_bytes is waiting for exactly this
     return;
   }
-  if (!ec && n == 1) {
-    watch_holds_byte_ = true;  // the start of a pipelined request: wait_for_bytes keeps it
-    return;
-  }
+  // The request is still being handled: bytes are the client's next (pipelined) request, kept
+  // for wait_for_bytes; the client is there. Anything else means it has gone.
+  if (!ec) return;
   client_gone_ = true;
   if (auto on_gone = std::exchange(on_client_gone_, nullptr)) on_gone();
 }
@@ -204,29 +201,27 @@ void HttpSession::count_reject(RejectReason reason) const {
 }
 
 asio::awaitable<bool> HttpSession::wait_for_bytes(bool first_request) {
-  // A watch that read a byte of the next request, or is still finishing its cancelled read,
-  // must be done before the session reads again, or bytes would come out of order. Its
-  // completion is already queued (stop_watching() was called), so this yields briefly.
-  while (watching_) co_await asio::post(socket_.get_executor(), asio::use_awaitable);
-  if (std::exchange(watch_holds_byte_, false)) {
-    auto room = buffer_.prepare(1);
-    *static_cast<char*>(room.data()) = watch_byte_;
-    buffer_.commit(1);
-  }
   if (buffer_.size() > 0) co_return true;
-  if (draining_) co_return false;
+  if (draining_ || client_gone_) co_return false;
   idle_ = true;
-  // An idle keep-alive connection keeps only a small read buffer, so that 10,000 idle
-  // clients cost a few kilobytes each. (Waiting for readability without a buffer would
-  // cost an epoll_ctl per request in Asio's reactor.)
-  if (buffer_.capacity() > k_idle_read_chunk) buffer_.shrink_to_fit();
   arm(first_request ? context_.limits.header_timeout : context_.limits.idle_timeout);
-  auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(k_idle_read_chunk), k_nothrow);
+  boost::system::error_code ec;
+  if (reading_) {
+    // The watch's read is still pending: its handler cancels read_done_ when it completes
+    // (and the deadline sweep or drain() cancel the read itself).
+    read_done_.expires_at(asio::steady_timer::time_point::max());
+    (void)co_await read_done_.async_wait(k_nothrow);
+    ec = read_error_;
+  } else {
+    if (buffer_.capacity() > k_idle_read_chunk) buffer_.shrink_to_fit();
+    auto [read_ec, n] =
+        co_await socket_.async_read_some(buffer_.prepare(k_idle_read_chunk), k_nothrow);
+    if (!read_ec) buffer_.commit(n);
+    ec = read_ec;
+  }
   disarm();
   idle_ = false;
-  if (ec) co_return false;
-  buffer_.commit(n);
-  co_return true;
+  co_return !ec && buffer_.size() > 0;
 }
 
 asio::awaitable<bool> HttpSession::write(const core::Response& response, bool head_request,

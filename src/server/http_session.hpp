@@ -14,8 +14,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <chrono>
 #include <functional>
@@ -95,8 +95,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
                                                    unsigned version);
   [[nodiscard]] boost::asio::awaitable<void> lingering_close();
   void count_reject(RejectReason reason) const;
-  void start_watch_read();
-  void on_watch_read(const boost::system::error_code& ec, std::size_t n);
+  void start_read();
+  void on_read(const boost::system::error_code& ec, std::size_t n);
   // Bounds the next socket operations: when the deadline passes, pending operations are
   // cancelled (not the socket closed, unlike beast::tcp_stream) so that a 408 can still be
   // written.
@@ -114,11 +114,12 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   bool draining_ = false;
   // ClientWatch:
   std::function<void()> on_client_gone_;
-  boost::asio::cancellation_signal stop_watch_;
-  bool watching_ = false;
   bool client_gone_ = false;
-  char watch_byte_ = 0;  // read by the watch, owed to the next request while watch_holds_byte_
-  bool watch_holds_byte_ = false;
+  // A read started by watch(), into buffer_; it outlives the request and becomes the read of
+  // the next one.
+  bool reading_ = false;
+  boost::system::error_code read_error_;  // how it ended, for wait_for_bytes
+  boost::asio::steady_timer read_done_;   // wait_for_bytes sleeps on it while it is pending
 };
 
 }  // namespace levee::server
