@@ -83,6 +83,13 @@ std::string format_summary(const RunResult& result, const ReportContext& context
   if (result.error_latency.count() != 0) {
     line("err latency", latency_line(result.error_latency));
   }
+  if (result.mode == LoopMode::open) {
+    line("from written", fmt::format("ok p99 {:.3f} ms, errors p50 {:.3f} p99 {:.3f} ms  (service "
+                                     "time: without levee-bench's own lateness)",
+                                     ms(result.service_latency.percentile(0.99)),
+                                     ms(result.error_service_latency.percentile(0.50)),
+                                     ms(result.error_service_latency.percentile(0.99))));
+  }
   if (!result.overhead_header.empty()) {
     const Histogram& overhead = result.overhead;
     line("overhead",
@@ -144,6 +151,12 @@ std::string format_json_line(const RunResult& result, const ReportContext& conte
   out += fmt::format(",\"error_p50_ms\":{:.3f},\"error_p99_ms\":{:.3f}",
                      ms(result.error_latency.percentile(0.50)),
                      ms(result.error_latency.percentile(0.99)));
+  out += fmt::format(
+      ",\"service_p50_ms\":{:.3f},\"service_p99_ms\":{:.3f},\"error_service_p50_ms\":{:.3f}"
+      ",\"error_service_p99_ms\":{:.3f}",
+      ms(result.service_latency.percentile(0.50)), ms(result.service_latency.percentile(0.99)),
+      ms(result.error_service_latency.percentile(0.50)),
+      ms(result.error_service_latency.percentile(0.99)));
   out += fmt::format(
       ",\"connections_opened\":{},\"connections_peak\":{},\"connection_cap\":{}"
       ",\"waited_for_connection\":{}",

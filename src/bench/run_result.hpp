@@ -40,7 +40,12 @@ struct RunResult {
   // moment it was written.
   Histogram latency;        // answers counted as ok
   Histogram error_latency;  // answers with a bad status or a mismatch
-  Histogram send_lag;       // open loop: how late each request was written after it was due
+  // The same answers timed from the moment each request was written: the target's (and the
+  // loopback's) service time, without the generator's own lateness or the wait for a free
+  // connection. Equal to the above in closed loop.
+  Histogram service_latency;
+  Histogram error_service_latency;
+  Histogram send_lag;  // open loop: how late each request was written after it was due
   // Open loop: how late the dispatcher released each request (the generator's own delay;
   // send_lag adds the wait for a free connection, which is the target's doing).
   Histogram dispatch_lag;

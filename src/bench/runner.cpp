@@ -410,6 +410,7 @@ class Runner::Run {
     last_answer_ = now;
     const Clock::time_point from = scenario_.mode == LoopMode::open ? due.scheduled : sent_at;
     const std::uint64_t latency = as_ns(now - from);
+    const std::uint64_t service = as_ns(now - sent_at);
     if (!scenario_.overhead_header.empty() && status >= 200 && status <= 299) {
       record_overhead(latency, attempt.has_header, connection.header_value);
     }
@@ -418,15 +419,18 @@ class Runner::Run {
       case Verdict::ok:
         ++result_.ok;
         result_.latency.record(latency);
+        result_.service_latency.record(service);
         break;
       case Verdict::bad_status:
         count(ErrorKind::status);
         ++result_.statuses[status];
         result_.error_latency.record(latency);
+        result_.error_service_latency.record(service);
         break;
       case Verdict::mismatch:
         count(ErrorKind::mismatch);
         result_.error_latency.record(latency);
+        result_.error_service_latency.record(service);
         if (result_.mismatch_examples.size() < k_max_mismatch_examples) {
           result_.mismatch_examples.push_back(
               fmt::format("request #{} ({}{}{}): {}", due.seq, connection.request.expect.path,

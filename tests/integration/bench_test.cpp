@@ -98,6 +98,10 @@ users = 3
   EXPECT_DOUBLE_EQ(result.number("upstream_reduction"), 0.0);
   EXPECT_GT(result.number("max_ms"), 0.0);
   EXPECT_NE(run.out.find("latency"), std::string::npos) << run.out;
+  // Timed from the moment each request was written, which is never before it was due.
+  EXPECT_GT(result.number("service_p99_ms"), 0.0) << run.json;
+  EXPECT_LE(result.number("service_p99_ms"), result.number("p99_ms")) << run.json;
+  EXPECT_NE(run.out.find("from written"), std::string::npos) << run.out;
 
   const std::string appended = [&json_out] {
     std::ifstream file(json_out);
@@ -222,6 +226,8 @@ path = "/set-cookie"
   EXPECT_EQ(result.count("mismatches"), 6u);
   EXPECT_EQ(result.count("ok"), 0u);
   EXPECT_NE(run.out.find("MISMATCHES"), std::string::npos) << run.out;
+  EXPECT_GT(result.number("error_service_p99_ms"), 0.0) << run.json;
+  EXPECT_LE(result.number("error_service_p99_ms"), result.number("error_p99_ms")) << run.json;
 }
 
 TEST(LeveeBench, ClosedLoopStopsAtItsRequestCount) {
