@@ -123,6 +123,9 @@ start_upstream() {
   # UPSTREAM_NICE: the upstream's own priority, e.g. 19 to let a server on the same core
   # preempt it (it stands in for a service on another machine).
   if [[ -n ${UPSTREAM_NICE:-} ]]; then prio=(nice -n "$UPSTREAM_NICE"); fi
+  # UPSTREAM_SCHED=idle: SCHED_IDLE instead, which any normal task preempts at once on wake-up
+  # (a nice 19 task may finish its slice first, up to a few milliseconds).
+  if [[ ${UPSTREAM_SCHED:-} == idle ]]; then prio=(chrt --idle 0); fi
   "${prio[@]}" taskset -c "$UPSTREAM_CPU" "$UPSTREAM_BIN" --listen "127.0.0.1:$UPSTREAM_PORT" \
     --latency "${UPSTREAM_LATENCY:-0ms}" "${extra[@]}" --workers 1 >"$log" 2>&1 &
   UPSTREAM_PID=$!

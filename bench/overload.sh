@@ -12,18 +12,20 @@
 #   bench/overload.sh [--rounds N] [--out FILE.jsonl]
 #
 # Placement: levee-bench alone on core 1, so that it sends on time at 20,000/s; levee on core
-# 0, and the upstream on core 0 too, at nice 19, so that levee preempts it: the upstream stands
-# in for a service on another machine. (With levee-bench and the upstream sharing core 1, the
-# generator's own lag tops the shed answers' tail; with the upstream on core 0 at levee's
-# priority, their context switches do: docs/benchmarks.md "Issue 6".)
+# 0, and the upstream on core 0 too, as SCHED_IDLE, so that levee preempts it at once: the
+# upstream stands in for a service on another machine. (With levee-bench and the upstream
+# sharing core 1, the generator's own lag tops the shed answers' tail; with the upstream on
+# core 0 at levee's priority, their context switches do; at nice 19 it may still finish its
+# slice before levee runs: docs/benchmarks.md "Issue 6".)
 #
 # Environment: the ports, CPUs and NICE of bench/lib.sh (UPSTREAM_CPU defaults to 0 here,
-# UPSTREAM_NICE to 19); MAX_PENDING (100), UPSTREAM_LATENCY (50ms), BENCH_KEEP_DIR=1 keeps
+# UPSTREAM_SCHED to idle; UPSTREAM_SCHED= UPSTREAM_NICE=19 gives the earlier placement);
+# MAX_PENDING (100), UPSTREAM_LATENCY (50ms), BENCH_KEEP_DIR=1 keeps
 # the logs.
 set -euo pipefail
 
 UPSTREAM_CPU=${UPSTREAM_CPU:-0}
-UPSTREAM_NICE=${UPSTREAM_NICE:-19}
+UPSTREAM_SCHED=${UPSTREAM_SCHED-idle}
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LEVEE_BENCH_BIN=${LEVEE_BENCH_BIN:-$BENCH_ROOT/build/bin/levee-bench}
@@ -51,7 +53,7 @@ start_upstream
 write_levee_conf
 printf 'max_pending = %s\n' "$MAX_PENDING" >>"$LEVEE_CONF"
 start_levee
-bench_log "levee pid $LEVEE_PID on cpu $SERVER_CPU; upstream on cpu $UPSTREAM_CPU (nice $UPSTREAM_NICE); levee-bench on cpu $CLIENT_CPU; max_pending $MAX_PENDING; upstream latency $UPSTREAM_LATENCY"
+bench_log "levee pid $LEVEE_PID on cpu $SERVER_CPU; upstream on cpu $UPSTREAM_CPU (sched ${UPSTREAM_SCHED:-other}, nice ${UPSTREAM_NICE:-0}); levee-bench on cpu $CLIENT_CPU; max_pending $MAX_PENDING; upstream latency $UPSTREAM_LATENCY"
 
 run_bench() {  # $1 scenario, $2 label
   "${PRIO[@]}" taskset -c "$CLIENT_CPU" "$LEVEE_BENCH_BIN" --scenario "$1" \

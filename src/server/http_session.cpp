@@ -108,8 +108,7 @@ HttpSession::HttpSession(asio::ip::tcp::socket socket, SessionContext& context)
     : socket_(std::move(socket)),
       buffer_(context.limits.max_header_bytes + k_buffer_slack),
       context_(context),
-      client_address_(remote_address(socket_)),
-      read_done_(socket_.get_executor()) {
+      client_address_(remote_address(socket_)) {
   // write() tries a plain send first and must not block on a full send buffer.
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);
@@ -185,7 +184,7 @@ void HttpSession::on_read(const boost::system::error_code& ec, std::size_t n) {
   if (!ec) buffer_.commit(n);
   if (idle_) {
     read_error_ = ec;
-    read_done_.cancel();  // wait_for_bytes is waiting for exactly this
+    if (read_done_) read_done_->cancel();  // wait_for_bytes is waiting for exactly this
     return;
   }
   // The request is still being handled: bytes are the client's next (pipelined) request, kept
@@ -209,8 +208,9 @@ asio::awaitable<bool> HttpSession::wait_for_bytes(bool first_request) {
   if (reading_) {
     // The watch's read is still pending: its handler cancels read_done_ when it completes
     // (and the deadline sweep or drain() cancel the read itself).
-    read_done_.expires_at(asio::steady_timer::time_point::max());
-    (void)co_await read_done_.async_wait(k_nothrow);
+    if (!read_done_) read_done_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    read_done_->expires_at(asio::steady_timer::time_point::max());
+    (void)co_await read_done_->async_wait(k_nothrow);
     ec = read_error_;
   } else {
     if (buffer_.capacity() > k_idle_read_chunk) buffer_.shrink_to_fit();

@@ -119,7 +119,9 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   // the next one.
   bool reading_ = false;
   boost::system::error_code read_error_;  // how it ended, for wait_for_bytes
-  boost::asio::steady_timer read_done_;   // wait_for_bytes sleeps on it while it is pending
+  // wait_for_bytes sleeps on it while that read is pending; made on first use, so that a
+  // connection that never parks a request does not pay for it.
+  std::unique_ptr<boost::asio::steady_timer> read_done_;
 };
 
 }  // namespace levee::server
