@@ -37,6 +37,14 @@ std::uint64_t metric(const Stack& stack, std::string_view series) {
   return metric_value(stack.admin_port(), series);
 }
 
+// Decisions the model made, counting those it made too slowly: a thread descheduled during
+// an evaluation overruns decision_deadline and its decision goes to adaptive ("deadline"),
+// which a loaded test machine can cause at any time.
+std::uint64_t model_answers(std::uint16_t admin) {
+  return metric_value(admin, "levee_policy_model_decisions_total{route=\"api\"}") +
+         metric_value(admin, "levee_policy_fallbacks_total{route=\"api\",reason=\"deadline\"}");
+}
+
 TEST(Policies, AnAdaptiveWindowRouteSendsSparseRequestsAtOnce) {
   Stack stack = policy_stack("policy = \"adaptive\"\n");
   // One request at a time: adaptive sees no one else coming before max_wait (too_late or
@@ -64,7 +72,7 @@ TEST(Policies, ALearnedRouteWithoutItsModelFallsBackAndTakesTheModelWhenItAppear
   ASSERT_TRUE(eventually(
       [&] { return metric_value(admin, "levee_policy_model_loaded{route=\"api\"}") == 1; }, 10s));
   for (int i = 0; i < 5; ++i) ASSERT_EQ(http_get(stack.port(), "/api/b").status, 200);
-  EXPECT_EQ(metric_value(admin, "levee_policy_model_decisions_total{route=\"api\"}"), 5u);
+  EXPECT_EQ(model_answers(admin), 5u);
   EXPECT_EQ(metric_value(admin, "levee_policy_model_loads_total{route=\"api\",result=\"loaded\"}"),
             1u);
 }
@@ -138,7 +146,7 @@ TEST(Policies, ABadNewModelKeepsTheOldOne) {
   for (int i = 0; i < 5; ++i) ASSERT_EQ(http_get(stack.port(), "/api/c").status, 200);
   EXPECT_EQ(metric_value(admin, "levee_policy_fallbacks_total{route=\"api\",reason=\"no_model\"}"),
             0u);
-  EXPECT_EQ(metric_value(admin, "levee_policy_model_decisions_total{route=\"api\"}"), 5u);
+  EXPECT_EQ(model_answers(admin), 5u);
 }
 
 }  // namespace
