@@ -66,6 +66,7 @@ boost::system::error_code parse_buffered(RequestParser& parser, beast::flat_buff
     buffer.consume(used);
     if (ec == http::error::need_more) return {};
     if (ec) return ec;
+    if (used == 0) break;  // nothing taken, nothing refused: Beast's read decides with more bytes
   }
   return {};
 }
