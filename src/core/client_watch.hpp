@@ -2,8 +2,8 @@
 // Tells a layer that parks a request when its client goes away (closes or resets the
 // connection) while the request waits, so that it stops waiting at once instead of holding a
 // place until the answer (DESIGN.md "Collapse": a follower that disconnects leaves at once).
-// The server implements it per connection. Watching costs a readiness wait on the socket, so
-// it runs only while a layer asks for it.
+// The server implements it per connection, by starting its next read early; it runs only while
+// a layer asks for it.
 //
 // Threading: used only on the connection's executor, which is the one the request's
 // coroutine runs on.

@@ -64,9 +64,10 @@ struct SessionContext {
 };
 
 // While a request is being handled the session reads nothing; a layer that parks the request
-// can still learn that the client went away (core::ClientWatch): the session then reads one
-// byte. End of stream or an error means gone; a byte is the start of a pipelined request,
-// which the session keeps for its next read, and the watch ends.
+// can still learn that the client went away (core::ClientWatch): the session then starts its
+// next read early. End of stream or an error means gone; bytes are the start of a pipelined
+// request, kept for the next request, and the watch ends. A read still pending when the
+// answer is written is not cancelled: it is the next request's read.
 class HttpSession final : public std::enable_shared_from_this<HttpSession>,
                           public core::ClientWatch {
  public:
