@@ -424,13 +424,11 @@ class Runner::Run {
       case Verdict::bad_status:
         count(ErrorKind::status);
         ++result_.statuses[status];
-        result_.error_latency.record(latency);
-        result_.error_service_latency.record(service);
+        record_error_latency(latency, service);
         break;
       case Verdict::mismatch:
         count(ErrorKind::mismatch);
-        result_.error_latency.record(latency);
-        result_.error_service_latency.record(service);
+        record_error_latency(latency, service);
         if (result_.mismatch_examples.size() < k_max_mismatch_examples) {
           result_.mismatch_examples.push_back(
               fmt::format("request #{} ({}{}{}): {}", due.seq, connection.request.expect.path,
@@ -439,6 +437,11 @@ class Runner::Run {
         }
         break;
     }
+  }
+
+  void record_error_latency(std::uint64_t latency, std::uint64_t service) {
+    result_.error_latency.record(latency);
+    result_.error_service_latency.record(service);
   }
 
   void record_overhead(std::uint64_t latency, bool has_header, std::string_view value) {

@@ -214,7 +214,9 @@ Reply api_reply(const HttpRequest& request, std::string_view path, std::string_v
     if (!bytes || *bytes > k_max_pad_bytes) {
       return error_reply(400, "pad must be a byte count up to " + std::to_string(k_max_pad_bytes));
     }
-    reply.body.insert(reply.body.size() - 1, ",\"pad\":\"" + std::string(*bytes, 'p') + "\"");
+    reply.body.pop_back();  // the echo's closing brace
+    reply.body.reserve(reply.body.size() + *bytes + 12);
+    reply.body.append(",\"pad\":\"").append(*bytes, 'p').append("\"}");
   }
   reply.delay = jittered(options.latency, options.jitter);
   return reply;

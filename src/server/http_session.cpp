@@ -170,14 +170,18 @@ void HttpSession::stop_watching() { on_client_gone_ = nullptr; }
 // been consumed already, is seen too. The handler always runs from the executor, never inside
 // the caller.
 void HttpSession::start_read() {
-  // An idle keep-alive connection keeps only a small read buffer, so that 10,000 idle
-  // clients cost a few kilobytes each. The buffer is empty here: the request was parsed into
-  // its own strings.
-  if (buffer_.capacity() > k_idle_read_chunk) buffer_.shrink_to_fit();
   reading_ = true;
-  socket_.async_read_some(buffer_.prepare(k_idle_read_chunk),
+  socket_.async_read_some(idle_read_space(),
                           [self = shared_from_this()](const boost::system::error_code& ec,
                                                       std::size_t n) { self->on_read(ec, n); });
+}
+
+asio::mutable_buffer HttpSession::idle_read_space() {
+  // An idle keep-alive connection keeps only a small read buffer, so that 10,000 idle
+  // clients cost a few kilobytes each. The buffer is empty whenever the next request is read:
+  // the last one was parsed into its own strings.
+  if (buffer_.capacity() > k_idle_read_chunk) buffer_.shrink_to_fit();
+  return buffer_.prepare(k_idle_read_chunk);
 }
 
 void HttpSession::on_read(const boost::system::error_code& ec, std::size_t n) {
@@ -214,9 +218,7 @@ asio::awaitable<bool> HttpSession::wait_for_bytes(bool first_request) {
     (void)co_await read_done_->async_wait(k_nothrow);
     ec = read_error_;
   } else {
-    if (buffer_.capacity() > k_idle_read_chunk) buffer_.shrink_to_fit();
-    auto [read_ec, n] =
-        co_await socket_.async_read_some(buffer_.prepare(k_idle_read_chunk), k_nothrow);
+    auto [read_ec, n] = co_await socket_.async_read_some(idle_read_space(), k_nothrow);
     if (!read_ec) buffer_.commit(n);
     ec = read_ec;
   }

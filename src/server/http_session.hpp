@@ -97,6 +97,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   [[nodiscard]] boost::asio::awaitable<void> lingering_close();
   void count_reject(RejectReason reason) const;
   void start_read();
+  [[nodiscard]] boost::asio::mutable_buffer idle_read_space();
   void on_read(const boost::system::error_code& ec, std::size_t n);
   // Bounds the next socket operations: when the deadline passes, pending operations are
   // cancelled (not the socket closed, unlike beast::tcp_stream) so that a 408 can still be
