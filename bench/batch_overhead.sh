@@ -14,7 +14,13 @@
 # Each run starts a fresh levee (so VmHWM is that run's peak); the upstream starts once.
 # --control: after each levee run, the same scenario straight at a second levee-upstream on
 # levee's core that answers each item itself after the same 50 ms (no levee, port
-# CONTROL_PORT): what levee-bench and this machine reach on this load without levee.
+# CONTROL_PORT): what levee-bench and this machine reach on this load without levee. It holds
+# each answer on to the next multiple of an interval (levee-upstream --release-every), so the
+# answers go out in groups one after another, as levee writes a batch's, and says how long it
+# held each in levee's X-Levee-Batch header: the control's overhead is this machine's and
+# levee-bench's cost of a batch's fan-out with no proxy work. The interval is the time levee
+# takes to fill a batch: max_wait (10 ms), or 100 items / rate in constant runs above
+# 10,000/s; CONTROL_RELEASE_EVERY fixes it.
 #
 # levee-bench's JSON line is appended to --out with these fields added: server ("levee", or
 # "control" for the control runs), server_cpu_s (user + system seconds of that server
@@ -32,11 +38,11 @@
 # a second at 50,000 items/s (under 1 % of a core), little next to levee-bench's cost.
 #
 # Environment: BIN_DIR (default build/bin: levee, levee-upstream, levee-bench), the ports,
-# CPUs and NICE of bench/lib.sh, CONTROL_PORT (19706), UPSTREAM_BATCH_LATENCY (50ms),
-# RUN_TIMEOUT (300 s per levee-bench run), SCENARIO (bench/scenarios/batch_50k_bursts.toml),
-# LEVEE_CONFIG (bench/configs/batch_50k.toml), EXTRA_BENCH_ARGS (added to every levee-bench
-# command line), BENCH_KEEP_DIR=1 (keep the logs in the temporary directory). levee's own
-# LEVEE_* environment overrides reach levee, e.g.
+# CPUs and NICE of bench/lib.sh, CONTROL_PORT (19706), CONTROL_RELEASE_EVERY (see above),
+# UPSTREAM_BATCH_LATENCY (50ms), RUN_TIMEOUT (300 s per levee-bench run), SCENARIO
+# (bench/scenarios/batch_50k_bursts.toml), LEVEE_CONFIG (bench/configs/batch_50k.toml),
+# EXTRA_BENCH_ARGS (added to every levee-bench command line), BENCH_KEEP_DIR=1 (keep the logs
+# in the temporary directory). levee's own LEVEE_* environment overrides reach levee, e.g.
 #   LEVEE_ROUTES__items__BATCH='{upstream_path = "/process_batch", max_batch_size = 10}'
 set -euo pipefail
 
@@ -53,6 +59,7 @@ RUN_TIMEOUT=${RUN_TIMEOUT:-300}
 SCENARIO=${SCENARIO:-$BENCH_ROOT/bench/scenarios/batch_50k_bursts.toml}
 LEVEE_CONFIG=${LEVEE_CONFIG:-$BENCH_ROOT/bench/configs/batch_50k.toml}
 CONTROL_PORT=${CONTROL_PORT:-19706}
+CONTROL_RELEASE_EVERY=${CONTROL_RELEASE_EVERY:-}
 PYTHON=/usr/bin/python3
 
 rounds=3
@@ -145,28 +152,28 @@ EOF
 # Starts the control server: a second levee-upstream on the proxy's core that answers each
 # item itself after the same latency (no levee on the path): what this machine and levee-bench
 # reach without levee.
-start_control() {
+start_control() {  # $1 the release interval
   local log=$BENCH_DIR/control.log
   "${PRIO[@]}" taskset -c "$SERVER_CPU" "$UPSTREAM_BIN" --listen "127.0.0.1:$CONTROL_PORT" \
-    --latency "$UPSTREAM_BATCH_LATENCY" --workers 1 >"$log" 2>&1 &
+    --latency "$UPSTREAM_BATCH_LATENCY" --release-every "$1" --workers 1 \
+    >"$log" 2>&1 &
   CONTROL_PID=$!
   BENCH_PIDS+=("$CONTROL_PID")
   bench_wait_line "$log" 'levee-upstream ready' 10 || { cat "$log" >&2; bench_die "control levee-upstream did not start"; }
 }
 
-run_one() {  # $1 label, $2 scenario file, $3 levee | control
+run_one() {  # $1 label, $2 scenario file, $3 levee | control, $4 the control's release interval
   local label=$1 scenario=$2 server=$3 rc=0 line_file=$BENCH_DIR/line.jsonl log
   local time_file=$BENCH_DIR/bench_time server_pid port stats_port
   local cpu_before cpu_after up_before up_after ticks_before ticks_after hwm
-  local stats_before stats_after bench_args=()
+  local stats_before stats_after
   log=$BENCH_DIR/run-$label-$(date -u +%H%M%S).txt
   if [[ $server == levee ]]; then
     start_levee
     server_pid=$LEVEE_PID port=$LEVEE_PORT stats_port=$UPSTREAM_PORT
   else
-    start_control
+    start_control "${CONTROL_RELEASE_EVERY:-$4}"
     server_pid=$CONTROL_PID port=$CONTROL_PORT stats_port=$CONTROL_PORT
-    bench_args=(--set 'overhead_header=""')
   fi
   cpu_before=$(cpu_seconds "$server_pid")
   up_before=$(cpu_seconds "$UPSTREAM_PID")
@@ -180,7 +187,7 @@ run_one() {  # $1 label, $2 scenario file, $3 levee | control
     /usr/bin/time -f '%U %S' -o "$time_file" "$LEVEE_BENCH_BIN" \
     --scenario "$scenario" --target "http://127.0.0.1:$port" \
     --upstream-stats "http://127.0.0.1:$stats_port/__stats" --label "$label" \
-    --json-out "$line_file" --progress off "${bench_args[@]}" "${extra_args[@]}" >"$log" 2>&1 &
+    --json-out "$line_file" --progress off "${extra_args[@]}" >"$log" 2>&1 &
   local bench_pid=$!
   BENCH_PIDS+=("$bench_pid")
   wait "$bench_pid" || rc=$?
@@ -243,18 +250,25 @@ print("sent %d, answered %d, errors %d%s, mismatches %d, batch calls %s (items/1
       r["server_vmhwm_kib"]))')"
 }
 
+# The time levee takes to fill a batch at $1 items/s, in microseconds: 100 items, at most
+# max_wait (10 ms).
+fill_time_us() {
+  local us=$((100 * 1000000 / $1))
+  echo $((us < 10000 ? us : 10000))
+}
+
 start_upstream
 bench_log "levee-upstream on 127.0.0.1:$UPSTREAM_PORT (cpu $UPSTREAM_CPU, batch latency" \
   "$UPSTREAM_BATCH_LATENCY); levee on cpu $SERVER_CPU, levee-bench on cpu $CLIENT_CPU;" \
   "load average $(load_average); results appended to $out"
 for round in $(seq "$rounds"); do
   run_one "bursts-$round" "$SCENARIO" levee
-  if ((control)); then run_one "control-bursts-$round" "$SCENARIO" control; fi
+  if ((control)); then run_one "control-bursts-$round" "$SCENARIO" control 10ms; fi
 done
 for rate in "${rates[@]}"; do
   scenario=$(constant_scenario "$rate")
   run_one "constant-$rate" "$scenario" levee
-  if ((control)); then run_one "control-constant-$rate" "$scenario" control; fi
+  if ((control)); then run_one "control-constant-$rate" "$scenario" control "$(fill_time_us "$rate")us"; fi
 done
 
 tail -n +"$((lines_before + 1))" "$out" | "$PYTHON" -c '

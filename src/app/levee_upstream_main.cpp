@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   std::string latency = "0ms";
   std::string jitter = "0ms";
   std::string batch_latency;
+  std::string release_every = "0";
   mock::Options options;
   app.add_option("--listen", listen, "HOST:PORT on loopback only; port 0 = ephemeral")->required();
   app.add_option("--latency", latency, "delay before each answer (e.g. 50ms)")
@@ -33,6 +34,10 @@ int main(int argc, char** argv) {
   app.add_option("--workers", options.workers, "threads, each with its own listener")
       ->capture_default_str();
   app.add_option("--batch-latency", batch_latency, "delay of /process_batch (default: latency)");
+  app.add_option("--release-every", release_every,
+                 "hold each delayed answer to the next multiple of this, so answers go out in "
+                 "groups, with an X-Levee-Batch header (0 = off)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -41,6 +46,7 @@ int main(int argc, char** argv) {
     options.jitter = mock::parse_duration(jitter);
     options.batch_latency =
         batch_latency.empty() ? options.latency : mock::parse_duration(batch_latency);
+    options.release_every = mock::parse_duration(release_every);
     mock::validate(options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "levee-upstream: %s\n", e.what());

@@ -60,6 +60,10 @@ void validate(const Options& options) {
   if (options.workers == 0 || options.workers > 256) {
     throw std::invalid_argument("--workers must be within [1, 256]");
   }
+  if (options.release_every < Duration::zero() ||
+      options.release_every > std::chrono::seconds(10)) {
+    throw std::invalid_argument("--release-every must be within [0, 10s]");
+  }
   if (!is_loopback_literal(options.listen.host)) {
     throw std::invalid_argument("refusing to listen on '" + options.listen.host +
                                 "': levee-upstream binds only 127.0.0.0/8 or ::1");

@@ -26,6 +26,12 @@ struct Options {
   // /process_batch waits this (plus jitter) instead of latency; levee-upstream's main sets it
   // to latency when --batch-latency is not given.
   Duration batch_latency{0};
+  // > 0: a delayed answer waits on past its latency to the next multiple of release_every on
+  // the steady clock, so every answer due within one interval goes out at once, one after
+  // another, as levee writes a batch's answers; each carries levee's batch debug header
+  // (X-Levee-Batch: items=1; waited_us=W; upstream_us=0, W the time it was held). This is
+  // bench/batch_overhead.sh's control: the fan-out cost of a server that does nothing else.
+  Duration release_every{0};
 };
 
 // "127.0.0.1:8080", "[::1]:0", "localhost:0". Refuses every address outside 127.0.0.0/8 and

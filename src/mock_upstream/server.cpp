@@ -32,6 +32,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 using HttpRequest = http::request<http::string_body>;
+using Clock = std::chrono::steady_clock;
 
 constexpr auto nothrow = net::as_tuple(net::use_awaitable);
 constexpr std::uint32_t header_limit = 64 * 1024;
@@ -413,6 +414,28 @@ net::awaitable<bool> write_reply(tcp::socket* socket, Reply reply, bool head_onl
   co_return !ec;
 }
 
+// --release-every: the first multiple of `every` on the steady clock at or after `due`.
+Clock::time_point release_time(Clock::time_point due, Duration every) {
+  const auto intervals = (due.time_since_epoch() + every - Duration(1)) / every;
+  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(intervals * every));
+}
+
+// levee's batch debug header for an answer held to `release`. W ends when the first answer
+// released at that time woke (one worker thread, one sweep of its timers), not when this one
+// did: the answers written before it count as overhead, as a batch's earlier members do in
+// levee, and only the hold itself is left out.
+std::string release_header(Clock::time_point arrived, Clock::time_point release) {
+  struct Release {
+    Clock::time_point due;
+    Clock::time_point woke;
+  };
+  thread_local Release last{};
+  if (last.due != release) last = {release, Clock::now()};
+  const auto held = std::chrono::duration_cast<std::chrono::microseconds>(last.woke - arrived);
+  return "X-Levee-Batch: items=1; waited_us=" + std::to_string(held.count()) +
+         "; upstream_us=0\r\n";
+}
+
 bool is_malformed_request(const boost::system::error_code& ec) {
   static const auto& http_category = make_error_code(http::error::bad_target).category();
   return ec.category() == http_category && ec != http::error::end_of_stream &&
@@ -449,12 +472,21 @@ net::awaitable<void> serve_connection(tcp::socket socket, Shared* shared) {
     }
 
     const HttpRequest& request = parser.get();
+    const auto arrived = Clock::now();
     Reply reply = route(request, *shared);
     const bool keep_alive = request.keep_alive() && !reply.close;
     if (reply.delay > Duration::zero()) {
       if (!timer) timer.emplace(socket.get_executor());
-      timer->expires_after(reply.delay);
-      co_await timer->async_wait(nothrow);
+      const Duration every = shared->options.release_every;
+      if (every > Duration::zero()) {
+        const auto release = release_time(arrived + reply.delay, every);
+        timer->expires_at(release);
+        co_await timer->async_wait(nothrow);
+        reply.extra_headers += release_header(arrived, release);
+      } else {
+        timer->expires_after(reply.delay);
+        co_await timer->async_wait(nothrow);
+      }
     }
     if (!co_await write_reply(&socket, std::move(reply), request.method() == http::verb::head,
                               keep_alive, request.version())) {

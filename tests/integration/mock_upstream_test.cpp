@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <csignal>
+#include <cstdio>
 #include <set>
 #include <string>
 
@@ -288,6 +289,37 @@ TEST(MockUpstreamOptions, AppliesLatencyAndBatchLatency) {
   const HttpResult batch = http_post(upstream.port, "/process_batch", R"([{"id":1}])");
   ASSERT_TRUE(batch.ok) << batch;
   EXPECT_LT(batch.elapsed, 200ms);
+}
+
+// --release-every holds an answer to the next multiple of the interval past its latency and
+// says how long in levee's batch debug header (the batch benchmark's control).
+TEST(MockUpstreamOptions, ReleaseEveryHoldsAnswersAndSaysHowLong) {
+  UpstreamProcess upstream({"--latency", "20ms", "--release-every", "50ms"});
+  for (int i = 0; i < 3; ++i) {
+    const HttpResult result = http_post(upstream.port, "/process", R"({"id":7})");
+    ASSERT_TRUE(result.ok) << result;
+    EXPECT_GE(result.elapsed, 20ms);
+    const auto header = result.header("X-Levee-Batch");
+    ASSERT_TRUE(header.has_value()) << result;
+    unsigned long long waited_us = 0;
+    ASSERT_EQ(std::sscanf(header->c_str(), "items=1; waited_us=%llu; upstream_us=0", &waited_us), 1)
+        << *header;
+    EXPECT_GE(waited_us, 20'000u) << *header;
+  }
+  const HttpResult at_once = http_get(upstream.port, "/__stats");
+  EXPECT_FALSE(at_once.has_header("X-Levee-Batch")) << "an answer without latency is not held";
+
+  UpstreamProcess plain({"--latency", "20ms"});
+  EXPECT_FALSE(http_post(plain.port, "/process", R"({"id":7})").has_header("X-Levee-Batch"));
+}
+
+TEST(MockUpstreamOptions, RejectsAReleaseIntervalOverTenSeconds) {
+  Process process(binary_path("levee-upstream"),
+                  {"--listen", "127.0.0.1:0", "--release-every", "11s"});
+  EXPECT_EQ(process.wait_exit(5s), 2);
+  EXPECT_NE(process.stderr_text().find("--release-every must be within [0, 10s]"),
+            std::string::npos)
+      << process.stderr_text();
 }
 
 TEST(MockUpstreamOptions, ErrorRateOneFailsEveryApiCall) {
