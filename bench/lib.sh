@@ -142,8 +142,27 @@ nginx_temp_paths() {
   done
 }
 
+# The /api/ location's body for a pass-through nginx.
+nginx_proxy_location() {
+  cat <<'EOF'
+            proxy_pass http://mock;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            # Same header work as levee's pass mode: keep Host, add X-Forwarded-For,
+            # X-Forwarded-Proto and Via on the request, Via on the response.
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header Via "1.1 nginx";
+            add_header Via "1.1 nginx";
+EOF
+}
+
+# nginx, 1 worker, in front of levee-upstream like levee's pass route. $1, if given, replaces
+# the body of the /api/ location (bench/overload.sh's control answers 503 itself).
 write_nginx_conf() {
   local dir=$BENCH_DIR/nginx
+  local location=${1:-$(nginx_proxy_location)}
   mkdir -p "$dir/logs" "$dir/tmp"
   chmod -R 755 "$dir"
   cat >"$dir/nginx.conf" <<EOF
@@ -178,16 +197,7 @@ $(nginx_temp_paths "$dir")
         listen 127.0.0.1:$NGINX_PORT;
 
         location /api/ {
-            proxy_pass http://mock;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            # Same header work as levee's pass mode: keep Host, add X-Forwarded-For,
-            # X-Forwarded-Proto and Via on the request, Via on the response.
-            proxy_set_header Host \$host;
-            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto \$scheme;
-            proxy_set_header Via "1.1 nginx";
-            add_header Via "1.1 nginx";
+$location
         }
     }
 }
