@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/json_string.hpp"
+#include "layers/batch/debug_header.hpp"
 #include "mock_upstream/processing.hpp"
 #include "mock_upstream/stats.hpp"
 
@@ -431,9 +432,11 @@ std::string release_header(Clock::time_point arrived, Clock::time_point release)
   };
   thread_local Release last{};
   if (last.due != release) last = {release, Clock::now()};
-  const auto held = std::chrono::duration_cast<std::chrono::microseconds>(last.woke - arrived);
-  return "X-Levee-Batch: items=1; waited_us=" + std::to_string(held.count()) +
-         "; upstream_us=0\r\n";
+  std::string line(layers::batch::k_debug_header);
+  line += ": ";
+  line += layers::batch::debug_header_value(1, last.woke - arrived, {});
+  line += "\r\n";
+  return line;
 }
 
 bool is_malformed_request(const boost::system::error_code& ec) {

@@ -33,6 +33,7 @@
 #include "core/service.hpp"
 #include "layers/batch/batch_call.hpp"
 #include "layers/batch/batch_metrics.hpp"
+#include "layers/batch/debug_header.hpp"
 #include "levee/batcher.hpp"
 
 namespace levee::layers::batch {
@@ -116,14 +117,9 @@ class BatchService {
 
   static void mark(core::Response& response, const ItemResult& result,
                    std::chrono::steady_clock::time_point parked_at) {
-    using std::chrono::duration_cast;
-    using std::chrono::microseconds;
     const auto waited = std::max<std::chrono::nanoseconds>(result.departed - parked_at, {});
-    response.headers.add(
-        "X-Levee-Batch",
-        "items=" + std::to_string(result.batch_items) + "; waited_us=" +
-            std::to_string(duration_cast<microseconds>(waited).count()) + "; upstream_us=" +
-            std::to_string(duration_cast<microseconds>(result.upstream_time).count()));
+    response.headers.add(k_debug_header,
+                         debug_header_value(result.batch_items, waited, result.upstream_time));
   }
 
   // nginx's 499: nobody reads it, but the access log and the metrics show why.
