@@ -49,13 +49,14 @@ int serve(const std::string& path) {
   }
   configure_logging(config.log.level);
 
-  // Every thread started from here on inherits this mask, so SIGINT/SIGTERM/SIGHUP reach
-  // only the sigwait below and never interrupt a worker.
+  // Every thread started from here on inherits this mask, so SIGINT/SIGTERM/SIGHUP/SIGUSR1
+  // reach only the sigwait below and never interrupt a worker.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
@@ -78,13 +79,20 @@ int serve(const std::string& path) {
   std::fflush(stdout);
 
   // SIGHUP reloads the learned flush policies' model files (nginx's reload signal; the rest of
-  // the configuration needs a restart).
+  // the configuration needs a restart). SIGUSR1 reopens the access log, as nginx does for
+  // logrotate.
   int received = 0;
   for (;;) {
     sigwait(&signals, &received);
-    if (received != SIGHUP) break;
-    spdlog::info("SIGHUP received: reloading the flush-policy models");
-    server->reload_models();
+    if (received == SIGHUP) {
+      spdlog::info("SIGHUP received: reloading the flush-policy models");
+      server->reload_models();
+    } else if (received == SIGUSR1) {
+      spdlog::info("SIGUSR1 received: reopening the access log");
+      server->reopen_logs();
+    } else {
+      break;
+    }
   }
   const auto drain_timeout = server->config().server.drain_timeout;
   spdlog::info("{} received: draining (up to {})", strsignal(received),
@@ -102,6 +110,8 @@ int serve(const std::string& path) {
       const int next = sigtimedwait(&signals, nullptr, &poll);
       if (next == SIGHUP) {
         server->reload_models();
+      } else if (next == SIGUSR1) {
+        server->reopen_logs();
       } else if (next > 0) {
         second_signal.store(true);
         server->interrupt_drain();
@@ -115,8 +125,8 @@ int serve(const std::string& path) {
 
   const auto cut = server->active_requests();
   const auto open = server->open_connections();
-  // The server owns the access log, whose last lines go through spdlog's thread pool: release
-  // it before spdlog::shutdown() tears that pool down.
+  // The server owns the access log, whose writer reports through spdlog: release it (its last
+  // lines written, its file closed) before spdlog::shutdown().
   server.reset();
   if (complete) {
     spdlog::info("drained: every accepted request was answered; exiting");

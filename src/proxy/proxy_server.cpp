@@ -119,6 +119,22 @@ ProxyServer::ProxyServer(config::Config config)
   register_telemetry_metrics(*registry_, *telemetry_, config::to_string(config_.telemetry.sink));
   registry_->gauge_callback("levee_active_requests", "Requests being handled now.", {},
                             [this] { return static_cast<double>(gate_->active_requests()); });
+  // Registered whether or not the log is on, so that dashboards find the series.
+  for (const auto& [reason, field] :
+       {std::pair{"queue_full", &server::AccessLogCounts::dropped_queue_full},
+        std::pair{"write_error", &server::AccessLogCounts::dropped_write_error}}) {
+    registry_->counter_callback(
+        "levee_access_log_dropped_total",
+        "Access-log lines lost: queue_full (the disk fell behind the bounded queue), "
+        "write_error (a write to the file failed).",
+        {{"reason", reason}}, [this, field] {
+          return access_log_ ? static_cast<double>(access_log_->counts().*field) : 0.0;
+        });
+  }
+  registry_->counter_callback(
+      "levee_access_log_write_errors_total", "Failed writes to the access log file.", {}, [this] {
+        return access_log_ ? static_cast<double>(access_log_->counts().write_errors) : 0.0;
+      });
   registry_->gauge_callback("levee_uptime_seconds", "Seconds since start.", {}, [this] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
   });
@@ -257,6 +273,10 @@ void ProxyServer::interrupt_drain() { gate_->interrupt(); }
 
 void ProxyServer::reload_models() { model_watcher_->reload_all(); }
 
+void ProxyServer::reopen_logs() {
+  if (access_log_) access_log_->reopen();
+}
+
 std::int64_t ProxyServer::active_requests() const { return gate_->active_requests(); }
 
 std::uint32_t ProxyServer::open_connections() const { return gate_->open_connections(); }
@@ -276,7 +296,8 @@ void ProxyServer::stop() {
   }
   workers_.clear();
   admin_thread_.reset();
-  if (access_log_) access_log_->flush();
+  // Every session is gone: the last lines are written and the file closed.
+  if (access_log_) access_log_->stop();
 }
 
 std::string ProxyServer::stats_json() const {

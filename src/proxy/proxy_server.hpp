@@ -68,6 +68,8 @@ class ProxyServer {
   void interrupt_drain();
   // SIGHUP: every learned route's model file is read again now (on the watcher's thread).
   void reload_models();
+  // SIGUSR1: the access log is reopened at its path (after logrotate moved the file away).
+  void reopen_logs();
   // Requests still being handled (the ones a forced stop cuts).
   [[nodiscard]] std::int64_t active_requests() const;
   [[nodiscard]] std::uint32_t open_connections() const;
