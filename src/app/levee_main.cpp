@@ -15,14 +15,24 @@
 
 #include "config/config_error.hpp"
 #include "config/loader.hpp"
+#include "config/preflight.hpp"
 #include "config/units.hpp"
 #include "proxy/proxy_server.hpp"
 
 namespace {
 
+// serve and check refuse a configuration for the same problems, reported alike.
+bool passes_preflight(const levee::config::Config& config, levee::config::PreflightFor purpose) {
+  const auto errors = levee::config::preflight(config, purpose);
+  if (errors.empty()) return true;
+  std::cerr << levee::config::ConfigErrors(errors).what() << '\n';
+  return false;
+}
+
 int check(const std::string& path) {
   try {
     auto config = levee::config::load_file(path);
+    if (!passes_preflight(config, levee::config::PreflightFor::check)) return 1;
     std::cout << path << ": ok (" << config.upstreams.size() << " upstreams, "
               << config.routes.size() << " routes, " << config.server.workers << " workers)\n";
     return 0;
@@ -47,6 +57,7 @@ int serve(const std::string& path) {
     std::cerr << e.what() << '\n';
     return 1;
   }
+  if (!passes_preflight(config, levee::config::PreflightFor::serve)) return 1;
   configure_logging(config.log.level);
 
   // Every thread started from here on inherits this mask, so SIGINT/SIGTERM/SIGHUP/SIGUSR1

@@ -4,7 +4,9 @@
 // by every worker thread.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -186,12 +188,27 @@ struct RouteConfig {
   // ((inflight + queued + 1) x max_batch_size).
   std::uint64_t max_pending = 0;
   Duration admission_timeout{0};  // how long a request may wait for room before 503
+  // Send a chunked request's trailer fields upstream as trailers (pass routes only). Off:
+  // they are dropped, as nginx does. Never merged into the header section either way.
+  bool forward_trailers = false;
 };
 
 inline constexpr std::uint64_t k_default_max_pending = 10000;
 
+// Where a key's value was written, so that checks made after loading (config/preflight.hpp)
+// name the place like the loader's own errors do.
+struct KeyOrigin {
+  std::string file;        // the config file, or "environment variable LEVEE_..."
+  std::size_t line = 0;    // 1-based; 0 = no position (environment)
+  std::size_t column = 0;  // 1-based; 0 = unknown
+};
+
 struct Config {
   std::string source;  // the file it was loaded from, for messages
+  // Dotted key ("server.listen", "upstreams.backend.address", "routes[0].batch.model") ->
+  // where it was set, for every key the file or the environment set; keys left at their
+  // defaults are absent.
+  std::map<std::string, KeyOrigin> origins;
   ServerConfig server;
   LogConfig log;
   std::vector<UpstreamConfig> upstreams;

@@ -23,6 +23,9 @@ struct ConfigError {
   [[nodiscard]] std::string to_string() const;
 };
 
+// Errors with a file position first, in file order; the rest keep the order they had.
+void sort_by_position(std::vector<ConfigError>& errors);
+
 class ConfigErrors : public std::runtime_error {
  public:
   explicit ConfigErrors(std::vector<ConfigError> errors);

@@ -1,5 +1,6 @@
 #include "config/loader.hpp"
 
+#include <sys/stat.h>
 #include <toml++/toml.h>
 #include <unistd.h>
 
@@ -63,6 +64,7 @@ constexpr std::array route_schema{
     Field{"cache", Kind::table},
     Field{"max_pending", Kind::integer},
     Field{"admission_timeout", Kind::duration},
+    Field{"forward_trailers", Kind::boolean},
 };
 
 constexpr std::array<std::string_view, 6> section_names{"server", "log",   "upstreams",
@@ -247,6 +249,7 @@ void read_routes(const toml::node* node, bool check_upstreams, Config& config,
     read_batch(reader, path, route, diagnostics);
     read_route_cache(reader, path, route, diagnostics);
     read_admission(reader, route);
+    read_forward_trailers(reader, route);
     reader.reject_unknown_keys();
     config.routes.push_back(std::move(route));
   }
@@ -492,6 +495,32 @@ std::map<std::string, std::string> process_environment() {
   return variables;
 }
 
+// Config::origins: where each key of the parsed (and overridden) tree was written. An
+// overridden key's node was parsed from the variable's value, so its position means nothing;
+// the variable is named instead.
+void record_origins(const toml::node& node, const std::string& key, const std::string& source,
+                    const Diagnostics& diagnostics, std::map<std::string, KeyOrigin>& origins) {
+  if (!key.empty()) {
+    if (const std::string* variable = diagnostics.overriding_variable(key)) {
+      origins.insert_or_assign(key, KeyOrigin{"environment variable " + *variable, 0, 0});
+    } else {
+      const toml::source_position& begin = node.source().begin;
+      origins.insert_or_assign(key, KeyOrigin{source, begin.line, begin.column});
+    }
+  }
+  if (const toml::table* table = node.as_table()) {
+    for (const auto& [name, value] : *table) {
+      const std::string child =
+          key.empty() ? std::string(name.str()) : key + "." + std::string(name.str());
+      record_origins(value, child, source, diagnostics, origins);
+    }
+  } else if (const toml::array* array = node.as_array()) {
+    for (std::size_t i = 0; i < array->size(); ++i) {
+      record_origins(*array->get(i), index_path(key, i), source, diagnostics, origins);
+    }
+  }
+}
+
 // A relative model path names a file next to the config file, wherever levee is started.
 // (Plain string handling: <filesystem> here would make std::quoted collide with ours.)
 void resolve_model_paths(Config& config) {
@@ -527,6 +556,7 @@ Config load_string(std::string_view toml_text, std::string source_name,
   apply_overrides(root, environment, diagnostics);
 
   Config config;
+  record_origins(root, "", source_name, diagnostics, config.origins);
   config.source = std::move(source_name);
   read_root(root, config, diagnostics);
   if (!diagnostics.empty()) throw ConfigErrors(diagnostics.take_sorted());
@@ -539,6 +569,15 @@ Config load_string(std::string_view toml_text, std::string source_name,
 }
 
 Config load_file(const std::string& path) {
+  // std::ifstream opens a directory and reads nothing from it, which would be reported as a
+  // file without upstreams or routes. A pipe is accepted (--config <(generate-config)).
+  struct stat status{};
+  if (::stat(path.c_str(), &status) == 0 && !S_ISREG(status.st_mode) && !S_ISFIFO(status.st_mode)) {
+    throw ConfigErrors(
+        {ConfigError{path, 0, 0, "",
+                     S_ISDIR(status.st_mode) ? "is a directory, not a configuration file"
+                                             : "is not a regular file"}});
+  }
   std::ifstream file(path, std::ios::binary);
   if (!file) {
     const std::error_code error(errno, std::generic_category());

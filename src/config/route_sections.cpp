@@ -278,6 +278,16 @@ void read_admission(TableReader& reader, RouteConfig& route) {
   }
 }
 
+void read_forward_trailers(TableReader& reader, RouteConfig& route) {
+  const auto forward = reader.boolean("forward_trailers");
+  if (!forward) return;
+  if (*forward && route.mode != RouteMode::pass) {
+    reader.report("forward_trailers", "forward_trailers applies only to mode = \"pass\"");
+    return;
+  }
+  route.forward_trailers = *forward;
+}
+
 // [routes.collapse]: only with mode = "collapse"; absent keys keep their defaults.
 void read_collapse(TableReader& route_reader, const std::string& route_path, RouteConfig& route,
                    Diagnostics& diagnostics) {

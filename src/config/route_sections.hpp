@@ -21,6 +21,9 @@ void read_batch(TableReader& route_reader, const std::string& route_path, RouteC
                 Diagnostics& diagnostics);
 // max_pending and admission_timeout (DESIGN.md "Backpressure"), for every mode.
 void read_admission(TableReader& reader, RouteConfig& route);
+// forward_trailers: pass routes only (a collapsed or batched call has no one sender whose
+// trailers it could carry).
+void read_forward_trailers(TableReader& reader, RouteConfig& route);
 // The schema of a route's sub-table ("collapse", "batch"), for environment overrides of
 // single keys in it; empty for any other name.
 [[nodiscard]] Schema route_subtable_schema(std::string_view name) noexcept;

@@ -111,26 +111,14 @@ class Diagnostics {
 
   // Errors with a file position first, in file order; the rest in the order found.
   [[nodiscard]] std::vector<ConfigError> take_sorted() {
-    // Not std::stable_sort: with clang 19 and libstdc++ 12 it trips -Wdeprecated-declarations
-    // (get_temporary_buffer). The discovery index breaks ties instead.
-    std::vector<std::size_t> order(errors_.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      const ConfigError& x = errors_[a];
-      const ConfigError& y = errors_[b];
-      return std::tuple(x.line == 0, x.line, x.column, a) <
-             std::tuple(y.line == 0, y.line, y.column, b);
-    });
-    std::vector<ConfigError> sorted;
-    sorted.reserve(order.size());
-    for (const std::size_t i : order) sorted.push_back(std::move(errors_[i]));
+    std::vector<ConfigError> sorted = std::move(errors_);
     errors_.clear();
+    sort_by_position(sorted);
     return sorted;
   }
 
- private:
   // The variable that set `key` or one of its parents ("routes[0].methods" covers
-  // "routes[0].methods[1]").
+  // "routes[0].methods[1]"); null when the file (or the default) did.
   [[nodiscard]] const std::string* overriding_variable(std::string_view key) const {
     for (const auto& [overridden, variable] : overrides_) {
       if (key == overridden) return &variable;
@@ -142,6 +130,7 @@ class Diagnostics {
     return nullptr;
   }
 
+ private:
   std::string source_;
   std::map<std::string, std::string> overrides_;  // dotted key -> variable name
   std::vector<ConfigError> errors_;
