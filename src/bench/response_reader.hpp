@@ -31,8 +31,8 @@ class ResponseReader final : public core::MessageParser<false> {
 
  private:
   void on_response_impl(int code, string_view, int, error_code&) override { status_ = code; }
-  void on_field_impl(boost::beast::http::field, string_view name, string_view value,
-                     error_code&) override {
+  void on_header_field(boost::beast::http::field, string_view name, string_view value,
+                       error_code&) override {
     if (header_found_ || header_name_.empty() || !boost::beast::iequals(name, header_name_)) {
       return;
     }

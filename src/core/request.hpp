@@ -18,6 +18,9 @@ struct Request {
   unsigned version = 11;  // 10 or 11, as Beast counts
   Headers headers;
   std::string body;
+  // The trailer section of a chunked request, never merged into `headers`. Sent upstream
+  // only by a route with forward_trailers; every other layer ignores it.
+  Headers trailers;
 
   // Facts about the client connection, for X-Forwarded-For, logs and metrics.
   std::string client_address;

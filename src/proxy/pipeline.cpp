@@ -77,10 +77,10 @@ std::unique_ptr<core::Handler> build_route_pipeline(const RouteResources& r) {
   using Guarded = layers::breaker::BreakerService<Limited>;
   using layers::limit::AdmissionService;
   const auto shed = static_cast<std::size_t>(layers::limit::ShedReason::breaker_open);
-  Guarded guarded(
-      Limited(UpstreamService(r.upstream, r.metrics), r.guards.inflight, r.limits.rules),
-      r.guards.breaker, r.route.upstream,
-      layers::breaker::BreakerMetrics{r.metrics.shed[shed], nullptr});
+  Guarded guarded(Limited(UpstreamService(r.upstream, r.metrics, r.route.forward_trailers),
+                          r.guards.inflight, r.limits.rules),
+                  r.guards.breaker, r.route.upstream,
+                  layers::breaker::BreakerMetrics{r.metrics.shed[shed], nullptr});
   using layers::cache::CacheService;
   // A route without [routes.cache] has an empty CacheShared: its cache layer passes through.
   layers::cache::SharedTier* tier = r.cache.store ? r.shared_tier : nullptr;

@@ -299,6 +299,7 @@ asio::awaitable<bool> HttpSession::serve_one() {
   RequestParser parser;
   parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   parser.body_limit(limits.max_body_bytes);
+  parser.trailer_limit(limits.max_header_bytes);
   const auto started = core::Clock::now();
 
   arm(limits.header_timeout);
@@ -364,6 +365,8 @@ asio::awaitable<bool> HttpSession::serve_one() {
         co_await reject(RejectReason::timeout, 408, "request body not received in time");
       } else if (body_ec == http::error::body_limit) {
         co_await reject(RejectReason::body_too_large, 413, "request body too large");
+      } else if (body_ec == http::error::header_limit) {
+        co_await reject(RejectReason::header_too_large, 431, "request trailer fields too large");
       } else if (!client_went_away(body_ec)) {
         co_await reject(RejectReason::bad_request, 400, body_ec.message());
       }
@@ -373,6 +376,7 @@ asio::awaitable<bool> HttpSession::serve_one() {
 
   const bool keep_alive_requested = parser.keep_alive();
   core::Request request = std::move(parser.request());
+  request.trailers = parser.take_trailers();
   request.client_address = client_address_;
   request.received_at = started;
   request.client = std::shared_ptr<core::ClientWatch>(shared_from_this(), this);

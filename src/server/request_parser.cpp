@@ -27,8 +27,8 @@ void RequestParser::on_request_impl(http::verb, string_view method_str, string_v
   request_.version = static_cast<unsigned>(version);
 }
 
-void RequestParser::on_field_impl(http::field name, string_view name_string, string_view value,
-                                  error_code&) {
+void RequestParser::on_header_field(http::field name, string_view name_string, string_view value,
+                                    error_code&) {
   switch (name) {
     case http::field::host:
       ++host_fields_;

@@ -35,8 +35,8 @@ class RequestParser final : public core::MessageParser<true> {
  private:
   void on_request_impl(boost::beast::http::verb method, string_view method_str, string_view target,
                        int version, error_code& ec) override;
-  void on_field_impl(boost::beast::http::field name, string_view name_string, string_view value,
-                     error_code& ec) override;
+  void on_header_field(boost::beast::http::field name, string_view name_string, string_view value,
+                       error_code& ec) override;
 
   core::Request request_;
   std::size_t host_fields_ = 0;

@@ -12,15 +12,44 @@ constexpr std::array<std::string_view, 9> k_hop_by_hop = {
     "Connection", "Keep-Alive",         "Proxy-Connection",   "TE", "Trailer", "Transfer-Encoding",
     "Upgrade",    "Proxy-Authenticate", "Proxy-Authorization"};
 
+// RFC 9110 6.5.1 and 6.5.2: fields a recipient must not act on, or a sender must not
+// generate, in a trailer section; plus what identifies the client to the upstream.
+constexpr std::array<std::string_view, 28> k_not_in_trailers = {"Host",
+                                                                "Content-Length",
+                                                                "Transfer-Encoding",
+                                                                "Content-Encoding",
+                                                                "Content-Type",
+                                                                "Content-Range",
+                                                                "Trailer",
+                                                                "TE",
+                                                                "Authorization",
+                                                                "Proxy-Authorization",
+                                                                "Cookie",
+                                                                "Set-Cookie",
+                                                                "Cache-Control",
+                                                                "Expect",
+                                                                "Max-Forwards",
+                                                                "Pragma",
+                                                                "Range",
+                                                                "If-Match",
+                                                                "If-None-Match",
+                                                                "If-Modified-Since",
+                                                                "If-Unmodified-Since",
+                                                                "If-Range",
+                                                                "Age",
+                                                                "Expires",
+                                                                "X-Forwarded-For",
+                                                                "X-Forwarded-Proto",
+                                                                "Forwarded",
+                                                                "Via"};
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
 }
 
-}  // namespace
-
-void strip_hop_by_hop(core::Headers& headers) {
+std::size_t strip_hop_by_hop_count(core::Headers& headers) {
   // The Connection header may name further hop-by-hop fields; collect them before removing
   // Connection itself. It may also appear more than once.
   std::vector<std::string> named;
@@ -36,7 +65,7 @@ void strip_hop_by_hop(core::Headers& headers) {
     }
   }
   // One pass over the fields: this runs twice per proxied request.
-  headers.remove_if([&](const core::Header& h) {
+  return headers.remove_if([&](const core::Header& h) {
     for (auto name : k_hop_by_hop) {
       if (core::iequals(h.name, name)) return true;
     }
@@ -45,6 +74,21 @@ void strip_hop_by_hop(core::Headers& headers) {
     }
     return false;
   });
+}
+
+}  // namespace
+
+void strip_hop_by_hop(core::Headers& headers) { (void)strip_hop_by_hop_count(headers); }
+
+std::size_t strip_forbidden_trailers(core::Headers& trailers) {
+  std::size_t removed = strip_hop_by_hop_count(trailers);
+  removed += trailers.remove_if([](const core::Header& h) {
+    for (auto name : k_not_in_trailers) {
+      if (core::iequals(h.name, name)) return true;
+    }
+    return false;
+  });
+  return removed;
 }
 
 void add_forwarding_headers(core::Headers& headers, std::string_view client_address,

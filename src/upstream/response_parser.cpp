@@ -17,8 +17,8 @@ void ResponseParser::on_response_impl(int code, string_view, int, error_code&) {
   response_.status = code;
 }
 
-void ResponseParser::on_field_impl(http::field, string_view name_string, string_view value,
-                                   error_code&) {
+void ResponseParser::on_header_field(http::field, string_view name_string, string_view value,
+                                     error_code&) {
   response_.headers.add(name_string, value);
 }
 

@@ -23,8 +23,8 @@ class ResponseParser final : public core::MessageParser<false> {
 
  private:
   void on_response_impl(int code, string_view reason, int version, error_code& ec) override;
-  void on_field_impl(boost::beast::http::field name, string_view name_string, string_view value,
-                     error_code& ec) override;
+  void on_header_field(boost::beast::http::field name, string_view name_string, string_view value,
+                       error_code& ec) override;
 
   core::Response response_;
   std::string body_;

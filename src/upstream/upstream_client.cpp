@@ -1,5 +1,7 @@
 #include "upstream/upstream_client.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -63,6 +65,11 @@ std::string serialize_request_head(const core::Request& request, std::string_vie
     head += default_host;
     head += "\r\n";
   }
+  if (!request.trailers.empty()) {
+    head += "Transfer-Encoding: chunked\r\n\r\n";
+    if (!request.body.empty()) head += fmt::format("{:x}\r\n", request.body.size());
+    return head;
+  }
   if (!request.body.empty() || method_has_body_semantics(request.method)) {
     head += "Content-Length: ";
     head += std::to_string(request.body.size());
@@ -70,6 +77,19 @@ std::string serialize_request_head(const core::Request& request, std::string_vie
   }
   head += "\r\n";
   return head;
+}
+
+std::string serialize_request_tail(const core::Request& request) {
+  if (request.trailers.empty()) return {};
+  std::string tail = request.body.empty() ? "0\r\n" : "\r\n0\r\n";
+  for (const auto& h : request.trailers) {
+    tail += h.name;
+    tail += ": ";
+    tail += h.value;
+    tail += "\r\n";
+  }
+  tail += "\r\n";
+  return tail;
 }
 
 struct UpstreamClient::Attempt {
@@ -86,7 +106,9 @@ asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnec
   auto& stream = connection.socket;
   Deadline deadline(pool_, connection, config().request_timeout);
 
-  std::array<asio::const_buffer, 2> out{asio::buffer(head), asio::buffer(request.body)};
+  const std::string tail = serialize_request_tail(request);
+  std::array<asio::const_buffer, 3> out{asio::buffer(head), asio::buffer(request.body),
+                                        asio::buffer(tail)};
   auto [write_ec, written] =
       co_await asio::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
   if (write_ec) {
@@ -130,6 +152,7 @@ asio::awaitable<core::Result<core::Response, UpstreamError>> UpstreamClient::sen
     core::Request& request) {
   strip_hop_by_hop(request.headers);
   add_forwarding_headers(request.headers, request.client_address, "http");
+  if (!request.trailers.empty()) (void)strip_forbidden_trailers(request.trailers);
   const std::string head = serialize_request_head(request, config().address.to_string());
 
   auto acquired = co_await pool_.acquire();

@@ -10,6 +10,9 @@
 //   arrived is retried once on a fresh connection (the upstream may have closed the idle
 //   connection as we wrote); nothing else is retried;
 // - the connection goes back to the pool only after a complete, keep-alive exchange.
+// - a request with trailer fields (a route with forward_trailers) goes upstream chunked: its
+//   body as one chunk, then the trailer section, less the fields strip_forbidden_trailers
+//   removes; every other request carries a Content-Length;
 // Cancellation: abandoning the call closes its connection (it is never returned half-used).
 
 #include <boost/asio/awaitable.hpp>
@@ -42,8 +45,12 @@ class UpstreamClient {
   ConnectionPool& pool_;
 };
 
-// The request line and header block as sent upstream (exposed for tests).
+// The request line and header block as sent upstream, and for a chunked request the first
+// chunk's size line (exposed for tests).
 [[nodiscard]] std::string serialize_request_head(const core::Request& request,
                                                  std::string_view default_host);
+// What follows the body on the wire: for a request with trailers, the end of its chunk, the
+// last chunk and the trailer section; empty otherwise (exposed for tests).
+[[nodiscard]] std::string serialize_request_tail(const core::Request& request);
 
 }  // namespace levee::upstream

@@ -1,10 +1,12 @@
 // Feeds arbitrary bytes to the server's request boundary: Beast's parser with levee's
 // limits, then levee's own checks, then the conversion into the upstream request head.
-// Nothing may crash, hang or read out of bounds.
+// Nothing may crash, hang or read out of bounds, and a chunked request's trailer fields never
+// reach the header section (issue 16.2: a trailing "Host: evil" became "Host: t, evil").
 
 #include <boost/beast/http/error.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <string_view>
 
 #include "core/request.hpp"
@@ -32,12 +34,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (!parser.is_header_done()) return 0;
   if (levee::server::check_header(parser).status != 0) return 0;
+  const bool complete = parser.is_done();
   levee::core::Request request = std::move(parser.request());
+  request.trailers = parser.take_trailers();
+  std::size_t hosts = 0;
+  for (const auto& field : request.headers) hosts += levee::core::iequals(field.name, "Host");
+  if (hosts != parser.host_fields()) std::abort();  // a trailer was taken for a header
+  if (complete && !parser.chunked() && !request.trailers.empty()) std::abort();
   (void)request.path();
   (void)request.query();
   (void)request.host();
   levee::upstream::strip_hop_by_hop(request.headers);
   levee::upstream::add_forwarding_headers(request.headers, "127.0.0.1", "http");
+  (void)levee::upstream::strip_forbidden_trailers(request.trailers);
+  for (const auto& field : request.trailers) {
+    if (levee::core::iequals(field.name, "Host")) std::abort();
+  }
   (void)levee::upstream::serialize_request_head(request, "127.0.0.1:9000");
+  (void)levee::upstream::serialize_request_tail(request);
   return 0;
 }

@@ -3,6 +3,8 @@
 // and turns an upstream failure into the client's answer (502 refused/reset/invalid, 504
 // timed out) with a short text body naming the upstream and the cause. Counts upstream
 // calls and their outcomes. Runs on the worker's io_context.
+// A request's trailer fields go upstream only when the route forwards trailers; otherwise
+// they are dropped here, as nginx does.
 
 #include <boost/asio/awaitable.hpp>
 
@@ -14,14 +16,16 @@ namespace levee::layers {
 
 class UpstreamService {
  public:
-  UpstreamService(upstream::UpstreamClient& client, const RouteMetrics& metrics)
-      : client_(&client), metrics_(&metrics) {}
+  UpstreamService(upstream::UpstreamClient& client, const RouteMetrics& metrics,
+                  bool forward_trailers = false)
+      : client_(&client), metrics_(&metrics), forward_trailers_(forward_trailers) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request);
 
  private:
   upstream::UpstreamClient* client_;
   const RouteMetrics* metrics_;
+  bool forward_trailers_;
 };
 
 }  // namespace levee::layers

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+
 namespace levee::upstream {
 namespace {
 
@@ -53,6 +55,24 @@ TEST(HeaderRewrite, AppendsToEveryEarlierForwardedForAndVia) {
   std::size_t xff = 0;
   for (const auto& f : h) xff += core::iequals(f.name, "X-Forwarded-For") ? 1 : 0;
   EXPECT_EQ(xff, 1u);
+}
+
+TEST(HeaderRewrite, ForbiddenTrailersAreRemovedAndTheRestKept) {
+  core::Headers trailers;
+  trailers.add("Host", "evil");
+  trailers.add("authorization", "Bearer x");
+  trailers.add("X-Forwarded-For", "10.0.0.1");
+  trailers.add("Content-Length", "100");
+  trailers.add("Transfer-Encoding", "chunked");
+  trailers.add("Cookie", "a=b");
+  trailers.add("Connection", "X-Hop");
+  trailers.add("X-Hop", "1");
+  trailers.add("X-Checksum", "5d41");
+  trailers.add("grpc-status", "0");
+  EXPECT_EQ(strip_forbidden_trailers(trailers), 8u);
+  ASSERT_EQ(trailers.size(), 2u);
+  EXPECT_EQ(trailers.begin()->name, "X-Checksum");
+  EXPECT_EQ(std::next(trailers.begin())->name, "grpc-status");
 }
 
 }  // namespace

@@ -37,5 +37,36 @@ TEST(RequestHead, EmptyPostStillCarriesZeroLength) {
             "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
 }
 
+TEST(RequestHead, TrailersMakeTheRequestChunkedWithTheBodyAsOneChunk) {
+  core::Request r;
+  r.method = "POST";
+  r.target = "/p";
+  r.headers.add("Host", "h");
+  r.body = "hello";
+  r.trailers.add("X-Checksum", "5d41");
+  EXPECT_EQ(serialize_request_head(r, "x"),
+            "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n");
+  EXPECT_EQ(serialize_request_tail(r), "\r\n0\r\nX-Checksum: 5d41\r\n\r\n");
+}
+
+TEST(RequestHead, TrailersAfterAnEmptyBodyNeedOnlyTheLastChunk) {
+  core::Request r;
+  r.method = "POST";
+  r.target = "/p";
+  r.headers.add("Host", "h");
+  r.trailers.add("X-Done", "1");
+  EXPECT_EQ(serialize_request_head(r, "x"),
+            "POST /p HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+  EXPECT_EQ(serialize_request_tail(r), "0\r\nX-Done: 1\r\n\r\n");
+}
+
+TEST(RequestHead, NoTrailersNoTail) {
+  core::Request r;
+  r.method = "POST";
+  r.target = "/p";
+  r.body = "x";
+  EXPECT_EQ(serialize_request_tail(r), "");
+}
+
 }  // namespace
 }  // namespace levee::upstream
