@@ -38,6 +38,9 @@ int main(int argc, char** argv) {
                  "hold each delayed answer to the next multiple of this, so answers go out in "
                  "groups, with an X-Levee-Batch header (0 = off)")
       ->capture_default_str();
+  app.add_flag("--split-writes", options.split_writes,
+               "send each answer's headers and body in two writes with Nagle on (TCP_NODELAY "
+               "off), as many legacy servers do");
   CLI11_PARSE(app, argc, argv);
 
   try {

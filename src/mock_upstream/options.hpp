@@ -32,6 +32,11 @@ struct Options {
   // (X-Levee-Batch: items=1; waited_us=W; upstream_us=0, W the time it was held). This is
   // bench/batch_overhead.sh's control: the fan-out cost of a server that does nothing else.
   Duration release_every{0};
+  // The header block and the body go out in two sends with Nagle's algorithm on (no
+  // TCP_NODELAY), as many legacy stacks (Python's http.server among them) answer: the body
+  // then waits for the ACK of the header segment. Reproduces the delayed-ACK stall a proxy
+  // must not suffer on a reused upstream connection.
+  bool split_writes = false;
 };
 
 // "127.0.0.1:8080", "[::1]:0", "localhost:0". Refuses every address outside 127.0.0.0/8 and

@@ -383,7 +383,7 @@ net::awaitable<void> lingering_close(tcp::socket* socket) {
 }
 
 net::awaitable<bool> write_reply(tcp::socket* socket, Reply reply, bool head_only, bool keep_alive,
-                                 unsigned version) {
+                                 unsigned version, bool split_writes = false) {
   // HTTP/1.0 has no chunked encoding: such a client gets the parts as one body.
   const bool chunked = !reply.chunks.empty() && version == 11;
   if (!reply.chunks.empty() && !chunked) {
@@ -393,6 +393,13 @@ net::awaitable<bool> write_reply(tcp::socket* socket, Reply reply, bool head_onl
 
   if (head_only || !reply.has_body) {
     auto [ec, n] = co_await net::async_write(*socket, net::buffer(head), nothrow);
+    co_return !ec;
+  }
+  if (!chunked && split_writes) {
+    if (auto [ec, n] = co_await net::async_write(*socket, net::buffer(head), nothrow); ec) {
+      co_return false;
+    }
+    auto [ec, n] = co_await net::async_write(*socket, net::buffer(reply.body), nothrow);
     co_return !ec;
   }
   if (!chunked) {
@@ -492,7 +499,7 @@ net::awaitable<void> serve_connection(tcp::socket socket, Shared* shared) {
       }
     }
     if (!co_await write_reply(&socket, std::move(reply), request.method() == http::verb::head,
-                              keep_alive, request.version())) {
+                              keep_alive, request.version(), shared->options.split_writes)) {
       co_return;
     }
     if (!keep_alive) {
@@ -516,7 +523,7 @@ net::awaitable<void> accept_loop(tcp::acceptor* acceptor, Shared* shared) {
       continue;
     }
     boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
+    socket.set_option(tcp::no_delay(!shared->options.split_writes), ignored);
     net::co_spawn(acceptor->get_executor(), serve_connection(std::move(socket), shared),
                   net::detached);
   }

@@ -1,6 +1,9 @@
 #include "upstream/upstream_client.hpp"
 
 #include <fmt/format.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
@@ -40,6 +43,18 @@ UpstreamError classify(const boost::system::error_code& ec, const UpstreamConnec
     return {UpstreamErrorKind::invalid_response, ec.message()};
   }
   return {UpstreamErrorKind::reset, ec.message()};
+}
+
+// A reused connection is in the kernel's interactive (delayed-ACK) mode: it holds the ACK
+// of a response segment for up to 40 ms, hoping to piggyback it on our next request. An
+// upstream that sends its header block and body in two writes with Nagle's algorithm on
+// (Python's http.server, many legacy stacks) cannot send the body until that ACK arrives,
+// so every reused exchange would stall 40 ms. TCP_QUICKACK leaves that mode and sends an
+// ACK that is due at once; the kernel drops back into it by itself, so it is re-armed before
+// every read. Best effort: a failure only costs the stall it was meant to avoid.
+void ack_promptly(asio::ip::tcp::socket& socket) {
+  const int on = 1;
+  (void)::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
 }
 
 }  // namespace
@@ -124,8 +139,16 @@ asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnec
     parser.body_limit(config().max_response_bytes);
     if (head_request) parser.skip(true);
     const std::size_t buffered_before = connection.buffer.size();
-    auto [read_ec, n] = co_await http::async_read(stream, connection.buffer, parser,
-                                                  asio::as_tuple(asio::use_awaitable));
+    boost::system::error_code read_ec;
+    while (!parser.is_done()) {
+      ack_promptly(stream);
+      auto [ec, n] = co_await http::async_read_some(stream, connection.buffer, parser,
+                                                    asio::as_tuple(asio::use_awaitable));
+      if (ec) {
+        read_ec = ec;
+        break;
+      }
+    }
     if (read_ec) {
       attempt.error = classify(read_ec, connection);
       attempt.nothing_received = buffered_before == 0 && !parser.got_some();
