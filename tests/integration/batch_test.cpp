@@ -97,6 +97,8 @@ TEST(Batch, ItemsOnTwoWorkersFillOneBatch) {
   EXPECT_EQ(stack.upstream.calls("/process_batch_items"), 20u);
 }
 
+// Nothing but the max_wait timer can send a lone item (the batch never fills): the flush
+// reason says the timer sent it, and the wait is at least max_wait.
 TEST(Batch, ALoneItemGoesAfterMaxWait) {
   Stack stack = batch_stack("max_wait = \"300ms\"\n");
   const auto sent = std::chrono::steady_clock::now();
@@ -105,7 +107,6 @@ TEST(Batch, ALoneItemGoesAfterMaxWait) {
   EXPECT_EQ(result.status, 200) << result;
   EXPECT_EQ(result.body, processed(7));
   EXPECT_GE(waited, 300ms);
-  EXPECT_LT(waited, 3s);  // generous: this machine is shared
   EXPECT_EQ(flushes(stack, "timeout"), 1u);
 }
 
@@ -350,8 +351,10 @@ TEST(Batch, AForcedStopWithBatchesInFlightExitsCleanly) {
   EXPECT_EQ(stack.levee.process.stderr_text().find("AddressSanitizer"), std::string::npos);
 }
 
+// max_wait is a minute, far past the client's 10 s timeout: an answer at all means SIGTERM
+// sent the batch, with no wall-clock bound in the test.
 TEST(Batch, SigtermSendsAParkedBatchAtOnceAndAnswersIt) {
-  Stack stack = batch_stack("max_wait = \"10s\"\n");
+  Stack stack = batch_stack("max_wait = \"60s\"\n");
   std::vector<HttpConnection> parked;
   for (const std::string& item : items_with_ids(3)) {
     parked.emplace_back(stack.port());
@@ -360,14 +363,12 @@ TEST(Batch, SigtermSendsAParkedBatchAtOnceAndAnswersIt) {
   ASSERT_TRUE(eventually([&] {
     return metric_value(stack.admin_port(), "levee_batch_parked_items{route=\"items\"}") == 3;
   }));
-  const auto signalled = std::chrono::steady_clock::now();
   ASSERT_TRUE(stack.levee.process.send_signal(SIGTERM));
   for (int i = 0; i < 3; ++i) {
     const HttpResult result = parked[i].read_response();
     EXPECT_EQ(result.status, 200) << result;
     EXPECT_EQ(result.body, processed(i));
   }
-  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 5s);  // not the 10 s max_wait
   EXPECT_EQ(stack.upstream.calls("/process_batch"), 1u);
   EXPECT_EQ(stack.levee.process.wait_exit(10s), 0);
 }

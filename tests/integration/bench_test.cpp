@@ -170,9 +170,12 @@ path = "/process"
   EXPECT_EQ(result.count("mismatches"), 0u);
   EXPECT_EQ(result.count("overhead_missing"), 0u);
   EXPECT_EQ(result.overhead("count"), 60u);
-  // The 30 ms batch call is taken out: what remains is far below the latency.
+  // The batch call is taken out. It held each item for the upstream's 30 ms at least (a timer
+  // never fires early), so each item's overhead is at most its latency - 30 ms however loaded
+  // the machine is, and so is the median (the histogram reads back within 0.4 %; 1 % here).
+  // No wall-clock bound: a slow run raises both sides.
   EXPECT_GE(result.number("p50_ms"), 30.0);
-  EXPECT_LT(result.overhead("p50"), result.number("p50_ms") - 25.0) << run.json;
+  EXPECT_LE(result.overhead("p50"), result.number("p50_ms") * 1.01 - 30.0) << run.json;
   EXPECT_LE(result.overhead("p50"), result.overhead("max"));
   EXPECT_NE(run.out.find("overhead     p50"), std::string::npos) << run.out;
   EXPECT_GE(stack.upstream.calls("/process_batch"), 6u);
@@ -297,10 +300,10 @@ duration = "60s"
 [request]
 path = "/api/long"
 )");
-  const auto started = std::chrono::steady_clock::now();
+  // What shows that the limit stopped the run is what it scheduled, not how long it took: at
+  // most 500 ms of a 12,000-request schedule.
   const BenchRun run =
       run_bench(scenario, {"--target", url(upstream.port), "--max-duration", "500ms"});
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
   ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
   Json result(run.json);
   EXPECT_NE(run.json.find("\"interrupted\":true"), std::string::npos) << run.json;

@@ -282,9 +282,11 @@ TEST(CollapseWindow, AFullSlotGoesAtOnceAndMembersShareOneCall) {
   EXPECT_EQ(metric_value(stack.admin_port(), "levee_batch_size_at_flush_sum{route=\"api\"}"), 4u);
 }
 
+// max_wait is a minute, far past the client's 10 s timeout: an answer at all means SIGTERM
+// sent the slot, with no wall-clock bound in the test.
 TEST(CollapseWindow, SigtermSendsParkedSlotsAndAnswersEveryone) {
   Stack stack =
-      collapse_stack("[routes.collapse]\nstrategy = \"window\"\nmax_wait = \"10s\"\n", {});
+      collapse_stack("[routes.collapse]\nstrategy = \"window\"\nmax_wait = \"60s\"\n", {});
   std::vector<HttpConnection> parked;
   for (int i = 0; i < 3; ++i) {
     parked.emplace_back(stack.port());
@@ -294,10 +296,8 @@ TEST(CollapseWindow, SigtermSendsParkedSlotsAndAnswersEveryone) {
     return metric_value(stack.admin_port(), "levee_collapse_waiters{route=\"api\"}") == 2;
   }));
   EXPECT_EQ(stack.upstream.calls("/api/parked"), 0u);
-  const auto signalled = std::chrono::steady_clock::now();
   ASSERT_TRUE(stack.levee.process.send_signal(SIGTERM));
   for (auto& connection : parked) EXPECT_EQ(connection.read_response().status, 200);
-  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 5s);  // not the 10 s max_wait
   EXPECT_EQ(stack.upstream.calls("/api/parked"), 1u);
   EXPECT_EQ(stack.levee.process.wait_exit(10s), 0);
 }

