@@ -49,7 +49,7 @@ void configure_logging(const std::string& level) {
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 }
 
-int serve(const std::string& path) {
+int serve(const std::string& path, levee::proxy::StartOptions options) {
   levee::config::Config config;
   try {
     config = levee::config::load_file(path);
@@ -73,7 +73,7 @@ int serve(const std::string& path) {
 
   std::unique_ptr<levee::proxy::ProxyServer> server;
   try {
-    server = std::make_unique<levee::proxy::ProxyServer>(std::move(config));
+    server = std::make_unique<levee::proxy::ProxyServer>(std::move(config), options);
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return 1;
@@ -160,13 +160,17 @@ int main(int argc, char** argv) {
   std::string serve_config;
   auto* serve_cmd = app.add_subcommand("serve", "Run the proxy");
   serve_cmd->add_option("-c,--config", serve_config, "Configuration file (TOML)")->required();
+  levee::proxy::StartOptions start_options;
+  serve_cmd->add_flag("--handover", start_options.handover,
+                      "Share server.listen with a levee already listening there (binary "
+                      "upgrade: start the new one with this, then SIGTERM the old one)");
 
   std::string check_config;
   auto* check_cmd = app.add_subcommand("check", "Validate a configuration file and exit");
   check_cmd->add_option("-c,--config", check_config, "Configuration file (TOML)")->required();
 
   CLI11_PARSE(app, argc, argv);
-  if (*serve_cmd) return serve(serve_config);
+  if (*serve_cmd) return serve(serve_config, start_options);
   if (*check_cmd) return check(check_config);
   return 2;
 }

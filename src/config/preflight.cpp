@@ -31,15 +31,6 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-ConfigError error_at(const Config& config, const std::string& key, std::string message) {
-  const auto origin = config.origins.find(key);
-  if (origin == config.origins.end()) {
-    return ConfigError{config.source, 0, 0, key, std::move(message)};
-  }
-  return ConfigError{origin->second.file, origin->second.line, origin->second.column, key,
-                     std::move(message)};
-}
-
 std::string in_quotes(const std::string& text) { return "\"" + text + "\""; }
 
 std::string errno_message(int error) {
@@ -247,6 +238,15 @@ void check_models(const Config& config, std::vector<ConfigError>& errors) {
 }
 
 }  // namespace
+
+ConfigError error_at(const Config& config, const std::string& key, std::string message) {
+  const auto origin = config.origins.find(key);
+  if (origin == config.origins.end()) {
+    return ConfigError{config.source, 0, 0, key, std::move(message)};
+  }
+  return ConfigError{origin->second.file, origin->second.line, origin->second.column, key,
+                     std::move(message)};
+}
 
 std::vector<ConfigError> preflight(const Config& config, PreflightFor purpose) {
   std::vector<ConfigError> errors;

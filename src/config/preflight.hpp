@@ -43,4 +43,9 @@ enum class PreflightFor {
 
 [[nodiscard]] std::vector<ConfigError> preflight(const Config& config, PreflightFor purpose);
 
+// An error about `key` at the place it was set (Config::origins), or naming the file alone
+// when the key was left at its default: for start-up failures found after the preflight.
+[[nodiscard]] ConfigError error_at(const Config& config, const std::string& key,
+                                   std::string message);
+
 }  // namespace levee::config

@@ -16,6 +16,7 @@
 #include "admin/admin_handler.hpp"
 #include "admin/metric_registry.hpp"
 #include "admin/metrics.hpp"
+#include "config/preflight.hpp"
 #include "policy/model_watcher.hpp"
 #include "proxy/cache_setup.hpp"
 #include "proxy/flush_policy_setup.hpp"
@@ -28,6 +29,7 @@
 #include "server/connection_gate.hpp"
 #include "server/http_session.hpp"
 #include "server/listener.hpp"
+#include "server/listening_sockets.hpp"
 #include "telemetry/telemetry.hpp"
 #include "telemetry/telemetry_setup.hpp"
 
@@ -67,7 +69,9 @@ class AdminThread {
             io_, endpoint,
             server::SessionContext{config.server, handler, gate_, sessions_, nullptr, nullptr,
                                    false},
-            /*share_port=*/false)) {}
+            /*share_port=*/false)) {
+    listener_->listen();
+  }
   ~AdminThread() {
     work_.reset();
     io_.stop();
@@ -103,7 +107,7 @@ constexpr std::string_view k_active_slots_help =
     "batches open, queued or in flight.";
 }  // namespace
 
-ProxyServer::ProxyServer(config::Config config)
+ProxyServer::ProxyServer(config::Config config, StartOptions options)
     : config_(std::move(config)),
       started_at_(std::chrono::steady_clock::now()),
       registry_(std::make_unique<admin::Registry>()),
@@ -211,6 +215,14 @@ ProxyServer::ProxyServer(config::Config config)
       config_, table,  endpoints, route_metrics_,     collapse_, batch_,           limits_,
       guards_, cache_, redis_,    metrics_->server(), *gate_,    access_log_.get()};
   tcp::endpoint listen = resolve(config_.server.listen, "listen address").front();
+  const auto listen_error = [this](const std::string& message) {
+    return std::runtime_error(
+        config::error_at(
+            config_, "server.listen",
+            fmt::format("cannot listen on {}: {}", config_.server.listen.to_string(), message))
+            .to_string());
+  };
+  std::vector<std::uint64_t> own_sockets;
   for (unsigned i = 0; i < config_.server.workers; ++i) {
     auto worker = std::make_unique<Worker>(i, shared);
     try {
@@ -218,10 +230,42 @@ ProxyServer::ProxyServer(config::Config config)
       // ephemeral port shared through SO_REUSEPORT.
       listen = worker->bind(listen);
     } catch (const boost::system::system_error& e) {
-      throw std::runtime_error(fmt::format("cannot listen on {}: {}",
-                                           config_.server.listen.to_string(), e.code().message()));
+      throw listen_error(e.code().message());
     }
+    own_sockets.push_back(server::socket_inode(worker->listener_handle()));
     workers_.push_back(std::move(worker));
+  }
+  // SO_REUSEPORT would let this process join another's listeners on the same port and take
+  // part of its traffic. Look before listening (a bound socket queues nothing, so the other
+  // process loses no connection), and again after, for one that started at the same moment.
+  const auto refuse_shared_port = [&] {
+    if (options.handover) return;
+    const auto others = server::other_listeners(listen, own_sockets);
+    if (others.empty()) return;
+    const tcp::endpoint& other = others.front().endpoint;
+    throw listen_error(fmt::format(
+        "Address already in use by {}{}; only levee's own workers share a listener (for a "
+        "binary upgrade, start the new levee with `serve --handover`)",
+        server::describe_owner(others.front().inode),
+        other == listen ? std::string()
+                        : fmt::format(" on {}:{}", other.address().to_string(), other.port())));
+  };
+  refuse_shared_port();
+  for (auto& worker : workers_) {
+    try {
+      worker->listen();
+    } catch (const boost::system::system_error& e) {
+      throw listen_error(e.code().message());
+    }
+  }
+  refuse_shared_port();
+  if (options.handover) {
+    const auto others = server::other_listeners(listen, own_sockets);
+    for (const auto& other : others) {
+      spdlog::warn("--handover: sharing {}:{} with {} until it stops",
+                   other.endpoint.address().to_string(), other.endpoint.port(),
+                   server::describe_owner(other.inode));
+    }
   }
   listen_ = listen;
 

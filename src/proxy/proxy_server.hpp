@@ -48,11 +48,19 @@ class ProxyMetrics;
 class Worker;
 class AdminThread;
 
+// How this process starts, beside the configuration.
+struct StartOptions {
+  // Share server.listen with a levee that already listens there (a binary upgrade: start the
+  // new one with this, then SIGTERM the old one, which drains). Without it, a listener of
+  // another process on that address refuses the start (address in use).
+  bool handover = false;
+};
+
 class ProxyServer {
  public:
   // Resolves upstreams, opens the access log, builds every worker's pipelines and binds the
   // listeners. Throws std::runtime_error with a message for the operator on failure.
-  explicit ProxyServer(config::Config config);
+  explicit ProxyServer(config::Config config, StartOptions options = {});
   ~ProxyServer();
   ProxyServer(const ProxyServer&) = delete;
   ProxyServer& operator=(const ProxyServer&) = delete;

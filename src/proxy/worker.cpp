@@ -58,6 +58,10 @@ asio::ip::tcp::endpoint Worker::bind(const asio::ip::tcp::endpoint& endpoint) {
   return listener_->local_endpoint();
 }
 
+int Worker::listener_handle() const { return listener_->native_handle(); }
+
+void Worker::listen() { listener_->listen(); }
+
 void Worker::start() {
   thread_ = std::thread([this] {
     admin::set_metrics_shard(index_ + 1);

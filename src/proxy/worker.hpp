@@ -3,7 +3,7 @@
 // connection pools and route pipelines. Nothing on the request path is shared with other
 // workers except the immutable config and route table and the sharded metrics.
 //
-// Lifecycle (called from the controlling thread): construct → bind() → start() →
+// Lifecycle (called from the controlling thread): construct → bind() → listen() → start() →
 // begin_drain() → stop() → join(). begin_drain() and stop() post to the worker's thread.
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -59,6 +59,10 @@ class Worker {
 
   // Binds this worker's listener; returns the bound endpoint (the real port for port 0).
   boost::asio::ip::tcp::endpoint bind(const boost::asio::ip::tcp::endpoint& endpoint);
+  // The bound listener's socket, to tell it apart from other processes' (port_owners.hpp).
+  [[nodiscard]] int listener_handle() const;
+  // Starts queueing connections on the bound listener (they are accepted once started).
+  void listen();
   void start();
   // Closes the listener and drains the sessions on the worker's thread; the future is ready
   // once that has happened, so the caller knows no new connection is accepted.

@@ -36,8 +36,9 @@ Listener::Listener(asio::io_context& io, const tcp::endpoint& endpoint, SessionC
   acceptor_.set_option(tcp::acceptor::reuse_address(true));
   if (share_port) acceptor_.set_option(reuse_port(true));
   acceptor_.bind(endpoint);
-  acceptor_.listen(k_backlog);
 }
+
+void Listener::listen() { acceptor_.listen(k_backlog); }
 
 void Listener::start() {
   asio::co_spawn(io_, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);

@@ -18,15 +18,20 @@ namespace levee::server {
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  // Binds and listens at once; throws boost::system::system_error naming the cause.
+  // Binds; throws boost::system::system_error naming the cause. No connection is queued for
+  // it before listen(), so a caller can look for other owners of the port in between
+  // (server/port_owners.hpp) without taking any of their connections.
   // `share_port`: SO_REUSEPORT, for the workers that share one proxy port; a listener without
   // it (the admin one) fails to bind a port that is already taken, as an operator expects.
   Listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
            SessionContext context, bool share_port = true);
 
+  // Starts queueing connections; throws boost::system::system_error.
+  void listen();
   void start();
   void stop();
   [[nodiscard]] boost::asio::ip::tcp::endpoint local_endpoint() const;
+  [[nodiscard]] int native_handle() { return acceptor_.native_handle(); }
   [[nodiscard]] SessionContext& context() noexcept { return context_; }
 
  private:
