@@ -9,6 +9,7 @@
 #   bench/upstream_stall.sh          # 3 rounds of 100 sequential requests per target, both upstreams
 #   ROUNDS=5 REQUESTS=200 bench/upstream_stall.sh
 #   OUT=docs/data/upstream_stall-DATE.tsv bench/upstream_stall.sh   # keep the raw timings
+#   BASELINE_BIN=/tmp/old/build/bin/levee bench/upstream_stall.sh      # + an older levee ("baseline")
 #
 # Upstreams: levee-upstream --split-writes, and Python's http.server
 # (tests/peers/http_server_peer.py), the peer the stall was found with. Each request is a
@@ -24,6 +25,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 REQUESTS=${REQUESTS:-100}
+BASELINE_BIN=${BASELINE_BIN:-}
+BASELINE_PORT=${BASELINE_PORT:-19705}
+BASELINE_ADMIN_PORT=${BASELINE_ADMIN_PORT:-19706}
+TARGETS=(direct levee nginx)
+[[ -n $BASELINE_BIN ]] && TARGETS+=(baseline)
 ROUNDS=${ROUNDS:-3}
 OUT=${OUT:-}
 PEER=$BENCH_ROOT/tests/peers/http_server_peer.py
@@ -38,7 +44,20 @@ done
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 bench_setup_dir
-bench_check_ports "$UPSTREAM_PORT" "$NGINX_PORT" "$LEVEE_PORT" "$LEVEE_ADMIN_PORT" "$PEER_PORT"
+bench_check_ports "$UPSTREAM_PORT" "$NGINX_PORT" "$LEVEE_PORT" "$LEVEE_ADMIN_PORT" "$PEER_PORT" \
+  "$BASELINE_PORT" "$BASELINE_ADMIN_PORT"
+
+# The same pass route in an older levee binary, beside the current one.
+start_baseline() {
+  sed "s/127.0.0.1:$LEVEE_PORT/127.0.0.1:$BASELINE_PORT/; s/127.0.0.1:$LEVEE_ADMIN_PORT/127.0.0.1:$BASELINE_ADMIN_PORT/" \
+    "$LEVEE_CONF" >"$BENCH_DIR/baseline.toml"
+  : >"$BENCH_DIR/baseline.out"
+  taskset -c "$SERVER_CPU" "$BASELINE_BIN" serve --config "$BENCH_DIR/baseline.toml" \
+    >"$BENCH_DIR/baseline.out" 2>"$BENCH_DIR/baseline.stderr" &
+  BASELINE_PID=$!
+  BENCH_PIDS+=("$BASELINE_PID")
+  bench_wait_line "$BENCH_DIR/baseline.out" 'levee ready' 10 || bench_die "baseline levee did not start"
+}
 
 RAW=$BENCH_DIR/raw.tsv
 printf 'upstream\ttarget\tround\trequest\tms\n' >"$RAW"
@@ -50,17 +69,17 @@ measure_upstream() {
   sed -i "s/server 127.0.0.1:[0-9]*;/server 127.0.0.1:$port;/; s/keepalive 64;/keepalive 16;/" "$NGINX_CONF"
   start_levee
   start_nginx
+  [[ -n $BASELINE_BIN ]] && start_baseline
   for round in $(seq "$ROUNDS"); do
-    case $((round % 3)) in
-      1) targets="direct levee nginx" ;;
-      2) targets="levee nginx direct" ;;
-      0) targets="nginx direct levee" ;;
-    esac
+    # Rotate the order each round.
+    local shift=$(((round - 1) % ${#TARGETS[@]}))
+    targets="${TARGETS[*]:shift} ${TARGETS[*]:0:shift}"
     bench_log "$label round $round: $REQUESTS sequential requests to each of $targets"
     for target in $targets; do
       case $target in
         direct) url="http://127.0.0.1:$port$path" ;;
         levee) url="http://127.0.0.1:$LEVEE_PORT$path" ;;
+        baseline) url="http://127.0.0.1:$BASELINE_PORT$path" ;;
         nginx) url="http://127.0.0.1:$NGINX_PORT$path" ;;
       esac
       for i in $(seq "$REQUESTS"); do
@@ -72,6 +91,8 @@ measure_upstream() {
   done
   stop_levee
   stop_nginx
+  [[ -n $BASELINE_BIN ]] && bench_stop_pid "$BASELINE_PID"
+  return 0
 }
 
 write_levee_conf
@@ -94,21 +115,21 @@ measure_upstream python-http.server "$PEER_PORT" /api/bench
 
 [[ -n $OUT ]] && cp "$RAW" "$OUT"
 echo "# $(date -u +%FT%TZ) $(uname -n) $(nproc) cores, kernel $(uname -r), $ROUNDS rounds of $REQUESTS sequential requests per target"
-echo "# levee $("$LEVEE_BIN" --version 2>&1 | head -n1), $("$NGINX_BIN" -v 2>&1)"
+echo "# levee $(git -C "$BENCH_ROOT" rev-parse --short HEAD), $("$NGINX_BIN" -v 2>&1)${BASELINE_BIN:+, baseline $BASELINE_BIN}"
 # The q-quantile (nearest rank) of the ms column of the rows for upstream $1 and target $2.
 quantile() {
   awk -F'\t' -v u="$1" -v t="$2" '$1 == u && $2 == t {print $5}' "$RAW" | sort -n |
     awk -v q="$3" '{x[NR] = $1} END {r = int(q * NR + 0.999); if (r < 1) r = 1; print x[r]}'
 }
-printf '%-20s %-7s %9s %9s %14s %9s\n' upstream target p50_ms p90_ms p50-direct_ms stalled
+printf '%-20s %-8s %9s %9s %14s %9s\n' upstream target p50_ms p90_ms p50-direct_ms stalled
 for upstream in split-writes python-http.server; do
   base=$(quantile "$upstream" direct 0.5)
-  for target in direct levee nginx; do
+  for target in "${TARGETS[@]}"; do
     p50=$(quantile "$upstream" "$target" 0.5)
     p90=$(quantile "$upstream" "$target" 0.9)
     stalled=$(awk -F'\t' -v u="$upstream" -v t="$target" \
       '$1 == u && $2 == t {n++; if ($5 >= 30) s++} END {printf "%d/%d", s, n}' "$RAW")
     awk -v u="$upstream" -v t="$target" -v a="$p50" -v b="$p90" -v d="$base" -v s="$stalled" \
-      'BEGIN {printf "%-20s %-7s %9.3f %9.3f %14.3f %9s\n", u, t, a, b, a - d, s}'
+      'BEGIN {printf "%-20s %-8s %9.3f %9.3f %14.3f %9s\n", u, t, a, b, a - d, s}'
   done
 done
