@@ -1,7 +1,5 @@
 #include "config/preflight.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,7 +7,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
@@ -23,6 +20,7 @@
 #include <thread>
 #include <utility>
 
+#include "config/resolve.hpp"
 #include "policy/onnx_model.hpp"
 
 namespace levee::config {
@@ -45,48 +43,12 @@ struct LookupResult {
   std::string problem;
 };
 
-bool ends_with_label(std::string_view host, std::string_view label) {
-  if (host.ends_with('.')) host.remove_suffix(1);
-  if (host.size() < label.size() + 1 || host[host.size() - label.size() - 1] != '.') return false;
-  const std::string_view last = host.substr(host.size() - label.size());
-  return std::equal(last.begin(), last.end(), label.begin(), label.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == b;
-  });
-}
-
-// Names getaddrinfo would send to a nameserver although no answer can exist (glibc asks DNS
-// even for these), answered here so that such a mistake is found without one, and quickly:
-// the reserved domain .invalid (RFC 6761 6.4: resolvers should answer it negatively at once),
-// and a name that is no IPv4 address while its last label is all digits, which no top-level
-// domain is (RFC 3696 2): a mistyped address such as 999.1.1.1.
-std::optional<std::string> impossible_name(const std::string& host) {
-  if (ends_with_label(host, "invalid")) return "Host not found (.invalid is reserved, RFC 6761)";
-  if (host.find(':') != std::string::npos) return std::nullopt;
-  in_addr ignored{};
-  // inet_aton, as getaddrinfo: it also takes forms such as "127.1".
-  if (::inet_aton(host.c_str(), &ignored) != 0) return std::nullopt;
-  std::string_view last(host);
-  if (last.ends_with('.')) last.remove_suffix(1);
-  last = last.substr(last.rfind('.') == std::string_view::npos ? 0 : last.rfind('.') + 1);
-  if (!last.empty() && std::all_of(last.begin(), last.end(), [](char c) {
-        return std::isdigit(static_cast<unsigned char>(c)) != 0;
-      })) {
-    return "Host not found (not an IPv4 address, and no domain name ends in a number)";
-  }
-  return std::nullopt;
-}
-
-// As ProxyServer resolves an address at start-up.
+// As ProxyServer resolves an address at start-up; the first address is the one serve binds
+// or connects to first.
 LookupResult look_up(const Endpoint& endpoint) {
-  if (auto problem = impossible_name(endpoint.host)) return {std::nullopt, std::move(*problem)};
-  asio::io_context io;
-  tcp::resolver resolver(io);
-  boost::system::error_code ec;
-  const auto results = resolver.resolve(endpoint.host, std::to_string(endpoint.port),
-                                        tcp::resolver::numeric_service, ec);
-  if (ec) return {std::nullopt, ec.message()};
-  if (results.empty()) return {std::nullopt, "the name has no address"};
-  return {results.begin()->endpoint(), {}};
+  auto resolved = resolve(endpoint);
+  if (!resolved) return {std::nullopt, resolved.error()};
+  return {resolved.value().front(), {}};
 }
 
 struct Lookup {

@@ -23,6 +23,14 @@ namespace levee::core {
 
 template <bool IsRequest>
 class MessageParser : public boost::beast::http::basic_parser<IsRequest> {
+ public:
+  // The trailer section of a chunked message; empty for other messages.
+  [[nodiscard]] const Headers& trailers() const noexcept { return trailers_; }
+  [[nodiscard]] Headers take_trailers() noexcept { return std::move(trailers_); }
+  // Bytes of trailer fields (names and values) accepted before the parse fails with
+  // header_limit; Beast's header_limit() does not apply to the trailer section.
+  void trailer_limit(std::size_t bytes) noexcept { trailer_limit_ = bytes; }
+
  protected:
   using error_code = boost::system::error_code;
   using string_view = boost::beast::string_view;
@@ -37,15 +45,6 @@ class MessageParser : public boost::beast::http::basic_parser<IsRequest> {
   virtual void on_header_field(boost::beast::http::field name, string_view name_string,
                                string_view value, error_code& ec) = 0;
 
- public:
-  // The trailer section of a chunked message; empty for other messages.
-  [[nodiscard]] const Headers& trailers() const noexcept { return trailers_; }
-  [[nodiscard]] Headers take_trailers() noexcept { return std::move(trailers_); }
-  // Bytes of trailer fields (names and values) accepted before the parse fails with
-  // header_limit; Beast's header_limit() does not apply to the trailer section.
-  void trailer_limit(std::size_t bytes) noexcept { trailer_limit_ = bytes; }
-
- protected:
   void on_header_impl(error_code&) final { in_trailer_section_ = true; }
   void on_field_impl(boost::beast::http::field name, string_view name_string, string_view value,
                      error_code& ec) final {

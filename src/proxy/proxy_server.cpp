@@ -17,6 +17,7 @@
 #include "admin/metric_registry.hpp"
 #include "admin/metrics.hpp"
 #include "config/preflight.hpp"
+#include "config/resolve.hpp"
 #include "policy/model_watcher.hpp"
 #include "proxy/cache_setup.hpp"
 #include "proxy/flush_policy_setup.hpp"
@@ -40,19 +41,15 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+// The preflight (config/preflight.hpp) resolved these already; a name whose answer changed
+// since is still a start-up failure for the operator.
 std::vector<tcp::endpoint> resolve(const config::Endpoint& endpoint, std::string_view what) {
-  asio::io_context io;
-  tcp::resolver resolver(io);
-  boost::system::error_code ec;
-  auto results = resolver.resolve(endpoint.host, std::to_string(endpoint.port),
-                                  tcp::resolver::numeric_service, ec);
-  if (ec || results.empty()) {
+  auto resolved = config::resolve(endpoint);
+  if (!resolved) {
     throw std::runtime_error(
-        fmt::format("cannot resolve {} \"{}\": {}", what, endpoint.to_string(), ec.message()));
+        fmt::format("cannot resolve {} \"{}\": {}", what, endpoint.to_string(), resolved.error()));
   }
-  std::vector<tcp::endpoint> endpoints;
-  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
-  return endpoints;
+  return std::move(resolved).value();
 }
 
 }  // namespace
@@ -214,7 +211,25 @@ ProxyServer::ProxyServer(config::Config config, StartOptions options)
   WorkerShared shared{
       config_, table,  endpoints, route_metrics_,     collapse_, batch_,           limits_,
       guards_, cache_, redis_,    metrics_->server(), *gate_,    access_log_.get()};
-  tcp::endpoint listen = resolve(config_.server.listen, "listen address").front();
+  listen_ =
+      listen_on(resolve(config_.server.listen, "listen address").front(), shared, options.handover);
+
+  auto handler =
+      std::make_unique<admin::AdminHandler>(*registry_, ready_, [this] { return stats_json(); });
+  tcp::endpoint admin_listen = resolve(config_.server.admin_listen, "admin address").front();
+  try {
+    admin_handler_ = std::move(handler);
+    admin_thread_ = std::make_unique<AdminThread>(config_, admin_listen, *admin_handler_);
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error(fmt::format("cannot listen on {} (admin): {}",
+                                         config_.server.admin_listen.to_string(),
+                                         e.code().message()));
+  }
+  admin_ = admin_thread_->local_endpoint();
+}
+
+tcp::endpoint ProxyServer::listen_on(tcp::endpoint listen, const WorkerShared& shared,
+                                     bool handover) {
   const auto listen_error = [this](const std::string& message) {
     return std::runtime_error(
         config::error_at(
@@ -238,19 +253,26 @@ ProxyServer::ProxyServer(config::Config config, StartOptions options)
   // SO_REUSEPORT would let this process join another's listeners on the same port and take
   // part of its traffic. Look before listening (a bound socket queues nothing, so the other
   // process loses no connection), and again after, for one that started at the same moment.
-  const auto refuse_shared_port = [&] {
-    if (options.handover) return;
+  // With --handover the other process is expected, and said.
+  const auto look_for_others = [&] {
     const auto others = server::other_listeners(listen, own_sockets);
-    if (others.empty()) return;
-    const tcp::endpoint& other = others.front().endpoint;
-    throw listen_error(fmt::format(
-        "Address already in use by {}{}; only levee's own workers share a listener (for a "
-        "binary upgrade, start the new levee with `serve --handover`)",
-        server::describe_owner(others.front().inode),
-        other == listen ? std::string()
-                        : fmt::format(" on {}:{}", other.address().to_string(), other.port())));
+    for (const auto& other : others) {
+      const std::string owner = server::describe_owner(other.inode);
+      if (handover) {
+        spdlog::warn("--handover: sharing {}:{} with {} until it stops",
+                     other.endpoint.address().to_string(), other.endpoint.port(), owner);
+        continue;
+      }
+      throw listen_error(fmt::format(
+          "Address already in use by {}{}; only levee's own workers share a listener (for a "
+          "binary upgrade, start the new levee with `serve --handover`)",
+          owner,
+          other.endpoint == listen ? std::string()
+                                   : fmt::format(" on {}:{}", other.endpoint.address().to_string(),
+                                                 other.endpoint.port())));
+    }
   };
-  refuse_shared_port();
+  if (!handover) look_for_others();
   for (auto& worker : workers_) {
     try {
       worker->listen();
@@ -258,29 +280,8 @@ ProxyServer::ProxyServer(config::Config config, StartOptions options)
       throw listen_error(e.code().message());
     }
   }
-  refuse_shared_port();
-  if (options.handover) {
-    const auto others = server::other_listeners(listen, own_sockets);
-    for (const auto& other : others) {
-      spdlog::warn("--handover: sharing {}:{} with {} until it stops",
-                   other.endpoint.address().to_string(), other.endpoint.port(),
-                   server::describe_owner(other.inode));
-    }
-  }
-  listen_ = listen;
-
-  auto handler =
-      std::make_unique<admin::AdminHandler>(*registry_, ready_, [this] { return stats_json(); });
-  tcp::endpoint admin_listen = resolve(config_.server.admin_listen, "admin address").front();
-  try {
-    admin_handler_ = std::move(handler);
-    admin_thread_ = std::make_unique<AdminThread>(config_, admin_listen, *admin_handler_);
-  } catch (const boost::system::system_error& e) {
-    throw std::runtime_error(fmt::format("cannot listen on {} (admin): {}",
-                                         config_.server.admin_listen.to_string(),
-                                         e.code().message()));
-  }
-  admin_ = admin_thread_->local_endpoint();
+  look_for_others();
+  return listen;
 }
 
 ProxyServer::~ProxyServer() { stop(); }

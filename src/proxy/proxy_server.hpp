@@ -45,6 +45,7 @@ namespace levee::proxy {
 
 class FlushPolicySetup;
 class ProxyMetrics;
+struct WorkerShared;
 class Worker;
 class AdminThread;
 
@@ -93,6 +94,11 @@ class ProxyServer {
   }
 
  private:
+  // Creates the workers and binds their listeners on `listen`; refuses (address in use) a
+  // listener of another process on it unless `handover`; then listens. Returns the bound
+  // endpoint (the real port for port 0).
+  [[nodiscard]] boost::asio::ip::tcp::endpoint listen_on(boost::asio::ip::tcp::endpoint listen,
+                                                         const WorkerShared& shared, bool handover);
   [[nodiscard]] std::string stats_json() const;
   // A route's shed counts, admission permits and cache counters, for stats_json().
   void append_resilience_stats(std::string& out, std::size_t route) const;

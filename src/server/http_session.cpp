@@ -376,7 +376,7 @@ asio::awaitable<bool> HttpSession::serve_one() {
 
   const bool keep_alive_requested = parser.keep_alive();
   core::Request request = std::move(parser.request());
-  request.trailers = parser.take_trailers();
+  if (!parser.trailers().empty()) request.trailers = parser.take_trailers();
   request.client_address = client_address_;
   request.received_at = started;
   request.client = std::shared_ptr<core::ClientWatch>(shared_from_this(), this);

@@ -13,17 +13,14 @@ constexpr std::array<std::string_view, 9> k_hop_by_hop = {
     "Upgrade",    "Proxy-Authenticate", "Proxy-Authorization"};
 
 // RFC 9110 6.5.1 and 6.5.2: fields a recipient must not act on, or a sender must not
-// generate, in a trailer section; plus what identifies the client to the upstream.
-constexpr std::array<std::string_view, 28> k_not_in_trailers = {"Host",
+// generate, in a trailer section, beyond the hop-by-hop ones above (which include the framing
+// fields Transfer-Encoding, Trailer and TE); plus what identifies the client to the upstream.
+constexpr std::array<std::string_view, 24> k_not_in_trailers = {"Host",
                                                                 "Content-Length",
-                                                                "Transfer-Encoding",
                                                                 "Content-Encoding",
                                                                 "Content-Type",
                                                                 "Content-Range",
-                                                                "Trailer",
-                                                                "TE",
                                                                 "Authorization",
-                                                                "Proxy-Authorization",
                                                                 "Cookie",
                                                                 "Set-Cookie",
                                                                 "Cache-Control",
@@ -34,13 +31,13 @@ constexpr std::array<std::string_view, 28> k_not_in_trailers = {"Host",
                                                                 "If-Match",
                                                                 "If-None-Match",
                                                                 "If-Modified-Since",
-                                                                "If-Unmodified-Since",
                                                                 "If-Range",
+                                                                "If-Unmodified-Since",
                                                                 "Age",
                                                                 "Expires",
+                                                                "Forwarded",
                                                                 "X-Forwarded-For",
                                                                 "X-Forwarded-Proto",
-                                                                "Forwarded",
                                                                 "Via"};
 
 std::string_view trim(std::string_view s) {

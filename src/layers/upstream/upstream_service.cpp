@@ -9,7 +9,7 @@
 namespace levee::layers {
 
 boost::asio::awaitable<core::Response> UpstreamService::call(core::Request request) {
-  if (!forward_trailers_) request.trailers = {};
+  if (!forward_trailers_ && !request.trailers.empty()) request.trailers = {};
   const auto started = core::Clock::now();
   auto result = co_await client_->send(request);
   metrics_->upstream_duration->observe(core::seconds_since(started));
