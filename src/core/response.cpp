@@ -1,6 +1,17 @@
 #include "core/response.hpp"
 
+#include <utility>
+
 namespace levee::core {
+
+void Response::hold(std::shared_ptr<void> thing) {
+  if (!held_until_written) {
+    held_until_written = std::move(thing);
+    return;
+  }
+  using Both = std::pair<std::shared_ptr<void>, std::shared_ptr<void>>;
+  held_until_written = std::make_shared<Both>(std::move(held_until_written), std::move(thing));
+}
 
 Response Response::text(int status, std::string_view text) {
   std::string body(text);

@@ -1,11 +1,14 @@
 #pragma once
-// The response as every layer returns it. The body is shared and immutable so that one
-// upstream answer can be handed to many callers (collapse fan-out) without a copy per caller.
+// The response as every layer returns it. The body is either complete, shared and immutable
+// (so that one answer can be handed to many callers without a copy per caller), or a stream
+// the session pulls piece by piece (core/body_stream.hpp): an upstream answer that did not
+// arrive in one read, a collapse slot's replay.
 
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "core/body_stream.hpp"
 #include "core/headers.hpp"
 
 namespace levee::core {
@@ -15,7 +18,9 @@ using Body = std::shared_ptr<const std::string>;
 struct Response {
   int status = 200;
   Headers headers;
-  Body body;  // null means empty
+  Body body;  // null means empty (or streamed)
+  // Set instead of `body` when the body is still arriving; the holder reads it once.
+  std::shared_ptr<BodyStream> stream;
 
   // When set, the server closes the connection after writing this response.
   bool close_connection = false;
@@ -25,9 +30,12 @@ struct Response {
   // Set when levee refused the request for want of capacity (503 shed): no upstream was
   // asked, so the breaker counts nothing for it.
   bool shed = false;
-  // Whatever must be held until the response has been written (the route's admission permit);
-  // the server drops it after the write.
+  // Whatever must be held until the response has been written (the route's admission permit,
+  // the upstream permit of a streamed answer); the server drops it after the write.
   std::shared_ptr<void> held_until_written;
+
+  // Adds `thing` to what is held until written.
+  void hold(std::shared_ptr<void> thing);
 
   [[nodiscard]] std::size_t body_size() const noexcept { return body ? body->size() : 0; }
   [[nodiscard]] std::string_view body_view() const noexcept {

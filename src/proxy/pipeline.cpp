@@ -11,7 +11,7 @@ namespace levee::proxy {
 
 CollapseShared make_collapse_shared(const config::RouteConfig& route,
                                     const layers::collapse::CollapseMetrics& metrics,
-                                    const RoutePolicy& policy) {
+                                    const RoutePolicy& policy, std::size_t max_response_bytes) {
   if (route.mode != config::RouteMode::collapse || !route.collapse.enabled) return {};
   auto rules = std::make_shared<layers::collapse::CollapseRules>();
   rules->methods = route.collapse.methods;
@@ -27,13 +27,14 @@ CollapseShared make_collapse_shared(const config::RouteConfig& route,
   counters->metrics = metrics;
   auto table = std::make_shared<layers::collapse::SlotTable>(
       route.collapse.max_slots, route.collapse.max_waiters, rules->strategy,
-      route.collapse.leader_age, window ? rules->policy : nullptr, rules->max_wait);
+      route.collapse.leader_age, window ? rules->policy : nullptr, rules->max_wait,
+      max_response_bytes);
   return CollapseShared{std::move(table), std::move(rules), std::move(counters)};
 }
 
 BatchShared make_batch_shared(const config::RouteConfig& route,
                               const layers::batch::BatchMetricChildren& metrics,
-                              const RoutePolicy& policy) {
+                              const RoutePolicy& policy, std::size_t max_response_bytes) {
   if (route.mode != config::RouteMode::batch) return {};
   const config::BatchConfig& batch = route.batch;
   namespace lb = layers::batch;
@@ -48,6 +49,7 @@ BatchShared make_batch_shared(const config::RouteConfig& route,
   rules->demux.error_field = batch.item_error_field;
   rules->max_item_bytes = batch.max_item_bytes;
   rules->item_error_status = batch.item_error_status;
+  rules->max_response_bytes = max_response_bytes;
   rules->debug_header = batch.debug_header;
   rules->reporter = policy.reporter;
 

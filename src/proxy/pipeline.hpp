@@ -28,9 +28,11 @@ struct CollapseShared {
 };
 
 // `policy`: the route's [routes.collapse] policy (FlushPolicySetup); used by window slots.
+// `max_response_bytes`: the route's upstream's, which bounds a slot's replay buffer.
 [[nodiscard]] CollapseShared make_collapse_shared(const config::RouteConfig& route,
                                                   const layers::collapse::CollapseMetrics& metrics,
-                                                  const RoutePolicy& policy);
+                                                  const RoutePolicy& policy,
+                                                  std::size_t max_response_bytes);
 
 // What every worker's copy of a batch route shares: one batcher (batching is global across
 // workers), its rules and its counters. Empty for other modes.
@@ -40,9 +42,11 @@ struct BatchShared {
   std::shared_ptr<layers::batch::BatchCounters> counters;
 };
 
+// `max_response_bytes`: the route's upstream's, which bounds a batch response held for demux.
 [[nodiscard]] BatchShared make_batch_shared(const config::RouteConfig& route,
                                             const layers::batch::BatchMetricChildren& metrics,
-                                            const RoutePolicy& policy);
+                                            const RoutePolicy& policy,
+                                            std::size_t max_response_bytes);
 
 struct RouteResources {
   const config::RouteConfig& route;

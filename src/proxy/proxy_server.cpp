@@ -143,6 +143,11 @@ ProxyServer::ProxyServer(config::Config config, StartOptions options)
   guards_ = make_upstream_guards(config_, *registry_);
   cache_ = make_cache_shared(config_, *registry_);
   redis_ = make_redis_tier_setup(config_, *registry_);
+  const auto max_response_bytes = [this](const config::RouteConfig& route) -> std::size_t {
+    const config::UpstreamConfig* upstream = config_.find_upstream(route.upstream);
+    return upstream != nullptr ? upstream->max_response_bytes
+                               : config::UpstreamConfig{}.max_response_bytes;
+  };
   for (const auto& route : config_.routes) {
     route_metrics_.push_back(&metrics_->add_route(route.name));
     limits_.push_back(make_route_limits(route, *route_metrics_.back(), *registry_));
@@ -155,7 +160,8 @@ ProxyServer::ProxyServer(config::Config config, StartOptions options)
         collapses ? policies_->make(route.name,
                                     window ? route.collapse.policy : config::FlushPolicy::immediate,
                                     route.collapse.tuning)
-                  : RoutePolicy{}));
+                  : RoutePolicy{},
+        max_response_bytes(route)));
     if (auto table = collapse_.back().table) {
       registry_->gauge_callback("levee_active_batch_slots", k_active_slots_help,
                                 {{"route", route.name}},
@@ -174,7 +180,8 @@ ProxyServer::ProxyServer(config::Config config, StartOptions options)
     }
     batch_.push_back(
         make_batch_shared(route, metrics_->add_batch_route(route.name),
-                          policies_->make(route.name, route.batch.policy, route.batch.tuning)));
+                          policies_->make(route.name, route.batch.policy, route.batch.tuning),
+                          max_response_bytes(route)));
     if (auto batcher = batch_.back().batcher) {
       const std::string& name = route.name;
       registry_->gauge_callback(

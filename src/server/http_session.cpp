@@ -7,6 +7,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
@@ -71,8 +72,8 @@ boost::system::error_code parse_buffered(RequestParser& parser, beast::flat_buff
   return {};
 }
 
-// Drops the first `sent` bytes of a head-and-body pair.
-void skip_sent(std::array<asio::const_buffer, 2>& out, std::size_t sent) {
+// Drops the first `sent` bytes of a gather list.
+void skip_sent(std::array<asio::const_buffer, 3>& out, std::size_t sent) {
   for (auto& part : out) {
     const std::size_t skipped = std::min(sent, part.size());
     part += skipped;
@@ -129,6 +130,11 @@ void HttpSession::arm(std::chrono::steady_clock::duration timeout) {
 }
 
 void HttpSession::expire_if_due(std::chrono::steady_clock::time_point now) {
+  // A request still in its route a sweep after it entered it is slow enough for a watch to
+  // cost nothing noticeable; a fast one never pays for it.
+  if (in_route_ && ++route_sweeps_ == 2 && !client_gone_ && !reading_ && buffer_.size() == 0) {
+    start_read();
+  }
   if (deadline_ > now) return;
   deadline_ = std::chrono::steady_clock::time_point::max();
   timed_out_ = true;
@@ -197,6 +203,8 @@ void HttpSession::on_read(const boost::system::error_code& ec, std::size_t n) {
   if (!ec) return;
   client_gone_ = true;
   if (auto on_gone = std::exchange(on_client_gone_, nullptr)) on_gone();
+  // Whatever the request waits on (a permit line, the upstream exchange, a slot) ends now.
+  if (in_route_) cancel_->emit(asio::cancellation_type::terminal);
 }
 
 void HttpSession::count_reject(RejectReason reason) const {
@@ -228,13 +236,27 @@ asio::awaitable<bool> HttpSession::wait_for_bytes(bool first_request) {
 }
 
 asio::awaitable<bool> HttpSession::write(const core::Response& response, bool head_request,
-                                         bool keep_alive, unsigned version) {
+                                         bool keep_alive, unsigned version,
+                                         std::size_t& body_sent) {
   const std::string head = serialize_response_head(response, {head_request, keep_alive, version});
   const bool with_body = !head_request && status_has_body(response.status);
-  std::array<asio::const_buffer, 2> out{
-      asio::buffer(head), with_body
-                              ? asio::buffer(response.body_view().data(), response.body_size())
-                              : asio::const_buffer{}};
+  if (with_body && response.stream) {
+    // The head goes at once, before the first body byte is waited for: the client's time to
+    // first byte is the upstream's.
+    if (!co_await send_all({asio::buffer(head), asio::const_buffer{}, asio::const_buffer{}})) {
+      co_return false;
+    }
+    co_return co_await write_stream(
+        *response.stream, body_framing(response, version) == BodyFraming::chunked, body_sent);
+  }
+  const std::size_t body_size = with_body ? response.body_size() : 0;
+  const bool sent = co_await send_all(
+      {asio::buffer(head), asio::buffer(response.body_view().data(), body_size), {}});
+  if (sent) body_sent = body_size;
+  co_return sent;
+}
+
+asio::awaitable<bool> HttpSession::send_all(std::array<asio::const_buffer, 3> out) {
   // Most answers fit in the socket's send buffer: written at once (the socket is in
   // non-blocking mode), they need no asynchronous operation and no completion posted back.
   boost::system::error_code ec;
@@ -246,6 +268,33 @@ asio::awaitable<bool> HttpSession::write(const core::Response& response, bool he
   auto [write_ec, n] = co_await asio::async_write(socket_, out, k_nothrow);
   disarm();
   co_return !write_ec;
+}
+
+asio::awaitable<bool> HttpSession::write_stream(core::BodyStream& stream, bool chunked,
+                                                std::size_t& body_sent) {
+  static constexpr std::string_view k_crlf = "\r\n";
+  static constexpr std::string_view k_last_chunk = "0\r\n\r\n";
+  for (;;) {
+    core::BodyPiece piece = co_await stream.read();
+    // A body cut short must never look complete: no last chunk, and the connection closes
+    // (a length-framed answer then ends short of its Content-Length).
+    if (!piece) co_return false;
+    const std::string_view bytes = piece.value();
+    if (bytes.empty()) {
+      if (!chunked) co_return true;
+      co_return co_await send_all({asio::buffer(k_last_chunk), {}, {}});
+    }
+    bool sent = false;
+    if (chunked) {
+      const std::string size_line = fmt::format("{:x}\r\n", bytes.size());
+      sent =
+          co_await send_all({asio::buffer(size_line), asio::buffer(bytes), asio::buffer(k_crlf)});
+    } else {
+      sent = co_await send_all({asio::buffer(bytes), {}, {}});
+    }
+    if (!sent) co_return false;
+    body_sent += bytes.size();
+  }
 }
 
 asio::awaitable<void> HttpSession::lingering_close() {
@@ -275,12 +324,16 @@ asio::awaitable<void> HttpSession::reject(RejectReason reason, int status,
                                  : std::string{});
   }
   auto response = core::Response::text(status, message);
-  if (co_await write(response, false, false, 11)) co_await lingering_close();
+  std::size_t body_sent = 0;
+  if (co_await write(response, false, false, 11, body_sent)) co_await lingering_close();
 }
 
 asio::awaitable<void> HttpSession::run() {
   // The coroutine frame owns the session: it lives exactly as long as the connection.
   auto self = shared_from_this();
+  // A cancelled request (its client gone) sees operation_aborted from what it waited on and
+  // answers with that; nothing on this connection throws for it.
+  co_await asio::this_coro::throw_if_cancelled(false);
   bool first_request = true;
   // Each request is served by its own coroutine so that an idle connection keeps only this
   // small frame, not the parser, request and response of the last exchange.
@@ -401,6 +454,12 @@ asio::awaitable<bool> HttpSession::serve_one() {
     response = core::Response::text(
         404, fmt::format("no route for {} {}", request.method, request.path()));
   } else {
+    in_route_ = true;
+    route_sweeps_ = 0;
+    struct RouteScope {
+      bool& in_route;
+      ~RouteScope() { in_route = false; }
+    } route_scope{in_route_};
     try {
       response = co_await dispatch.handler->handle(std::move(request));
       stop_watching();
@@ -417,15 +476,19 @@ asio::awaitable<bool> HttpSession::serve_one() {
 
   const bool keep_alive =
       keep_alive_requested && !draining_ && !response.close_connection && !context_.gate.draining();
-  const bool written = co_await write(response, head_request, keep_alive, version);
+  // A streamed body without a length is delimited by the close for an HTTP/1.0 client.
+  const bool close_delimited = !head_request && status_has_body(response.status) &&
+                               body_framing(response, version) == BodyFraming::close;
+  std::size_t body_sent = 0;
+  const bool written =
+      co_await write(response, head_request, keep_alive && !close_delimited, version, body_sent);
 
   if (context_.access_log != nullptr) {
-    context_.access_log->record(AccessRecord{client_address_, method_for_log, target_for_log,
-                                             host_for_log, dispatch.route, response.status,
-                                             written ? response.body_size() : 0, request_bytes,
-                                             core::seconds_since(started)});
+    context_.access_log->record(
+        AccessRecord{client_address_, method_for_log, target_for_log, host_for_log, dispatch.route,
+                     response.status, body_sent, request_bytes, core::seconds_since(started)});
   }
-  co_return written&& keep_alive;
+  co_return written&& keep_alive && !close_delimited;
 }
 
 }  // namespace levee::server

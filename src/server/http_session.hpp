@@ -12,8 +12,10 @@
 // (its frame holds a shared_ptr to it) until the connection is closed; the worker's
 // SessionSet holds plain pointers only to reach live sessions for drain().
 
+#include <array>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -77,8 +79,14 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   HttpSession& operator=(const HttpSession&) = delete;
 
   [[nodiscard]] boost::asio::awaitable<void> run();
+  // The signal run()'s cancellation slot is bound to (Listener's co_spawn): emitted when the
+  // client of a request in its route goes away, so that whatever the request waits on ends.
+  [[nodiscard]] std::shared_ptr<boost::asio::cancellation_signal> cancellation() const {
+    return cancel_;
+  }
   void drain();
-  // Called by the SessionSet's sweep: cancels the pending operation if the deadline passed.
+  // Called by the SessionSet's sweep: cancels the pending operation if the deadline passed,
+  // and starts watching the client of a request that has been in its route for a sweep.
   void expire_if_due(std::chrono::steady_clock::time_point now);
 
   void watch(std::function<void()> on_gone) override;
@@ -91,9 +99,16 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   [[nodiscard]] boost::asio::awaitable<bool> serve_one();
   [[nodiscard]] boost::asio::awaitable<void> reject(RejectReason reason, int status,
                                                     std::string_view message);
+  // `body_sent`: the body bytes handed to the socket, for the access log.
   [[nodiscard]] boost::asio::awaitable<bool> write(const core::Response& response,
                                                    bool head_request, bool keep_alive,
-                                                   unsigned version);
+                                                   unsigned version, std::size_t& body_sent);
+  // Writes a streamed body piece by piece, each after the last was handed to the socket;
+  // false when the body ended with an error or the client's socket failed.
+  [[nodiscard]] boost::asio::awaitable<bool> write_stream(core::BodyStream& stream, bool chunked,
+                                                          std::size_t& body_sent);
+  [[nodiscard]] boost::asio::awaitable<bool> send_all(
+      std::array<boost::asio::const_buffer, 3> buffers);
   [[nodiscard]] boost::asio::awaitable<void> lingering_close();
   void count_reject(RejectReason reason) const;
   void start_read();
@@ -114,6 +129,11 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   bool idle_ = false;
   bool timed_out_ = false;
   bool draining_ = false;
+  // A request is in its route (between dispatch and its answer), and how many sweeps saw it.
+  bool in_route_ = false;
+  unsigned route_sweeps_ = 0;
+  std::shared_ptr<boost::asio::cancellation_signal> cancel_ =
+      std::make_shared<boost::asio::cancellation_signal>();
   // ClientWatch:
   std::function<void()> on_client_gone_;
   bool client_gone_ = false;

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -85,7 +86,11 @@ asio::awaitable<void> Listener::accept_loop() {
     socket.set_option(tcp::no_delay(true), ignored);
     auto session = std::make_shared<HttpSession>(std::move(socket), context_);
     // The session's run() frame owns the session (see HttpSession).
-    asio::co_spawn(io_, session->run(), asio::detached);
+    // The completion handler keeps the signal alive until co_spawn is done with its slot,
+    // which is after the frame (and the session) is gone.
+    auto cancel = session->cancellation();
+    asio::co_spawn(io_, session->run(),
+                   asio::bind_cancellation_slot(cancel->slot(), [cancel](std::exception_ptr) {}));
   }
 }
 

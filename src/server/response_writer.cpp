@@ -8,6 +8,11 @@ bool status_has_body(int status) noexcept {
   return !(status < 200 || status == 204 || status == 304);
 }
 
+BodyFraming body_framing(const core::Response& response, unsigned version) noexcept {
+  if (!response.stream || response.stream->length()) return BodyFraming::length;
+  return version == 11 ? BodyFraming::chunked : BodyFraming::close;
+}
+
 std::string serialize_response_head(const core::Response& response,
                                     const ResponseFraming& framing) {
   std::string head;
@@ -30,13 +35,21 @@ std::string serialize_response_head(const core::Response& response,
     head += "\r\n";
   }
   if (status_has_body(response.status)) {
-    head += "Content-Length: ";
     if (framing.head_request && upstream_length != nullptr) {
+      head += "Content-Length: ";
       head += *upstream_length;
-    } else {
+      head += "\r\n";
+    } else if (!response.stream) {
+      head += "Content-Length: ";
       head += std::to_string(response.body_size());
+      head += "\r\n";
+    } else if (auto declared = response.stream->length()) {
+      head += "Content-Length: ";
+      head += std::to_string(*declared);
+      head += "\r\n";
+    } else if (framing.version == 11 && !framing.head_request) {
+      head += "Transfer-Encoding: chunked\r\n";
     }
-    head += "\r\n";
   }
   if (!framing.keep_alive) {
     head += "Connection: close\r\n";

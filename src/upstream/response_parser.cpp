@@ -13,6 +13,8 @@ core::Response ResponseParser::take() {
   return std::move(response_);
 }
 
+core::Response ResponseParser::take_head() { return std::move(response_); }
+
 void ResponseParser::on_response_impl(int code, string_view, int, error_code&) {
   response_.status = code;
 }

@@ -20,6 +20,10 @@ class ResponseParser final : public core::MessageParser<false> {
   [[nodiscard]] int status() const noexcept { return response_.status; }
   // The parsed response, its body moved into a shared buffer. Call once, when is_done().
   [[nodiscard]] core::Response take();
+  // The status line and headers only, when the body is to be streamed (is_header_done()).
+  [[nodiscard]] core::Response take_head();
+  // The body bytes parsed since the last clear (the streamed body's current piece).
+  [[nodiscard]] std::string& body_bytes() noexcept { return body_; }
 
  private:
   void on_response_impl(int code, string_view reason, int version, error_code& ec) override;

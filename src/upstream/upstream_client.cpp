@@ -16,6 +16,7 @@
 
 #include "upstream/header_rewrite.hpp"
 #include "upstream/response_parser.hpp"
+#include "upstream/upstream_body.hpp"
 
 namespace levee::upstream {
 
@@ -114,6 +115,8 @@ struct UpstreamClient::Attempt {
   std::optional<UpstreamError> error;
   bool nothing_received = false;  // failed before the first response byte
   bool reusable = false;
+  // The parser of a body still arriving: it goes into the response's UpstreamBody stream.
+  std::unique_ptr<ResponseParser> body;
 };
 
 asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnection& connection,
@@ -136,18 +139,20 @@ asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnec
 
   const bool head_request = request.method == "HEAD";
   for (;;) {
-    ResponseParser parser;
-    parser.header_limit(k_max_response_header_bytes);
-    parser.body_limit(config().max_response_bytes);
+    auto parser = std::make_unique<ResponseParser>();
+    parser->header_limit(k_max_response_header_bytes);
+    // The body is never held whole here: what is not complete after the head's read is
+    // streamed (UpstreamBody), and a holder that must keep it all applies max_response_bytes.
+    parser->body_limit(boost::none);
     // Header and body in one pass over what arrived: a response that came in one piece is
     // then complete after the first read, and its connection never needs ack_promptly().
-    parser.eager(true);
-    if (head_request) parser.skip(true);
+    parser->eager(true);
+    if (head_request) parser->skip(true);
     const std::size_t buffered_before = connection.buffer.size();
     boost::system::error_code read_ec;
-    for (bool first_read = true; !parser.is_done(); first_read = false) {
+    for (bool first_read = true; !parser->is_header_done(); first_read = false) {
       if (!first_read) ack_promptly(stream);
-      auto [ec, n] = co_await http::async_read_some(stream, connection.buffer, parser,
+      auto [ec, n] = co_await http::async_read_some(stream, connection.buffer, *parser,
                                                     asio::as_tuple(asio::use_awaitable));
       if (ec) {
         read_ec = ec;
@@ -156,19 +161,26 @@ asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnec
     }
     if (read_ec) {
       attempt.error = classify(read_ec, connection);
-      attempt.nothing_received = buffered_before == 0 && !parser.got_some();
+      attempt.nothing_received = buffered_before == 0 && !parser->got_some();
       co_return attempt;
     }
-    const int status = parser.status();
+    const int status = parser->status();
     // Interim responses (100 Continue, 103 Early Hints) precede the real one; 101 would be a
     // protocol switch, which levee does not proxy.
     if (status >= 100 && status < 200 && status != 101) continue;
 
-    attempt.reusable = parser.keep_alive() && connection.buffer.size() == 0;
-    core::Response response = parser.take();
+    const bool complete = parser->is_done();
+    core::Response response;
+    if (complete) {
+      attempt.reusable = parser->keep_alive() && connection.buffer.size() == 0;
+      response = parser->take();
+    } else {
+      response = parser->take_head();
+      attempt.body = std::move(parser);
+    }
     strip_hop_by_hop(response.headers);
-    // The server frames the response itself; only a HEAD answer keeps the upstream's length,
-    // since it describes a body that is not sent.
+    // The server frames the response itself (from the body, or the stream's declared
+    // length); only a HEAD answer keeps the upstream's, since it describes a body not sent.
     if (!head_request) response.headers.remove("Content-Length");
     append_via(response.headers, "1.1");
     attempt.response = std::move(response);
@@ -196,7 +208,12 @@ asio::awaitable<core::Result<core::Response, UpstreamError>> UpstreamClient::sen
     attempt = co_await exchange(*connection, head, request);
   }
   if (attempt.error) co_return core::unexpected(std::move(*attempt.error));
-  if (attempt.reusable) pool_.release(std::move(connection));
+  if (attempt.body) {
+    attempt.response->stream =
+        std::make_shared<UpstreamBody>(pool_, std::move(connection), std::move(attempt.body));
+  } else if (attempt.reusable) {
+    pool_.release(std::move(connection));
+  }
   co_return std::move(*attempt.response);
 }
 

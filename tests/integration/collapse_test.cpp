@@ -134,16 +134,25 @@ TEST(Collapse, UpstreamErrorsAndTimeoutsReachEveryMember) {
   EXPECT_EQ(failing.upstream.calls("/api/fail"), 1u);
 }
 
+// The call belongs to the slot, not to the request that opened it: when that request's client
+// goes away mid-call, the followers are served by the same single call (no stampede).
 TEST(Collapse, LeaderThatDisconnectsDoesNotCancelTheCall) {
-  Stack stack = collapse_stack();
+  Stack stack = collapse_stack({}, {"--latency", "1500ms"});
   HttpConnection leader(stack.port());
   ASSERT_TRUE(leader.send_raw(format_request(stack.port(), "GET", "/api/lead")));
-  // Once the leader's call has reached the upstream (400 ms before it answers), the leader
-  // goes away and the followers arrive.
   ASSERT_TRUE(eventually([&] { return stack.upstream.calls("/api/lead") == 1; }));
+  std::vector<HttpConnection> followers;
+  for (int i = 0; i < 5; ++i) {
+    followers.emplace_back(stack.port());
+    ASSERT_TRUE(followers.back().send_raw(format_request(stack.port(), "GET", "/api/lead")));
+  }
+  const std::string waiters = "levee_collapse_waiters{route=\"api\"}";
+  ASSERT_TRUE(eventually([&] { return metric_value(stack.admin_port(), waiters) == 5; }));
   leader.close();
-  const auto results = send_together(stack.port(), {5, {"/api/lead", {}}});
-  for (const auto& result : results) EXPECT_EQ(result.status, 200) << result;
+  for (auto& follower : followers) {
+    const HttpResult result = follower.read_response();
+    EXPECT_EQ(result.status, 200) << result;
+  }
   EXPECT_EQ(stack.upstream.calls("/api/lead"), 1u);
   EXPECT_EQ(metric_value(stack.admin_port(), "levee_active_batch_slots{route=\"api\"}"), 0u);
 }

@@ -45,14 +45,25 @@ TEST(UpstreamFailures, SlowUpstreamGives504AfterRequestTimeout) {
   EXPECT_EQ(fast.status, 200);
 }
 
-TEST(UpstreamFailures, OversizedUpstreamResponseGives502) {
+// max_response_bytes bounds what levee must hold (a collapse slot's replay here), never what
+// it only passes on: a pass route streams an answer of any size.
+TEST(UpstreamFailures, OversizedUpstreamResponseGives502WhereLeveeMustHoldIt) {
   LeveeOptions options;
   options.upstream_extra = "max_response_bytes = \"1KiB\"\n";
+  options.routes =
+      "[[routes]]\nname = \"held\"\npath_prefix = \"/api/held\"\nupstream = \"legacy\"\n"
+      "mode = \"collapse\"\n[routes.collapse]\nmethods = [\"POST\"]\n\n"
+      "[[routes]]\nname = \"api\"\npath_prefix = \"/api\"\nupstream = \"legacy\"\n"
+      "mode = \"pass\"\n";
   Stack stack(options);
-  auto r = http_post(stack.port(), "/api/big", std::string(4096, 'z'));  // echoed back
-  ASSERT_TRUE(r.ok) << r;
-  EXPECT_EQ(r.status, 502);
-  EXPECT_TRUE(contains(r.body, "over the size limit")) << r.body;
+  auto held = http_post(stack.port(), "/api/held/big", std::string(4096, 'z'));  // echoed back
+  ASSERT_TRUE(held.ok) << held;
+  EXPECT_EQ(held.status, 502);
+  EXPECT_TRUE(contains(held.body, "over the size limit")) << held.body;
+  auto passed = http_post(stack.port(), "/api/big", std::string(4096, 'z'));
+  ASSERT_TRUE(passed.ok) << passed;
+  EXPECT_EQ(passed.status, 200);
+  EXPECT_TRUE(contains(passed.body, std::string(4096, 'z')));
 }
 
 TEST(UpstreamFailures, UpstreamThatDiesMidRunGives502ThenRecovers) {

@@ -50,6 +50,9 @@ struct BatchRules {
   DemuxSpec demux;
   std::size_t max_item_bytes = 64 * 1024;
   int item_error_status = 502;
+  // The most of a batch response levee holds to cut it into items (the upstream's
+  // max_response_bytes): demultiplexing needs all of it.
+  std::size_t max_response_bytes = 64 * 1024 * 1024;
   std::chrono::seconds retry_after{1};  // on 503, unless the upstream's own 503/429 said more
   // Adds `X-Levee-Batch: items=N; waited_us=W; upstream_us=U` to each item's answer.
   bool debug_header = false;
@@ -89,6 +92,18 @@ boost::asio::awaitable<BatchReply<ItemResult>> send_batch(Inner* inner,
   request.received_at = departed;
 
   core::Response response = co_await inner->call(std::move(request));
+  if (response.stream) {
+    auto body = co_await core::read_all(*response.stream, rules->max_response_bytes);
+    response.stream.reset();
+    if (!body) {
+      counters->count_call(CallOutcome::call_failed);
+      co_return BatchFailure{BatchError::call_failed,
+                             "batch response from " + rules->upstream_path + ": " +
+                                 std::string(core::describe(body.error())),
+                             502};
+    }
+    response.body = std::make_shared<const std::string>(std::move(body).value());
+  }
   const auto upstream_time = std::chrono::steady_clock::now() - departed;
   if (response.status < 200 || response.status > 299) {
     counters->count_call(CallOutcome::call_failed);

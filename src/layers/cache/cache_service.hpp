@@ -40,6 +40,7 @@
 #include "layers/cache/memory_store.hpp"
 #include "layers/cache/shared_tier.hpp"
 #include "layers/cache/storability.hpp"
+#include "layers/cache/tee_stream.hpp"
 #include "layers/cache/vary_record.hpp"
 
 namespace levee::admin {
@@ -145,9 +146,42 @@ class CacheService {
                                                                        std::string_view how) {
     core::Request keyed = key_part(request);
     core::Response response = co_await inner_.call(std::move(request));
-    store(keyed, key, response);
+    if (response.stream) {
+      tee(std::move(keyed), std::move(key), response);
+    } else {
+      store(keyed, key, response);
+    }
     response.headers.set(k_cache_header, how);
     co_return response;
+  }
+
+  // A streamed answer is stored once its body has passed through whole (TeeStream). Whether
+  // it may be stored at all is decided on its head first, so that an answer that never can
+  // be is not copied; the size is checked as it streams.
+  void tee(core::Request keyed, CacheKey key, core::Response& response) {
+    if (keyed.method != "GET" || !is_cacheable_status(response.status) ||
+        response.upstream_failed || response.shed) {
+      return;
+    }
+    const std::uint64_t limit = shared_.rules->storage.max_entry_bytes;
+    if (auto declared = response.stream->length(); declared && *declared > limit) {
+      shared_.counters->count(shared_.counters->not_stored);
+      return;
+    }
+    if (!decide_storage(keyed, response, shared_.rules->storage).storable()) {
+      shared_.counters->count(shared_.counters->not_stored);
+      return;
+    }
+    core::Response head;
+    head.status = response.status;
+    head.headers = response.headers;
+    response.stream = std::make_shared<TeeStream>(
+        std::move(response.stream), static_cast<std::size_t>(limit),
+        [this, keyed = std::move(keyed), key = std::move(key),
+         head = std::move(head)](std::string body) mutable {
+          head.body = std::make_shared<const std::string>(std::move(body));
+          store(keyed, key, head);
+        });
   }
 
   void store(const core::Request& request, const CacheKey& key, const core::Response& response) {
@@ -227,6 +261,16 @@ class CacheService {
     } done{shared_, key.primary};
     core::Request keyed = key_part(request);
     core::Response response = co_await inner_.call(std::move(request));
+    if (response.stream) {
+      // Nobody reads this answer but the cache: drain it through the tee, which stores it
+      // only if it ends cleanly.
+      tee(std::move(keyed), std::move(key), response);
+      if (!response.stream) co_return;
+      for (;;) {
+        core::BodyPiece piece = co_await response.stream->read();
+        if (!piece || piece.value().empty()) co_return;
+      }
+    }
     store(keyed, key, response);
   }
 

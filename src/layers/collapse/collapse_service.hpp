@@ -33,6 +33,8 @@
 #include <array>
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -117,80 +119,82 @@ class CollapseService {
   CollapseService(Inner inner, std::shared_ptr<SlotTable> table,
                   std::shared_ptr<const CollapseRules> rules,
                   std::shared_ptr<CollapseCounters> counters, unsigned worker = 0)
-      : inner_(std::move(inner)),
+      : inner_(std::make_shared<Inner>(std::move(inner))),
         table_(std::move(table)),
         rules_(std::move(rules)),
         counters_(std::move(counters)),
         worker_(worker) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
-    if (!rules_->applies_to(request.method)) co_return co_await inner_.call(std::move(request));
+    if (!rules_->applies_to(request.method)) co_return co_await inner_->call(std::move(request));
     if (rules_->reporter) rules_->reporter->arrival(std::chrono::steady_clock::now());
     Joined joined = table_->join(
         make_collapse_key(request, rules_->vary, CollapseRules::keys_body(request.method)));
-    if (joined.role == Role::leader)
-      co_return co_await lead(std::move(joined.slot), std::move(request));
-    if (joined.role == Role::second_leader) {
-      // Races the slow leader: its own answer is its own, and if it comes first it serves
-      // the followers too (finish_sharing does nothing for a slot already finished).
-      counters_->count_leader();
-      core::Response response = co_await inner_.call(std::move(request));
-      if (!response.headers.contains("set-cookie"))
-        (void)table_->finish_sharing(joined.slot, response);
-      co_return response;
-    }
-    if (joined.role == Role::follower) {
-      SharedResponse shared = co_await follow(joined.slot, request.client.get());
-      if (shared) {
-        counters_->count_follower();
-        core::Response response(*shared);  // the headers and the body buffer are shared
-        if (rules_->debug_header) {
-          mark(response, "follower", table_->members_of(joined.slot));
+    core::ClientWatch* client = request.client.get();
+    if (joined.role != Role::bypass) {
+      const boost::asio::any_io_executor executor = co_await boost::asio::this_coro::executor;
+      // Counted in by join(); from here this frame only waits, and leaving counts it out.
+      std::shared_ptr<void> membership = adopt_membership(joined.slot->call);
+      MemberGuard guard{table_.get(), joined.slot};
+      if (joined.role == Role::leader) {
+        counters_->count_leader();
+        if (!co_await lead(joined.slot, request, executor)) {
+          co_return client_closed();  // parked alone and its client left: no call at all
         }
-        co_return response;
+      } else if (joined.role == Role::second_leader) {
+        // A slow call (leader_age): a second one races it, and the first head serves all.
+        counters_->count_leader();
+        start_call(joined.slot, request, executor, GroupState{}, FlushReason::immediate,
+                   std::chrono::steady_clock::now());
+      }
+      const bool opener = joined.role != Role::follower;
+      std::optional<core::Response> answer =
+          co_await member(joined.slot, client, opener, std::move(membership));
+      if (answer) {
+        guard.slot.reset();  // served: the slot's count stays as the call's audience
+        if (!opener) counters_->count_follower();
+        co_return std::move(*answer);
       }
     }
-    if (request.client && request.client->gone()) {
-      // nginx's 499: nobody reads it, but the access log and the metrics show why.
-      counters_->count_gone();
-      core::Response gone = core::Response::text(k_client_closed, "client closed request");
-      gone.close_connection = true;
-      co_return gone;
-    }
+    if (client != nullptr && client->gone()) co_return client_closed();
     counters_->count_bypass();
-    co_return co_await inner_.call(std::move(request));
+    co_return co_await inner_->call(std::move(request));
   }
 
-  [[nodiscard]] Inner& inner() noexcept { return inner_; }
+  [[nodiscard]] Inner& inner() noexcept { return *inner_; }
 
  private:
-  // Finishes the slot with "call on your own" if the leader's frame dies without an answer.
-  struct LeaderGuard {
+  // A member that leaves without an answer gives its place in the slot back.
+  struct MemberGuard {
     SlotTable* table;
     std::shared_ptr<Slot> slot;
-    ~LeaderGuard() {
-      if (slot) table->finish(slot, nullptr);
+    ~MemberGuard() {
+      if (slot) table->leave(slot);
     }
   };
 
-  struct FollowerGuard {
-    SlotTable* table;
-    std::shared_ptr<Slot> slot;
-    std::shared_ptr<Waiter> waiter;
-    ~FollowerGuard() {
-      if (waiter) table->leave(slot, waiter);
-    }
-  };
+  core::Response client_closed() {
+    // nginx's 499: nobody reads it, but the access log and the metrics show why.
+    counters_->count_gone();
+    core::Response gone = core::Response::text(k_client_closed, "client closed request");
+    gone.close_connection = true;
+    return gone;
+  }
 
-  boost::asio::awaitable<core::Response> lead(std::shared_ptr<Slot> slot, core::Request request) {
-    counters_->count_leader();
+  // The opener: parks a window slot until it should go, then starts the slot's call. False
+  // when its client left while the slot had no other member (nothing is called then).
+  boost::asio::awaitable<bool> lead(const std::shared_ptr<Slot>& slot, const core::Request& request,
+                                    const boost::asio::any_io_executor& executor) {
     const auto opened = std::chrono::steady_clock::now();
-    const CollapseMetrics& metrics = counters_->metrics;
-    LeaderGuard guard{table_.get(), slot};
     GroupState at_flush{1, table_->max_waiters() + 1, 0, 0, {}, rules_->max_wait};
     FlushReason reason = FlushReason::immediate;
     if (rules_->strategy == Strategy::window) {
       std::optional<FlushReason> go = co_await park(slot);
+      if (request.client && request.client->gone() && table_->members_of(slot) <= 1) {
+        (void)table_->finish(slot);
+        slot->call->fail(core::BodyError::cancelled);
+        co_return false;
+      }
       std::size_t members = 0;
       std::tie(members, reason) = table_->dispatch(slot, go.value_or(FlushReason::immediate));
       at_flush.size = members;
@@ -199,25 +203,144 @@ class CollapseService {
     } else {
       count_flush(FlushReason::immediate, std::nullopt, {});
     }
-    const auto departed = std::chrono::steady_clock::now();
-    core::Response response = co_await inner_.call(std::move(request));
-    const auto answered = std::chrono::steady_clock::now();
-    guard.slot.reset();
-    // Set-Cookie: the answer is the leader's alone; null releases the followers.
-    const std::size_t served = response.headers.contains("set-cookie")
-                                   ? table_->finish(slot, nullptr)
-                                   : table_->finish_sharing(slot, response);
-    if (rules_->reporter) {
-      // An inflight slot takes members until its answer: its size is known only now.
-      if (rules_->strategy == Strategy::inflight) at_flush.size = served;
-      rules_->reporter->flushed(policy::FlushedGroup{at_flush, reason, answered - departed,
-                                                     response.status, !response.shed},
-                                answered);
+    start_call(slot, request, executor, at_flush, reason, opened);
+    co_return true;
+  }
+
+  // Starts the slot's call as a coroutine of its own on this worker: no member's frame owns
+  // it, so a member leaving never takes it down, and the last one leaving cancels it.
+  void start_call(const std::shared_ptr<Slot>& slot, const core::Request& request,
+                  const boost::asio::any_io_executor& executor, GroupState at_flush,
+                  FlushReason reason, std::chrono::steady_clock::time_point opened) {
+    core::Request copy = request;
+    copy.client = nullptr;  // the call outlives any one client
+    auto call = slot->call;
+    boost::asio::co_spawn(executor,
+                          run_call(inner_, table_, rules_, counters_, slot, std::move(copy),
+                                   at_flush, reason, opened),
+                          boost::asio::bind_cancellation_slot(call->started_on(executor),
+                                                              [call](std::exception_ptr) {}));
+  }
+
+  // Marks the call failed if its frame dies before the end (a forced stop), so that no
+  // member waits forever, and takes the slot out of the table.
+  struct CallGuard {
+    SlotTable* table;
+    std::shared_ptr<Slot> slot;
+    ~CallGuard() {
+      if (!slot) return;
+      (void)table->finish(slot);
+      slot->call->fail(core::BodyError::cancelled);
     }
-    if (rules_->debug_header) mark(response, "leader", served);
-    // An inflight slot takes members until its answer: its size and age are known only now.
-    if (rules_->strategy == Strategy::inflight) {
-      observe(metrics, served, std::chrono::steady_clock::now() - opened);
+  };
+
+  static boost::asio::awaitable<void> run_call(std::shared_ptr<Inner> inner,
+                                               std::shared_ptr<SlotTable> table,
+                                               std::shared_ptr<const CollapseRules> rules,
+                                               std::shared_ptr<CollapseCounters> counters,
+                                               std::shared_ptr<Slot> slot, core::Request request,
+                                               GroupState at_flush, FlushReason reason,
+                                               std::chrono::steady_clock::time_point opened) {
+    co_await boost::asio::this_coro::throw_if_cancelled(false);
+    CallGuard guard{table.get(), slot};
+    SharedCall& call = *slot->call;
+    const auto departed = std::chrono::steady_clock::now();
+    core::Response response = co_await inner->call(std::move(request));
+    const auto answered = std::chrono::steady_clock::now();
+    if (!call.claim()) {
+      // The other call of the slot (leader_age) answered first: this answer is nobody's.
+      guard.slot.reset();
+      co_return;
+    }
+    const bool shareable = !response.headers.contains("set-cookie");
+    {
+      const std::optional<std::uint64_t> declared =
+          response.stream ? response.stream->length()
+                          : std::optional<std::uint64_t>(response.body_size());
+      if (declared && *declared > call.max_bytes()) {
+        // Too large to replay to the members: what the upstream layer says of an answer
+        // over max_response_bytes, before any member sees a head.
+        response = core::Response::text(502, "upstream answer over the size limit for collapsing");
+        response.upstream_failed = true;
+      }
+    }
+    std::size_t served = 0;
+    if (!response.stream) {
+      // Whole already (most answers): the slot leaves the table first, so that every member
+      // woken sees the final count, and no request joins a call that is over.
+      served = table->finish(slot);
+      if (response.body) call.append_block(response.body);
+      call.publish_head(response, shareable);
+      call.complete();
+    } else {
+      call.publish_head(response, shareable);
+      for (;;) {
+        core::BodyPiece piece = co_await response.stream->read();
+        if (!piece) {
+          call.fail(piece.error());
+          break;
+        }
+        if (piece.value().empty()) {
+          call.complete();
+          break;
+        }
+        if (!call.append(piece.value())) break;
+      }
+      response.stream.reset();  // the upstream connection, and with the response the permit
+      served = table->finish(slot);
+    }
+    guard.slot.reset();
+    if (rules->reporter) {
+      // An inflight slot takes members until its answer: its size is known only now.
+      if (rules->strategy == Strategy::inflight) at_flush.size = served;
+      rules->reporter->flushed(policy::FlushedGroup{at_flush, reason, answered - departed,
+                                                    response.status, !response.shed},
+                               answered);
+    }
+    if (rules->strategy == Strategy::inflight && served > 0) {
+      observe(counters->metrics, served, std::chrono::steady_clock::now() - opened);
+    }
+  }
+
+  // A member (the opener included): waits for the call's head, then reads the body through
+  // its own cursor. nullopt: released to call on its own (Set-Cookie, or the call ended
+  // without an answer), or its client went away.
+  boost::asio::awaitable<std::optional<core::Response>> member(const std::shared_ptr<Slot>& slot,
+                                                               core::ClientWatch* client,
+                                                               bool opener,
+                                                               std::shared_ptr<void> membership) {
+    std::shared_ptr<SharedCall> call = slot->call;
+    auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor);
+    struct WatchScope {
+      core::ClientWatch* client;
+      ~WatchScope() {
+        if (client != nullptr) client->stop_watching();
+      }
+    } watch{nullptr};
+    SharedCall::Head head;
+    for (;;) {
+      if (client != nullptr && client->gone()) co_return std::nullopt;
+      const SharedCall::HeadState state = call->head_or_wait(head, waiter);
+      if (state == SharedCall::HeadState::ready) break;
+      if (state == SharedCall::HeadState::ended) co_return std::nullopt;
+      if (client != nullptr && watch.client == nullptr) {
+        watch.client = client;
+        client->watch([waiter] { waiter->timer().cancel(); });
+      }
+      boost::system::error_code woken;  // operation_aborted: progress, or the client left
+      waiter->timer().expires_at(boost::asio::steady_timer::time_point::max());
+      co_await waiter->timer().async_wait(
+          boost::asio::redirect_error(boost::asio::use_awaitable, woken));
+    }
+    if (!head.shareable && !opener) co_return std::nullopt;
+    core::Response response = std::move(head.response);
+    if (auto whole = call->whole_body()) {
+      response.body = std::move(*whole);
+    } else {
+      response.stream = std::make_shared<ReplayStream>(call, std::move(membership), std::nullopt);
+    }
+    if (rules_->debug_header) {
+      mark(response, opener ? "leader" : "follower", table_->members_of(slot));
     }
     co_return response;
   }
@@ -275,30 +398,8 @@ class CollapseService {
                                                  "; worker=" + std::to_string(worker_));
   }
 
-  // Null: released without an answer (Set-Cookie, leader gone), or the client went away.
-  boost::asio::awaitable<SharedResponse> follow(std::shared_ptr<Slot> slot,
-                                                core::ClientWatch* client) {
-    auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor);
-    // leave() on every way out: a no-op once the slot is finished, and the way a follower
-    // woken or destroyed early gives its place back.
-    FollowerGuard guard{table_.get(), slot, waiter};
-    if (SharedResponse ready = table_->wait_or_take(slot, waiter)) co_return ready;
-    // Both wake-ups run on this executor, where the waiter's timer lives.
-    struct WatchScope {
-      core::ClientWatch* client;
-      ~WatchScope() {
-        if (client != nullptr) client->stop_watching();
-      }
-    } watch{client};
-    if (client != nullptr) client->watch([waiter] { waiter->timer().cancel(); });
-    boost::system::error_code woken;  // operation_aborted: finish() or the watch cancelled it
-    co_await waiter->timer().async_wait(
-        boost::asio::redirect_error(boost::asio::use_awaitable, woken));
-    if (client != nullptr && client->gone()) co_return nullptr;
-    co_return table_->response_of(slot);
-  }
-
-  Inner inner_;
+  // Shared with the slot calls this worker runs, which may outlive this instance.
+  std::shared_ptr<Inner> inner_;
   std::shared_ptr<SlotTable> table_;
   std::shared_ptr<const CollapseRules> rules_;
   std::shared_ptr<CollapseCounters> counters_;

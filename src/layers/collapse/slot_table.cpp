@@ -5,26 +5,16 @@
 
 namespace levee::layers::collapse {
 
-Waiter::Waiter(const boost::asio::any_io_executor& executor)
-    : executor_(executor), timer_(executor, boost::asio::steady_timer::time_point::max()) {}
-
 SlotTable::SlotTable(std::size_t max_slots, std::size_t max_waiters, Strategy strategy,
                      std::chrono::nanoseconds leader_age, std::shared_ptr<const FlushPolicy> policy,
-                     std::chrono::nanoseconds max_wait)
+                     std::chrono::nanoseconds max_wait, std::size_t replay_bytes)
     : max_slots_(max_slots),
       max_waiters_(max_waiters),
       strategy_(strategy),
       leader_age_(leader_age),
       policy_(std::move(policy)),
-      max_wait_(max_wait) {}
-
-// Runs the cancel on the waiter's own executor: its timer is only ever touched there, and a
-// waiter that registered just before is already waiting when the post runs (registration and
-// the wait start in one step on that executor).
-void SlotTable::wake(std::shared_ptr<Waiter> waiter) {
-  const boost::asio::any_io_executor executor = waiter->executor();
-  boost::asio::post(executor, [waiter = std::move(waiter)] { waiter->timer().cancel(); });
-}
+      max_wait_(max_wait),
+      replay_bytes_(replay_bytes) {}
 
 Joined SlotTable::join(CollapseKey key) {
   Shard& shard = shards_[key.hash % k_shards];
@@ -33,8 +23,12 @@ Joined SlotTable::join(CollapseKey key) {
   for (auto it = first; it != last; ++it) {
     Slot& slot = *it->second;
     // max_waiters counts the followers; the leader is not waiting, it is calling.
-    if (slot.key == key && slot.members <= max_waiters_ && !slot.dispatched) {
+    // An abandoned call (every member left) is being cancelled: not one to join.
+    if (slot.key == key && slot.members <= max_waiters_ && !slot.dispatched &&
+        !slot.call->abandoned()) {
       ++slot.members;
+      slot.call->add_member();
+      waiter_count_.fetch_add(1, std::memory_order_relaxed);
       if (strategy_ == Strategy::window && !slot.flush_now) {
         // The envelope first; the policy can only send the slot earlier.
         if (slot.members > max_waiters_) {
@@ -44,7 +38,7 @@ Joined SlotTable::join(CollapseKey key) {
               GroupState{slot.members, max_waiters_ + 1, 0, 0,
                          std::chrono::steady_clock::now() - slot.opened_at, max_wait_});
         }
-        if (slot.flush_now && slot.parked_leader) wake(slot.parked_leader);
+        if (slot.flush_now && slot.parked_leader) Waiter::wake(slot.parked_leader);
       }
       // A slow leader (nginx's proxy_cache_lock_age): one more call may go upstream.
       if (strategy_ == Strategy::inflight && leader_age_ > std::chrono::nanoseconds::zero() &&
@@ -59,7 +53,8 @@ Joined SlotTable::join(CollapseKey key) {
   // one each at most; the bound is approximate by design (it is a memory guard).
   if (slot_count_.load(std::memory_order_relaxed) >= max_slots_) return {Role::bypass, nullptr};
   slot_count_.fetch_add(1, std::memory_order_relaxed);
-  auto slot = std::make_shared<Slot>(std::move(key));
+  auto slot = std::make_shared<Slot>(std::move(key), replay_bytes_);
+  slot->call->add_member();
   shard.slots.emplace(slot->key.hash, slot);
   return {Role::leader, std::move(slot)};
 }
@@ -101,23 +96,9 @@ void SlotTable::flush_all() {
     for (auto& [hash, slot] : shard.slots) {
       if (slot->dispatched || slot->flush_now) continue;
       slot->flush_now = FlushReason::shutdown;
-      if (slot->parked_leader) wake(slot->parked_leader);
+      if (slot->parked_leader) Waiter::wake(slot->parked_leader);
     }
   }
-}
-
-SharedResponse SlotTable::wait_or_take(const std::shared_ptr<Slot>& slot,
-                                       const std::shared_ptr<Waiter>& waiter) {
-  std::lock_guard lock(shard_of(*slot).mutex);
-  if (slot->finished) return slot->response;
-  slot->waiters.push_back(waiter);
-  waiter_count_.fetch_add(1, std::memory_order_relaxed);
-  return nullptr;
-}
-
-SharedResponse SlotTable::response_of(const std::shared_ptr<Slot>& slot) {
-  std::lock_guard lock(shard_of(*slot).mutex);
-  return slot->response;
 }
 
 std::size_t SlotTable::members_of(const std::shared_ptr<Slot>& slot) {
@@ -125,57 +106,30 @@ std::size_t SlotTable::members_of(const std::shared_ptr<Slot>& slot) {
   return slot->members;
 }
 
-void SlotTable::leave(const std::shared_ptr<Slot>& slot, const std::shared_ptr<Waiter>& waiter) {
+void SlotTable::leave(const std::shared_ptr<Slot>& slot) {
   std::lock_guard lock(shard_of(*slot).mutex);
-  auto& waiters = slot->waiters;
-  if (auto it = std::find(waiters.begin(), waiters.end(), waiter); it != waiters.end()) {
-    waiters.erase(it);
-    waiter_count_.fetch_sub(1, std::memory_order_relaxed);
-  }
-  if (!slot->finished && slot->members > 0) --slot->members;
+  if (slot->finished || slot->members <= 1) return;
+  --slot->members;
+  waiter_count_.fetch_sub(1, std::memory_order_relaxed);
 }
 
-std::size_t SlotTable::finish(const std::shared_ptr<Slot>& slot, SharedResponse response) {
-  return finish_with(slot, [&response](std::size_t) { return std::move(response); });
-}
-
-std::size_t SlotTable::finish_sharing(const std::shared_ptr<Slot>& slot, core::Response& response) {
-  // Shared only for a slot that has followers: most keys never repeat.
-  return finish_with(slot, [&response](std::size_t members) -> SharedResponse {
-    if (members <= 1) return nullptr;
-    response.headers.freeze();
-    return std::make_shared<const core::Response>(response);
-  });
-}
-
-template <class MakeResponse>
-std::size_t SlotTable::finish_with(const std::shared_ptr<Slot>& slot, MakeResponse make_response) {
-  std::vector<std::shared_ptr<Waiter>> to_wake;
-  std::size_t members = 0;
-  {
-    Shard& shard = shard_of(*slot);
-    std::lock_guard lock(shard.mutex);
-    if (slot->finished) return 0;
-    auto [first, last] = shard.slots.equal_range(slot->key.hash);
-    for (auto it = first; it != last; ++it) {
-      if (it->second == slot) {
-        shard.slots.erase(it);
-        slot_count_.fetch_sub(1, std::memory_order_relaxed);
-        break;
-      }
+std::size_t SlotTable::finish(const std::shared_ptr<Slot>& slot) {
+  Shard& shard = shard_of(*slot);
+  std::lock_guard lock(shard.mutex);
+  if (slot->finished) return 0;
+  auto [first, last] = shard.slots.equal_range(slot->key.hash);
+  for (auto it = first; it != last; ++it) {
+    if (it->second == slot) {
+      shard.slots.erase(it);
+      slot_count_.fetch_sub(1, std::memory_order_relaxed);
+      break;
     }
-    slot->finished = true;
-    slot->dispatched = true;
-    slot->parked_leader.reset();
-    members = slot->members;
-    slot->response = make_response(members);
-    to_wake.swap(slot->waiters);
-    waiter_count_.fetch_sub(to_wake.size(), std::memory_order_relaxed);
   }
-  // Moved into the posts: a Waiter (its timer) must die on its own executor or with its
-  // io_context, never here on the leader's thread after its follower has gone.
-  for (auto& waiter : to_wake) wake(std::move(waiter));
-  return members;
+  slot->finished = true;
+  slot->dispatched = true;
+  slot->parked_leader.reset();
+  waiter_count_.fetch_sub(slot->members - 1, std::memory_order_relaxed);
+  return slot->members;
 }
 
 }  // namespace levee::layers::collapse

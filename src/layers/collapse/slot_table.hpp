@@ -30,32 +30,21 @@
 
 #include "core/response.hpp"
 #include "layers/collapse/collapse_key.hpp"
+#include "layers/collapse/shared_call.hpp"
 #include "levee/flush_policy.hpp"
 
 namespace levee::layers::collapse {
-
-// One follower waiting for its slot's answer, on its own executor.
-class Waiter {
- public:
-  explicit Waiter(const boost::asio::any_io_executor& executor);
-  // Wait until woken (returns at once if wake() already ran on this executor).
-  [[nodiscard]] boost::asio::steady_timer& timer() noexcept { return timer_; }
-  [[nodiscard]] const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
-
- private:
-  boost::asio::any_io_executor executor_;
-  boost::asio::steady_timer timer_;
-};
-
-using SharedResponse = std::shared_ptr<const core::Response>;
 
 // Why a slot went upstream (levee_batch_flush_total's reason label): the reasons shared with
 // batches (include/levee/flush_policy.hpp).
 using levee::FlushReason;
 
 struct Slot {
-  explicit Slot(CollapseKey slot_key) : key(std::move(slot_key)) {}
+  Slot(CollapseKey slot_key, std::size_t replay_bytes)
+      : key(std::move(slot_key)), call(std::make_shared<SharedCall>(replay_bytes)) {}
   const CollapseKey key;
+  // The slot's upstream call and its answer; every member is counted in it (add_member).
+  const std::shared_ptr<SharedCall> call;
   // Guarded by the shard's mutex:
   std::size_t members = 1;   // the leader and the followers that joined
   bool dispatched = false;   // window: gone upstream, closed to new members
@@ -64,8 +53,6 @@ struct Slot {
   bool finished = false;
   std::optional<FlushReason> flush_now;   // window: full, the policy said so, or shutdown
   std::shared_ptr<Waiter> parked_leader;  // window: the leader waiting to flush
-  SharedResponse response;
-  std::vector<std::shared_ptr<Waiter>> waiters;
 };
 
 // second_leader: joined an inflight slot older than leader_age that had no second call yet;
@@ -89,7 +76,8 @@ class SlotTable {
   SlotTable(std::size_t max_slots, std::size_t max_waiters, Strategy strategy = Strategy::inflight,
             std::chrono::nanoseconds leader_age = std::chrono::nanoseconds::zero(),
             std::shared_ptr<const FlushPolicy> policy = nullptr,
-            std::chrono::nanoseconds max_wait = std::chrono::nanoseconds::zero());
+            std::chrono::nanoseconds max_wait = std::chrono::nanoseconds::zero(),
+            std::size_t replay_bytes = 64 * 1024 * 1024);
   SlotTable(const SlotTable&) = delete;
   SlotTable& operator=(const SlotTable&) = delete;
 
@@ -113,23 +101,13 @@ class SlotTable {
   // Shutdown: every parked window slot goes upstream now, and later ones at once.
   void flush_all();
 
-  // Follower: registers `waiter` and returns null, or returns the answer if it is already
-  // there. Call wait_done() after being woken.
-  [[nodiscard]] SharedResponse wait_or_take(const std::shared_ptr<Slot>& slot,
-                                            const std::shared_ptr<Waiter>& waiter);
-  [[nodiscard]] SharedResponse response_of(const std::shared_ptr<Slot>& slot);
   // The members the slot's answer served (final once the slot is finished).
   [[nodiscard]] std::size_t members_of(const std::shared_ptr<Slot>& slot);
-  // A follower that gives up before the answer.
-  void leave(const std::shared_ptr<Slot>& slot, const std::shared_ptr<Waiter>& waiter);
-
-  // Leader (or whoever owns the call): the answer for every member. Removes the slot from the
-  // table, then wakes the waiters. Returns the number of members the answer serves.
-  std::size_t finish(const std::shared_ptr<Slot>& slot, SharedResponse response);
-  // The same with the leader's own answer, shared only when the slot has followers: its
-  // headers are frozen (core::Headers) so that every member's copy of the answer shares the
-  // status line's fields, the headers and the body with the leader's.
-  std::size_t finish_sharing(const std::shared_ptr<Slot>& slot, core::Response& response);
+  // A member that gives up before the slot is finished.
+  void leave(const std::shared_ptr<Slot>& slot);
+  // The slot's call ended: takes the slot out of the table, so that a request that arrives
+  // now opens a new one (fresh reads). Returns the members it served; 0 when already done.
+  std::size_t finish(const std::shared_ptr<Slot>& slot);
 
   [[nodiscard]] std::size_t max_waiters() const noexcept { return max_waiters_; }
   [[nodiscard]] std::chrono::nanoseconds max_wait() const noexcept { return max_wait_; }
@@ -148,16 +126,13 @@ class SlotTable {
   };
   Shard& shard_of(const Slot& slot) noexcept { return shards_[slot.key.hash % k_shards]; }
 
-  static void wake(std::shared_ptr<Waiter> waiter);
-  template <class MakeResponse>
-  std::size_t finish_with(const std::shared_ptr<Slot>& slot, MakeResponse make_response);
-
   const std::size_t max_slots_;
   const std::size_t max_waiters_;
   const Strategy strategy_;
   const std::chrono::nanoseconds leader_age_;
   const std::shared_ptr<const FlushPolicy> policy_;
   const std::chrono::nanoseconds max_wait_;
+  const std::size_t replay_bytes_;
   std::atomic<bool> flushing_all_{false};
   std::array<Shard, k_shards> shards_;
   std::atomic<std::size_t> slot_count_{0};

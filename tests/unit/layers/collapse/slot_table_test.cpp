@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <thread>
 #include <vector>
@@ -16,10 +17,12 @@ CollapseKey key(std::string text) {
   return k;
 }
 
-SharedResponse answer(std::string body) {
+// What a slot's call does with a whole answer: publish it to the members.
+void answer(const std::shared_ptr<Slot>& slot, std::string body) {
   core::Response response;
-  response.body = std::make_shared<const std::string>(std::move(body));
-  return std::make_shared<const core::Response>(std::move(response));
+  slot->call->append_block(std::make_shared<const std::string>(std::move(body)));
+  slot->call->publish_head(response, true);
+  slot->call->complete();
 }
 
 TEST(SlotTable, FirstLeadsOthersFollowUntilFinished) {
@@ -32,7 +35,7 @@ TEST(SlotTable, FirstLeadsOthersFollowUntilFinished) {
   EXPECT_EQ(table.join(key("b")).role, Role::leader);
   EXPECT_EQ(table.slots(), 2u);
 
-  EXPECT_EQ(table.finish(leader.slot, answer("x")), 2u);
+  EXPECT_EQ(table.finish(leader.slot), 2u);
   EXPECT_EQ(table.slots(), 1u);
   // After the answer exists, the key opens a new slot: fresh reads.
   const Joined later = table.join(key("a"));
@@ -62,40 +65,28 @@ TEST(SlotTable, FullSlotOpensAnotherAndFullTableBypasses) {
   EXPECT_EQ(bypass.slot, nullptr);
 }
 
-TEST(SlotTable, WaitersAreWokenOnTheirOwnExecutor) {
+TEST(SlotTable, LeavingTakesTheMemberOut) {
   SlotTable table(10, 10);
-  boost::asio::io_context io;
   const Joined leader = table.join(key("a"));
   const Joined follower = table.join(key("a"));
-  auto waiter = std::make_shared<Waiter>(io.get_executor());
-  EXPECT_EQ(table.wait_or_take(follower.slot, waiter), nullptr);
   EXPECT_EQ(table.waiters(), 1u);
-  bool woken = false;
-  waiter->timer().async_wait([&woken](boost::system::error_code ec) {
-    woken = ec == boost::asio::error::operation_aborted;
-  });
-  table.finish(leader.slot, answer("x"));
+  table.leave(follower.slot);
   EXPECT_EQ(table.waiters(), 0u);
-  EXPECT_FALSE(woken);  // not inline: on the waiter's executor
-  io.run();
-  EXPECT_TRUE(woken);
-  ASSERT_NE(table.response_of(follower.slot), nullptr);
-  EXPECT_EQ(table.response_of(follower.slot)->body_view(), "x");
-  // Too late to wait: the answer is handed over at once.
-  EXPECT_NE(table.wait_or_take(follower.slot, waiter), nullptr);
+  EXPECT_EQ(table.finish(leader.slot), 1u);  // only the leader is served
+  EXPECT_EQ(table.slots(), 0u);
+  EXPECT_EQ(table.finish(leader.slot), 0u);  // once
 }
 
-TEST(SlotTable, LeavingTakesTheWaiterOut) {
+TEST(SlotTable, AnAbandonedCallIsNotJoined) {
   SlotTable table(10, 10);
   boost::asio::io_context io;
   const Joined leader = table.join(key("a"));
-  const Joined follower = table.join(key("a"));
-  auto waiter = std::make_shared<Waiter>(io.get_executor());
-  (void)table.wait_or_take(follower.slot, waiter);
-  table.leave(follower.slot, waiter);
-  EXPECT_EQ(table.waiters(), 0u);
-  EXPECT_EQ(table.finish(leader.slot, answer("x")), 1u);  // only the leader is served
-  EXPECT_EQ(table.slots(), 0u);
+  (void)leader.slot->call->started_on(io.get_executor());
+  (void)adopt_membership(leader.slot->call);  // the only member leaves at once
+  EXPECT_TRUE(leader.slot->call->abandoned());
+  const Joined next = table.join(key("a"));
+  EXPECT_EQ(next.role, Role::leader);
+  EXPECT_NE(next.slot, leader.slot);
 }
 
 // Many threads joining, waiting and finishing the same few keys: every member of every slot
@@ -113,21 +104,22 @@ TEST(SlotTable, ConcurrentMembersAllGetTheirSlotsAnswer) {
       for (int i = 0; i < k_rounds; ++i) {
         const std::string name = "k" + std::to_string(i % 3);
         Joined joined = table.join(key(name));
+        auto membership = adopt_membership(joined.slot->call);
         if (joined.role == Role::leader) {
-          table.finish(joined.slot, answer(joined.slot->key.text));
+          table.finish(joined.slot);
+          answer(joined.slot, joined.slot->key.text);
           ++served;
           continue;
         }
         auto waiter = std::make_shared<Waiter>(io.get_executor());
-        SharedResponse response = table.wait_or_take(joined.slot, waiter);
-        if (!response) {
+        SharedCall::Head head;
+        while (joined.slot->call->head_or_wait(head, waiter) == SharedCall::HeadState::wait) {
           waiter->timer().async_wait([](boost::system::error_code) {});
           io.restart();
           io.run();
-          response = table.response_of(joined.slot);
         }
-        table.leave(joined.slot, waiter);
-        if (!response || response->body_view() != name) ++wrong;
+        auto body = joined.slot->call->whole_body();
+        if (!body || !*body || **body != name) ++wrong;
         ++served;
         (void)t;
       }
