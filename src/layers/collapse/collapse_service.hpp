@@ -337,7 +337,7 @@ class CollapseService {
     if (auto whole = call->whole_body()) {
       response.body = std::move(*whole);
     } else {
-      response.stream = std::make_shared<ReplayStream>(call, std::move(membership), std::nullopt);
+      response.stream = std::make_shared<ReplayStream>(call, std::move(membership), head.length);
     }
     if (rules_->debug_header) {
       mark(response, opener ? "leader" : "follower", table_->members_of(slot));

@@ -40,7 +40,8 @@ void SharedCall::publish_head(core::Response& response, bool shareable) {
   std::vector<std::shared_ptr<Waiter>> to_wake;
   {
     response.headers.freeze();
-    Head head{core::Response{}, shareable};
+    Head head{core::Response{}, shareable,
+              response.stream ? response.stream->length() : std::nullopt};
     head.response.status = response.status;
     head.response.headers = response.headers;
     head.response.close_connection = response.close_connection;
@@ -128,6 +129,7 @@ SharedCall::HeadState SharedCall::head_or_wait(Head& head, const std::shared_ptr
   if (head_) {
     head.response = head_->response;  // shares the frozen header list
     head.shareable = head_->shareable;
+    head.length = head_->length;
     return HeadState::ready;
   }
   if (failed_ || complete_) return HeadState::ended;

@@ -56,8 +56,9 @@ class SharedCall : public std::enable_shared_from_this<SharedCall> {
 
   // What a member learns once the head is in.
   struct Head {
-    core::Response response;  // status, frozen headers, flags; no body
-    bool shareable = true;    // false: Set-Cookie, the opener's alone
+    core::Response response;              // status, frozen headers, flags; no body
+    bool shareable = true;                // false: Set-Cookie, the opener's alone
+    std::optional<std::uint64_t> length;  // the upstream's declared body length
   };
 
   // --- the call's side (run_call) ---
@@ -68,7 +69,7 @@ class SharedCall : public std::enable_shared_from_this<SharedCall> {
   // The first call to get an answer claims the slot's answer; false for the other.
   [[nodiscard]] bool claim();
   // Publishes the head (headers frozen) and wakes the members.
-  void publish_head(core::Response& response, bool shareable);
+  void publish_head(core::Response& response, bool shareable);  // takes the stream's length
   // Appends a piece; false (and the call failed with too_large) past max_bytes.
   bool append(std::string_view piece);
   void append_block(Block block);
