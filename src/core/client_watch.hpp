@@ -24,6 +24,9 @@ class ClientWatch {
   virtual void stop_watching() = 0;
   // True once the client is known to be gone.
   [[nodiscard]] virtual bool gone() const noexcept = 0;
+  // gone(), or the client's close is already in the socket though levee has not read it yet
+  // (asks the kernel: for after a wait, not for every request).
+  [[nodiscard]] virtual bool gone_now() const noexcept = 0;
 
  protected:
   ~ClientWatch() = default;

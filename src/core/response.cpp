@@ -27,6 +27,12 @@ Response Response::with_body(int status, std::string_view content_type, std::str
   return r;
 }
 
+Response Response::client_closed() {
+  Response gone = text(k_client_closed_status, "client closed request");
+  gone.close_connection = true;
+  return gone;
+}
+
 std::string_view reason_phrase(int status) noexcept {
   switch (status) {
     case 100:

@@ -46,8 +46,13 @@ struct Response {
   [[nodiscard]] static Response text(int status, std::string_view text);
   [[nodiscard]] static Response with_body(int status, std::string_view content_type,
                                           std::string body);
+  // nginx's 499 for a request whose client went away before its answer: nobody reads it,
+  // but the access log and the metrics show why nothing was done for it.
+  [[nodiscard]] static Response client_closed();
 };
 
 [[nodiscard]] std::string_view reason_phrase(int status) noexcept;
+
+inline constexpr int k_client_closed_status = 499;
 
 }  // namespace levee::core

@@ -1,6 +1,7 @@
 #include "server/http_session.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -14,6 +15,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <utility>
 #include <vector>
@@ -163,6 +165,18 @@ void HttpSession::watch(std::function<void()> on_gone) {
     return;
   }
   if (!reading_ && buffer_.size() == 0) start_read();
+}
+
+// The client's close may be in the socket before levee has read it (no watch yet, or its
+// completion has not run): a peek asks the kernel.
+bool HttpSession::gone_now() const noexcept {
+  if (client_gone_) return true;
+  if (buffer_.size() > 0) return false;  // the client sent more: it is there
+  char byte = 0;
+  // native_handle() is not const in Asio, though it changes nothing.
+  const int fd = const_cast<asio::ip::tcp::socket&>(socket_).native_handle();
+  const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 // The read the watch started is not cancelled: it stays pending as the read of the next

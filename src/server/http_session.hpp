@@ -92,6 +92,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   void watch(std::function<void()> on_gone) override;
   void stop_watching() override;
   [[nodiscard]] bool gone() const noexcept override { return client_gone_; }
+  [[nodiscard]] bool gone_now() const noexcept override;
 
  private:
   [[nodiscard]] boost::asio::awaitable<bool> wait_for_bytes(bool first_request);

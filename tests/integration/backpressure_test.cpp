@@ -186,3 +186,52 @@ TEST(Breaker, ADisabledBreakerNeverOpens) {
 
 }  // namespace
 }  // namespace levee::testing
+
+namespace levee::testing {
+namespace {
+
+// Issue 17.2: 10x overload (40 clients for 4 upstream permits) whose clients give up while
+// they wait. Every departed client gives its place back: its admission or upstream permit, or
+// its place in line, and its upstream call is cancelled. Without that, the 32 waiting in line
+// would each go upstream in turn (40 calls over ten rounds of the upstream's 2 s).
+TEST(Backpressure, DepartedClientsHoldNoUpstreamCapacity) {
+  LeveeOptions options;
+  options.upstream_extra = "max_inflight = 4\n";
+  options.routes = route("max_pending = 8\nadmission_timeout = \"10s\"\n");
+  Stack stack(options, {"--latency", "2s"});
+  const auto metric = [&](std::string_view series) {
+    return metric_value(stack.admin_port(), series);
+  };
+  {
+    std::vector<HttpConnection> clients;
+    for (int i = 0; i < 40; ++i) {
+      clients.emplace_back(stack.port());
+      ASSERT_TRUE(clients.back().send_raw(
+          format_request(stack.port(), "GET", "/api/gone?i=" + std::to_string(i))));
+    }
+    // Everyone is in: 4 upstream calls, 4 more admitted and waiting for an upstream permit,
+    // 32 in the admission line.
+    ASSERT_TRUE(eventually([&] {
+      return metric("levee_upstream_inflight{upstream=\"legacy\"}") == 4 &&
+             metric("levee_route_pending{route=\"all\"}") == 8 &&
+             metric("levee_admission_waiting{route=\"all\"}") == 32;
+    }));
+    EXPECT_EQ(stack.upstream.calls("/api/gone"), 4u);
+  }  // every client gives up
+  EXPECT_TRUE(eventually(
+      [&] {
+        return metric("levee_upstream_inflight{upstream=\"legacy\"}") == 0 &&
+               metric("levee_route_pending{route=\"all\"}") == 0 &&
+               metric("levee_admission_waiting{route=\"all\"}") == 0;
+      },
+      1500ms))
+      << "inflight " << metric("levee_upstream_inflight{upstream=\"legacy\"}") << ", pending "
+      << metric("levee_route_pending{route=\"all\"}") << ", waiting "
+      << metric("levee_admission_waiting{route=\"all\"}");
+  // No call was made for a client that had gone.
+  EXPECT_EQ(stack.upstream.calls("/api/gone"), 4u);
+  EXPECT_EQ(metric("levee_shed_total{route=\"all\",reason=\"max_pending\"}"), 0u);
+}
+
+}  // namespace
+}  // namespace levee::testing

@@ -30,10 +30,16 @@ class AdmissionService {
       : inner_(std::move(inner)), gate_(std::move(pool), std::move(rules)) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
-    core::PermitPool::Permit permit = co_await gate_.acquire();
+    core::PermitPool::Permit permit = gate_.try_acquire();
+    if (!permit) {
+      permit = co_await gate_.acquire();
+      // A client that left while it waited in line gave its place up (its wait was
+      // cancelled, or its permit came as it left): nothing is done for it, and it is no shed.
+      if (request.client && request.client->gone_now()) co_return core::Response::client_closed();
+    }
     if (!permit) co_return gate_.refuse(ShedReason::max_pending);
     core::Response response = co_await inner_.call(std::move(request));
-    response.held_until_written = std::make_shared<core::PermitPool::Permit>(std::move(permit));
+    response.hold(std::make_shared<core::PermitPool::Permit>(std::move(permit)));
     co_return response;
   }
 

@@ -28,6 +28,8 @@ class PermitGate {
   PermitGate(std::shared_ptr<core::PermitPool> pool, std::shared_ptr<const LimitRules> rules)
       : pool_(std::move(pool)), rules_(std::move(rules)) {}
 
+  // A permit now, without waiting, or an empty one.
+  [[nodiscard]] core::PermitPool::Permit try_acquire() { return pool_->try_acquire(); }
   [[nodiscard]] boost::asio::awaitable<core::PermitPool::Permit> acquire() {
     return pool_->acquire(rules_->timeout);
   }

@@ -29,9 +29,19 @@ class UpstreamLimitService {
       : inner_(std::move(inner)), gate_(std::move(pool), std::move(rules)) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
-    core::PermitPool::Permit permit = co_await gate_.acquire();
+    core::PermitPool::Permit permit = gate_.try_acquire();
+    if (!permit) {
+      permit = co_await gate_.acquire();
+      // A client that left while it waited in line gave its place up (its wait was
+      // cancelled, or its permit came as it left): nothing is done for it, and it is no shed.
+      if (request.client && request.client->gone_now()) co_return core::Response::client_closed();
+    }
     if (!permit) co_return gate_.refuse(ShedReason::upstream_inflight);
-    co_return co_await inner_.call(std::move(request));
+    core::Response response = co_await inner_.call(std::move(request));
+    // A streamed answer occupies the upstream until its last byte is read.
+    if (response.stream)
+      response.hold(std::make_shared<core::PermitPool::Permit>(std::move(permit)));
+    co_return response;
   }
 
   [[nodiscard]] Inner& inner() noexcept { return inner_; }

@@ -206,6 +206,7 @@ class FakeClient final : public core::ClientWatch {
   }
   void stop_watching() override { on_gone_ = nullptr; }
   [[nodiscard]] bool gone() const noexcept override { return gone_; }
+  [[nodiscard]] bool gone_now() const noexcept override { return gone_; }
   void go_away() {
     gone_ = true;
     if (auto on_gone = std::exchange(on_gone_, nullptr)) on_gone();
