@@ -8,6 +8,8 @@ std::string_view describe(BodyError error) noexcept {
       return "body cut short";
     case BodyError::too_large:
       return "body too large";
+    case BodyError::fields_too_large:
+      return "trailer fields too large";
     case BodyError::timed_out:
       return "body timed out";
     case BodyError::cancelled:

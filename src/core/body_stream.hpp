@@ -15,16 +15,18 @@
 #include <string>
 #include <string_view>
 
+#include "core/headers.hpp"
 #include "core/result.hpp"
 
 namespace levee::core {
 
 // Why a body ended before its end: it must then never look complete to anyone.
 enum class BodyError {
-  cut_short,  // the source closed or reset before the last byte
-  too_large,  // more than the holder may keep (max_response_bytes)
-  timed_out,  // no byte within the source's timeout
-  cancelled,  // everyone who wanted it left
+  cut_short,         // the source closed or reset before the last byte
+  too_large,         // more than the holder may keep (max_response_bytes, max_body_bytes)
+  fields_too_large,  // a trailer section over its limit
+  timed_out,         // no byte within the source's timeout
+  cancelled,         // everyone who wanted it left
 };
 
 [[nodiscard]] std::string_view describe(BodyError error) noexcept;
@@ -43,6 +45,8 @@ class BodyStream {
   [[nodiscard]] virtual boost::asio::awaitable<BodyPiece> read() = 0;
   // The length the source declared (Content-Length), if it did.
   [[nodiscard]] virtual std::optional<std::uint64_t> length() const noexcept = 0;
+  // The trailer section that followed a chunked body, once read() has returned its end.
+  [[nodiscard]] virtual Headers take_trailers() { return {}; }
 };
 
 // Reads what is left of `stream` into one string, failing with too_large past `limit` bytes.

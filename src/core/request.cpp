@@ -1,5 +1,7 @@
 #include "core/request.hpp"
 
+#include <limits>
+
 namespace levee::core {
 
 std::string_view Request::path() const noexcept {
@@ -28,6 +30,16 @@ std::string_view Request::host() const noexcept {
 
 bool is_idempotent(std::string_view m) noexcept {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
+}
+
+boost::asio::awaitable<bool> read_whole_body(Request& request) {
+  if (!request.body_stream) co_return true;
+  auto body = co_await read_all(*request.body_stream, std::numeric_limits<std::size_t>::max());
+  if (!body) co_return false;
+  request.body += std::move(body).value();
+  if (request.trailers.empty()) request.trailers = request.body_stream->take_trailers();
+  request.body_stream.reset();
+  co_return true;
 }
 
 }  // namespace levee::core

@@ -25,6 +25,7 @@
 #include "core/deadline_sweep.hpp"
 #include "core/log_throttle.hpp"
 #include "server/access_log.hpp"
+#include "server/request_body.hpp"
 #include "server/request_checks.hpp"
 #include "server/response_writer.hpp"
 
@@ -134,7 +135,9 @@ void HttpSession::arm(std::chrono::steady_clock::duration timeout) {
 void HttpSession::expire_if_due(std::chrono::steady_clock::time_point now) {
   // A request still in its route a sweep after it entered it is slow enough for a watch to
   // cost nothing noticeable; a fast one never pays for it.
-  if (in_route_ && ++route_sweeps_ == 2 && !client_gone_ && !reading_ && buffer_.size() == 0) {
+  // Not while the request's body is still being read: the watch would read it.
+  if (in_route_ && ++route_sweeps_ == 2 && !client_gone_ && !reading_ && !body_pending_ &&
+      buffer_.size() == 0) {
     start_read();
   }
   if (deadline_ > now) return;
@@ -311,6 +314,34 @@ asio::awaitable<bool> HttpSession::write_stream(core::BodyStream& stream, bool c
   }
 }
 
+asio::awaitable<core::BodyPiece> HttpSession::read_body_piece(RequestParser& parser) {
+  std::string& piece = parser.request().body;  // where the parser puts the body's bytes
+  piece.clear();
+  if (parser.is_done()) {
+    body_pending_ = false;
+    co_return std::string_view{};
+  }
+  // body_timeout bounds each read of a streamed body, as nginx's client_body_timeout does.
+  arm(context_.limits.body_timeout);
+  boost::system::error_code ec = parse_buffered(parser, buffer_, ParseUntil::message);
+  while (!ec && piece.empty() && !parser.is_done()) {
+    auto [read_ec, n] = co_await http::async_read_some(socket_, buffer_, parser, k_nothrow);
+    ec = read_ec;
+  }
+  disarm();
+  if (ec) {
+    body_pending_ = false;
+    if (timed_out()) co_return core::unexpected(core::BodyError::timed_out);
+    if (ec == http::error::body_limit) co_return core::unexpected(core::BodyError::too_large);
+    if (ec == http::error::header_limit) {
+      co_return core::unexpected(core::BodyError::fields_too_large);
+    }
+    co_return core::unexpected(core::BodyError::cut_short);
+  }
+  if (parser.is_done()) body_pending_ = false;
+  co_return std::string_view(piece);
+}
+
 asio::awaitable<void> HttpSession::lingering_close() {
   // Closing with unread request bytes makes the kernel send RST, which can destroy the error
   // response before the client reads it; half-close and drain briefly first (nginx's
@@ -419,27 +450,39 @@ asio::awaitable<bool> HttpSession::serve_one() {
     }
   }
 
+  // What of the body came with the head is parsed now; the rest is read only as the route
+  // forwards it (RequestBody), so that a slow upstream stops the reading of the client.
+  std::shared_ptr<RequestBody> body_stream;
   if (!parser.is_done()) {
     arm(limits.body_timeout);
-    boost::system::error_code body_ec = parse_buffered(parser, buffer_, ParseUntil::message);
-    if (!body_ec && !parser.is_done()) {
-      auto [ec, n] = co_await http::async_read(socket_, buffer_, parser, k_nothrow);
-      body_ec = ec;
-    }
+    const boost::system::error_code body_ec = parse_buffered(parser, buffer_, ParseUntil::message);
     disarm();
     if (body_ec) {
-      if (timed_out()) {
-        co_await reject(RejectReason::timeout, 408, "request body not received in time");
-      } else if (body_ec == http::error::body_limit) {
+      if (body_ec == http::error::body_limit) {
         co_await reject(RejectReason::body_too_large, 413, "request body too large");
       } else if (body_ec == http::error::header_limit) {
         co_await reject(RejectReason::header_too_large, 431, "request trailer fields too large");
-      } else if (!client_went_away(body_ec)) {
+      } else {
         co_await reject(RejectReason::bad_request, 400, body_ec.message());
       }
       co_return false;
     }
+    if (!parser.is_done()) {
+      body_stream = std::make_shared<RequestBody>(*this, parser);
+      auto declared = parser.content_length();
+      if (declared) body_stream->set_length(*declared);
+      body_pending_ = true;
+    }
   }
+  // Whatever the route did with it, the stream reads this connection no more once answered.
+  struct BodyScope {
+    std::shared_ptr<RequestBody>& body;
+    bool& pending;
+    ~BodyScope() {
+      if (body) body->detach();
+      pending = false;
+    }
+  } body_scope{body_stream, body_pending_};
 
   const bool keep_alive_requested = parser.keep_alive();
   core::Request request = std::move(parser.request());
@@ -447,6 +490,7 @@ asio::awaitable<bool> HttpSession::serve_one() {
   request.client_address = client_address_;
   request.received_at = started;
   request.client = std::shared_ptr<core::ClientWatch>(shared_from_this(), this);
+  request.body_stream = body_stream;
   const bool head_request = request.method == "HEAD";
   const unsigned version = request.version;
 
@@ -487,6 +531,8 @@ asio::awaitable<bool> HttpSession::serve_one() {
     }
   }
   if (client_gone_) response.close_connection = true;
+  // A body the route did not read to its end leaves this connection out of step: it closes.
+  if (body_stream && !parser.is_done()) response.close_connection = true;
 
   const bool keep_alive =
       keep_alive_requested && !draining_ && !response.close_connection && !context_.gate.draining();

@@ -30,6 +30,7 @@
 #include "core/dispatcher.hpp"
 #include "core/response.hpp"
 #include "server/connection_gate.hpp"
+#include "server/request_parser.hpp"
 #include "server/server_metrics.hpp"
 
 namespace levee::server {
@@ -89,6 +90,9 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   // and starts watching the client of a request that has been in its route for a sweep.
   void expire_if_due(std::chrono::steady_clock::time_point now);
 
+  // The next piece of the current request's streamed body (RequestBody::read).
+  [[nodiscard]] boost::asio::awaitable<core::BodyPiece> read_body_piece(RequestParser& parser);
+
   void watch(std::function<void()> on_gone) override;
   void stop_watching() override;
   [[nodiscard]] bool gone() const noexcept override { return client_gone_; }
@@ -132,6 +136,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   bool draining_ = false;
   // A request is in its route (between dispatch and its answer), and how many sweeps saw it.
   bool in_route_ = false;
+  bool body_pending_ = false;  // the request's body is streaming and not read to its end
   unsigned route_sweeps_ = 0;
   std::shared_ptr<boost::asio::cancellation_signal> cancel_ =
       std::make_shared<boost::asio::cancellation_signal>();

@@ -13,9 +13,17 @@ namespace levee::upstream {
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
+namespace {
+// Beast sizes each read by the buffer's free space (512 bytes at least): without room, a long
+// body would come 512 bytes per system call.
+constexpr std::size_t k_read_room = 64 * 1024;
+}  // namespace
+
 UpstreamBody::UpstreamBody(ConnectionPool& pool, ConnectionPtr connection,
                            std::unique_ptr<ResponseParser> parser)
-    : pool_(pool), connection_(std::move(connection)), parser_(std::move(parser)) {}
+    : pool_(pool), connection_(std::move(connection)), parser_(std::move(parser)) {
+  connection_->buffer.reserve(k_read_room);
+}
 
 std::optional<std::uint64_t> UpstreamBody::length() const noexcept {
   auto declared = parser_->content_length();
@@ -26,6 +34,7 @@ std::optional<std::uint64_t> UpstreamBody::length() const noexcept {
 void UpstreamBody::finish() {
   finished_ = true;
   if (parser_->keep_alive() && connection_->buffer.size() == 0) {
+    connection_->buffer.shrink_to_fit();  // an idle connection keeps no read room
     pool_.release(std::move(connection_));
   } else {
     connection_.reset();

@@ -13,6 +13,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <optional>
+#include <tuple>
 
 #include "upstream/header_rewrite.hpp"
 #include "upstream/response_parser.hpp"
@@ -83,6 +84,15 @@ std::string serialize_request_head(const core::Request& request, std::string_vie
     head += default_host;
     head += "\r\n";
   }
+  if (request.body_stream) {
+    // The body is forwarded as the client sends it: with the length it declared, or chunked.
+    if (auto declared = request.body_stream->length()) {
+      head += fmt::format("Content-Length: {}\r\n\r\n", *declared);
+    } else {
+      head += "Transfer-Encoding: chunked\r\n\r\n";
+    }
+    return head;
+  }
   if (!request.trailers.empty()) {
     head += "Transfer-Encoding: chunked\r\n\r\n";
     if (!request.body.empty()) head += fmt::format("{:x}\r\n", request.body.size());
@@ -117,20 +127,84 @@ struct UpstreamClient::Attempt {
   bool reusable = false;
   // The parser of a body still arriving: it goes into the response's UpstreamBody stream.
   std::unique_ptr<ResponseParser> body;
+  bool request_streamed = false;  // pieces of the client's body were read: no retry
 };
+
+asio::awaitable<boost::system::error_code> UpstreamClient::write_streamed_body(
+    UpstreamConnection& connection, const core::Request& request, bool forward_trailers,
+    std::optional<core::BodyError>& client_body, bool& streamed) {
+  auto& socket = connection.socket;
+  core::BodyStream& body = *request.body_stream;
+  const bool chunked = !body.length();
+  static constexpr std::string_view k_crlf = "\r\n";
+  // Each piece goes out before the next is asked for: a slow upstream stops the client's.
+  const auto send = [&](std::string_view piece) -> asio::awaitable<boost::system::error_code> {
+    std::string size_line;
+    if (chunked) size_line = fmt::format("{:x}\r\n", piece.size());
+    std::array<asio::const_buffer, 3> out{asio::buffer(size_line), asio::buffer(piece),
+                                          chunked ? asio::buffer(k_crlf) : asio::const_buffer{}};
+    auto [ec, n] = co_await asio::async_write(socket, out, asio::as_tuple(asio::use_awaitable));
+    co_return ec;
+  };
+  if (!request.body.empty()) {
+    if (auto ec = co_await send(request.body)) co_return ec;
+  }
+  for (;;) {
+    streamed = true;
+    core::BodyPiece piece = co_await body.read();
+    if (!piece) {
+      client_body = piece.error();
+      co_return boost::system::error_code{};
+    }
+    if (piece.value().empty()) break;
+    if (auto ec = co_await send(piece.value())) co_return ec;
+  }
+  if (!chunked) co_return boost::system::error_code{};
+  core::Headers trailers = body.take_trailers();
+  std::string tail = "0\r\n";
+  if (forward_trailers) {
+    (void)strip_forbidden_trailers(trailers);
+    for (const auto& h : trailers) {
+      tail += h.name;
+      tail += ": ";
+      tail += h.value;
+      tail += "\r\n";
+    }
+  }
+  tail += "\r\n";
+  auto [ec, n] =
+      co_await asio::async_write(socket, asio::buffer(tail), asio::as_tuple(asio::use_awaitable));
+  co_return ec;
+}
 
 asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnection& connection,
                                                                   const std::string& head,
-                                                                  const core::Request& request) {
+                                                                  const core::Request& request,
+                                                                  bool forward_trailers) {
   Attempt attempt;
   auto& stream = connection.socket;
   Deadline deadline(pool_, connection, config().request_timeout);
 
-  const std::string tail = serialize_request_tail(request);
-  std::array<asio::const_buffer, 3> out{asio::buffer(head), asio::buffer(request.body),
-                                        asio::buffer(tail)};
-  auto [write_ec, written] =
-      co_await asio::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
+  boost::system::error_code write_ec;
+  if (request.body_stream) {
+    std::tie(write_ec, std::ignore) =
+        co_await asio::async_write(stream, asio::buffer(head), asio::as_tuple(asio::use_awaitable));
+    std::optional<core::BodyError> client_body;
+    if (!write_ec) {
+      write_ec = co_await write_streamed_body(connection, request, forward_trailers, client_body,
+                                              attempt.request_streamed);
+    }
+    if (client_body) {
+      attempt.error = UpstreamError{UpstreamErrorKind::reset, {}, client_body};
+      co_return attempt;
+    }
+  } else {
+    const std::string tail = serialize_request_tail(request);
+    std::array<asio::const_buffer, 3> out{asio::buffer(head), asio::buffer(request.body),
+                                          asio::buffer(tail)};
+    std::tie(write_ec, std::ignore) =
+        co_await asio::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
+  }
   if (write_ec) {
     attempt.error = classify(write_ec, connection);
     attempt.nothing_received = true;
@@ -189,7 +263,7 @@ asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnec
 }
 
 asio::awaitable<core::Result<core::Response, UpstreamError>> UpstreamClient::send(
-    core::Request& request) {
+    core::Request& request, bool forward_trailers) {
   strip_hop_by_hop(request.headers);
   add_forwarding_headers(request.headers, request.client_address, "http");
   if (!request.trailers.empty()) (void)strip_forbidden_trailers(request.trailers);
@@ -199,13 +273,14 @@ asio::awaitable<core::Result<core::Response, UpstreamError>> UpstreamClient::sen
   if (!acquired) co_return core::unexpected(acquired.error());
   ConnectionPtr connection = std::move(acquired).value();
 
-  Attempt attempt = co_await exchange(*connection, head, request);
+  Attempt attempt = co_await exchange(*connection, head, request, forward_trailers);
   if (attempt.error && connection->reused && attempt.nothing_received &&
+      !attempt.request_streamed && !attempt.error->client_body &&
       attempt.error->kind == UpstreamErrorKind::reset && core::is_idempotent(request.method)) {
     auto fresh = co_await pool_.connect();
     if (!fresh) co_return core::unexpected(fresh.error());
     connection = std::move(fresh).value();
-    attempt = co_await exchange(*connection, head, request);
+    attempt = co_await exchange(*connection, head, request, forward_trailers);
   }
   if (attempt.error) co_return core::unexpected(std::move(*attempt.error));
   if (attempt.body) {

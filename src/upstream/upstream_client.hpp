@@ -16,6 +16,7 @@
 // Cancellation: abandoning the call closes its connection (it is never returned half-used).
 
 #include <boost/asio/awaitable.hpp>
+#include <optional>
 #include <string>
 
 #include "core/request.hpp"
@@ -30,9 +31,11 @@ class UpstreamClient {
  public:
   explicit UpstreamClient(ConnectionPool& pool) : pool_(pool) {}
 
-  // Rewrites request.headers in place (hop-by-hop, forwarding) before sending.
+  // Rewrites request.headers in place (hop-by-hop, forwarding) before sending. A streamed
+  // request body (Request::body_stream) is forwarded piece by piece, its trailers only with
+  // `forward_trailers`; a call whose client body failed reports UpstreamError::client_body.
   [[nodiscard]] boost::asio::awaitable<core::Result<core::Response, UpstreamError>> send(
-      core::Request& request);
+      core::Request& request, bool forward_trailers = false);
 
   [[nodiscard]] const config::UpstreamConfig& config() const noexcept { return pool_.config(); }
 
@@ -40,7 +43,11 @@ class UpstreamClient {
   struct Attempt;
   [[nodiscard]] boost::asio::awaitable<Attempt> exchange(UpstreamConnection& connection,
                                                          const std::string& head,
-                                                         const core::Request& request);
+                                                         const core::Request& request,
+                                                         bool forward_trailers);
+  [[nodiscard]] boost::asio::awaitable<boost::system::error_code> write_streamed_body(
+      UpstreamConnection& connection, const core::Request& request, bool forward_trailers,
+      std::optional<core::BodyError>& client_body, bool& streamed);
 
   ConnectionPool& pool_;
 };

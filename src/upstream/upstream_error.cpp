@@ -5,6 +5,18 @@
 namespace levee::upstream {
 
 int UpstreamError::status() const noexcept {
+  if (client_body) {
+    switch (*client_body) {
+      case core::BodyError::timed_out:
+        return 408;
+      case core::BodyError::too_large:
+        return 413;
+      case core::BodyError::fields_too_large:
+        return 431;
+      default:
+        return 400;
+    }
+  }
   switch (kind) {
     case UpstreamErrorKind::connect_timeout:
     case UpstreamErrorKind::timeout:
@@ -35,6 +47,18 @@ std::string_view to_string(UpstreamErrorKind kind) noexcept {
 }
 
 std::string UpstreamError::describe(std::string_view upstream_name) const {
+  if (client_body) {
+    switch (*client_body) {
+      case core::BodyError::timed_out:
+        return "request body not received in time";
+      case core::BodyError::too_large:
+        return "request body too large";
+      case core::BodyError::fields_too_large:
+        return "request trailer fields too large";
+      default:
+        return "request body cut short";
+    }
+  }
   std::string_view what;
   switch (kind) {
     case UpstreamErrorKind::connect_refused:

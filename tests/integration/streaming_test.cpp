@@ -4,6 +4,7 @@
 // for any more is cancelled (the upstream sees its connection closed).
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -110,6 +111,52 @@ TEST(Streaming, PassHandsOverTheFirstBytesBeforeTheUpstreamsLast) {
   EXPECT_EQ(http_get(f.upstream.port, "/release/p1").status, 200);
   const std::string rest = read_at_least(client, 1024);
   EXPECT_EQ(rest, std::string(1024, 'b'));
+}
+
+// The request body goes upstream as it arrives: the upstream has its first bytes before the
+// client has sent the rest (before, levee read the whole body first).
+TEST(Streaming, PassForwardsTheRequestBodyAsItArrives) {
+  Fixture f;
+  HttpConnection client(f.stack.port());
+  const std::string head = "POST /upload/u1 HTTP/1.1\r\nHost: t\r\nContent-Length: 4096\r\n\r\n";
+  ASSERT_TRUE(client.send_raw(head + std::string(1024, 'x')));
+  f.upstream.expect("upload u1 got");
+  ASSERT_TRUE(client.send_raw(std::string(3072, 'y')));
+  const HttpResult answer = client.read_response();
+  EXPECT_EQ(answer.status, 200) << answer;
+  EXPECT_EQ(answer.body, "4096\n");
+  // The connection stays in step for the next request.
+  const HttpResult next = client.request("GET", "/upload/u2");
+  EXPECT_EQ(next.status, 200) << next;
+}
+
+// An upstream that stops reading stops levee reading the client: of a 256 MiB upload, only
+// what the sockets' buffers hold has left the client when the transfer stalls. Buffering
+// levee would have taken all of it.
+TEST(Streaming, AStalledUpstreamStopsTheClientsUpload) {
+  ScriptedUpstream upstream;
+  LeveeOptions o;
+  o.upstream_address = upstream.address();
+  o.server_extra = "max_body_bytes = \"1GiB\"\n";
+  Stack stack(o);
+  HttpConnection client(stack.port());
+  constexpr std::uint64_t k_body = 256ull * 1024 * 1024;
+  ASSERT_TRUE(client.send_raw("POST /sink/s9 HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                              std::to_string(k_body) + "\r\n\r\n"));
+  const int fd = client.native_handle();
+  const std::string piece(64 * 1024, 'z');
+  std::uint64_t sent = 0;
+  // Sends until no byte has been taken for a second (bounded by the body's size).
+  while (sent < k_body) {
+    pollfd writable{fd, POLLOUT, 0};
+    if (::poll(&writable, 1, 1000) <= 0) break;
+    const ssize_t n = ::send(fd, piece.data(), piece.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n <= 0) break;
+    sent += static_cast<std::uint64_t>(n);
+  }
+  EXPECT_LT(sent, 64ull * 1024 * 1024) << "levee kept reading a body nobody upstream took";
+  EXPECT_GT(sent, 0u);
+  (void)http_get(upstream.port, "/release/s9");
 }
 
 TEST(Streaming, CollapseMembersReadTheAnswerWhileItIsWritten) {

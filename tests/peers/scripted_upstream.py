@@ -10,6 +10,9 @@ name the test chooses, echoed in the event lines):
   /hold/NAME       answers 200 with Content-Length: 2048 and the first 1024 bytes at once,
                    then waits for /release/NAME before it sends the other 1024.
   /release/NAME    answers 200 "released" and lets /hold/NAME finish.
+  /upload/NAME     reads a Content-Length body; prints "upload NAME got N" once 1024 bytes
+                   are in (before it has the rest), then answers 200 with the byte count.
+  /sink/NAME       reads the head and then nothing more: an upstream that stopped reading.
 Every request prints "request PATH" once its head is read.
 
   tests/peers/scripted_upstream.py
@@ -34,21 +37,28 @@ def release_event(name):
 
 
 def read_head(conn):
+    """The request line, the header block and the body bytes that came with it."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
         if not chunk:
-            return None
+            return None, None, b""
         data += chunk
         if len(data) > 65536:
-            return None
-    return data.split(b"\r\n", 1)[0].decode("latin-1")
+            return None, None, b""
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return lines[0], headers, rest
 
 
 def serve(conn):
     try:
         while True:
-            line = read_head(conn)
+            line, headers, rest = read_head(conn)
             if line is None:
                 return
             path = line.split(" ")[1]
@@ -77,6 +87,24 @@ def serve(conn):
                 release_event(name).wait(30)
                 conn.sendall(b"b" * 1024)
                 continue
+            if kind == "upload":
+                length = int(headers.get("content-length", "0"))
+                got = len(rest)
+                told = False
+                while got < length:
+                    if got >= 1024 and not told:
+                        say("upload %s got %d" % (name, got))
+                        told = True
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    got += len(chunk)
+                body = b"%d\n" % got
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+                continue
+            if kind == "sink":
+                release_event(name).wait(30)
+                return
             if kind == "release":
                 release_event(name).set()
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nreleased\n")

@@ -57,6 +57,10 @@ class BatchService {
       refused.headers.add("Allow", "POST");
       co_return refused;
     }
+    // An item is held whole: its body is read to its end first (max_body_bytes bounds it).
+    if (request.body_stream && !co_await core::read_whole_body(request)) {
+      co_return core::Response::text(400, "request body cut short");
+    }
     auto item = make_item(std::move(request.body));
     if (const auto* refusal = std::get_if<core::Response>(&item)) {
       counters_->count_item(ItemOutcomeKind::invalid);

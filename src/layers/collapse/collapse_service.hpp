@@ -127,6 +127,11 @@ class CollapseService {
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
     if (!rules_->applies_to(request.method)) co_return co_await inner_->call(std::move(request));
+    // The key holds the body, and a slot's call outlives this request's connection: the body
+    // is read whole first (the server's max_body_bytes bounds it).
+    if (request.body_stream && !co_await core::read_whole_body(request)) {
+      co_return core::Response::text(400, "request body cut short");
+    }
     if (rules_->reporter) rules_->reporter->arrival(std::chrono::steady_clock::now());
     Joined joined = table_->join(
         make_collapse_key(request, rules_->vary, CollapseRules::keys_body(request.method)));

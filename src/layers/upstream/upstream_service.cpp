@@ -11,13 +11,20 @@ namespace levee::layers {
 boost::asio::awaitable<core::Response> UpstreamService::call(core::Request request) {
   if (!forward_trailers_ && !request.trailers.empty()) request.trailers = {};
   const auto started = core::Clock::now();
-  auto result = co_await client_->send(request);
+  auto result = co_await client_->send(request, forward_trailers_);
   metrics_->upstream_duration->observe(core::seconds_since(started));
   if (result) {
     metrics_->upstream_responses->inc();
     co_return std::move(result).value();
   }
   const auto& error = result.error();
+  if (error.client_body) {
+    // The client's body failed, not the upstream: nothing counts against it, and the
+    // connection closes (its request is out of step).
+    auto response = core::Response::text(error.status(), error.describe({}));
+    response.close_connection = true;
+    co_return response;
+  }
   metrics_->upstream_errors[static_cast<std::size_t>(error.kind)]->inc();
   const auto& name = client_->config().name;
   std::string message = error.describe(name);
