@@ -24,9 +24,7 @@ enum class UpstreamErrorKind {
 struct UpstreamError {
   UpstreamError(UpstreamErrorKind error_kind, std::string error_detail = {},
                 std::optional<core::BodyError> client_body_error = std::nullopt)
-      : kind(error_kind),
-        detail(std::move(error_detail)),
-        client_body(client_body_error) {}
+      : kind(error_kind), detail(std::move(error_detail)), client_body(client_body_error) {}
 
   UpstreamErrorKind kind;
   std::string detail;  // the system or parser message, for logs and the body
