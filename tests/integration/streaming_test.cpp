@@ -217,6 +217,25 @@ TEST(Streaming, AnAnswerCutShortNeverEndsCleanlyForAnyMember) {
   EXPECT_EQ(count(after), count(before) + 1);
 }
 
+// The cache stores a streamed answer as it passes (a tee), once it ended cleanly.
+TEST(Streaming, TheCacheStoresAStreamedAnswerOnceComplete) {
+  Fixture f;
+  HttpConnection first(f.stack.port());
+  ASSERT_TRUE(first.send_raw(format_request(f.stack.port(), "GET", "/cached/hold/t1")));
+  EXPECT_EQ(read_body_at_least(first, 1024), std::string(1024, 'a'));
+  EXPECT_EQ(http_get(f.upstream.port, "/release/t1").status, 200);
+  EXPECT_EQ(read_at_least(first, 1024), std::string(1024, 'b'));
+  ASSERT_TRUE(eventually([&] {
+    return metric_value(f.stack.admin_port(), "levee_cache_stores_total{route=\"cached\"}") >= 1;
+  })) << "no store counted";
+  const HttpResult again = http_get(f.stack.port(), "/cached/hold/t1");
+  EXPECT_EQ(again.status, 200) << again;
+  EXPECT_EQ(again.body, std::string(1024, 'a') + std::string(1024, 'b'));
+  EXPECT_EQ(again.header("X-Levee-Cache").value_or(""), "hit");
+  const std::string seen = f.upstream.process.stdout_text();
+  EXPECT_EQ(seen.find("request /cached/hold/t1"), seen.rfind("request /cached/hold/t1"));
+}
+
 TEST(Streaming, AllMembersLeavingCancelsTheSharedCall) {
   Fixture f;
   {
