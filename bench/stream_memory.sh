@@ -67,6 +67,9 @@ http {
 $(nginx_temp_paths "$BENCH_DIR/static")
     sendfile on;
     keepalive_requests 100000000;
+    # nginx's default send_timeout (60 s without progress) would let the upstream, not levee
+    # or the client, end a stream that levee holds back; give it the clients' MAX_TIME.
+    send_timeout ${MAX_TIME}s;
     server {
         listen 127.0.0.1:$STATIC_PORT;
         root $BENCH_DIR/www;

@@ -7,6 +7,7 @@
 #   bench/ttfb.sh                                            # direct vs the current levee
 #   BASELINE_BIN=/tmp/old/build/bin/levee bench/ttfb.sh      # + an older levee, same run
 #   REQUESTS=20 OUT=docs/data/ttfb-DATE.tsv bench/ttfb.sh
+#   (the summary gives p10, p50, p90 and max of each target; quantiles are nearest-rank)
 #
 # Targets: direct (curl to the upstream), levee (LEVEE_BIN, 1 worker, pass route, on
 # SERVER_CPU), baseline (BASELINE_BIN, same config on other ports, also on SERVER_CPU). All are
@@ -120,13 +121,13 @@ quantile() {
     awk -v q="$3" '{x[NR] = $1} END {r = int(q * NR + 0.999); if (r < 1) r = 1; print x[r]}'
 }
 base=$(quantile direct 5 0.5)
-printf '%-9s %10s %10s %10s %15s %12s %9s\n' target ttfb_p50 ttfb_p90 ttfb_max 'p50-direct ms' total_p50 complete
+printf '%-9s %10s %10s %10s %10s %15s %12s %9s\n' target ttfb_p10 ttfb_p50 ttfb_p90 ttfb_max 'p50-direct ms' total_p50 complete
 for target in "${TARGETS[@]}"; do
-  p50=$(quantile "$target" 5 0.5); p90=$(quantile "$target" 5 0.9); mx=$(quantile "$target" 5 1)
+  p10=$(quantile "$target" 5 0.1); p50=$(quantile "$target" 5 0.5); p90=$(quantile "$target" 5 0.9); mx=$(quantile "$target" 5 1)
   tot=$(quantile "$target" 6 0.5)
   ok=$(awk -F'\t' -v t="$target" -v b="$BODY_BYTES" 'NR > 1 && $1 == t {n++; if ($3 == 200 && $4 == b) k++} END {printf "%d/%d", k, n}' "$RAW")
-  awk -v t="$target" -v a="$p50" -v b="$p90" -v m="$mx" -v d="$base" -v s="$tot" -v k="$ok" \
-    'BEGIN {printf "%-9s %10.3f %10.3f %10.3f %15.3f %12.3f %9s\n", t, a, b, m, a - d, s, k}'
+  awk -v t="$target" -v z="$p10" -v a="$p50" -v b="$p90" -v m="$mx" -v d="$base" -v s="$tot" -v k="$ok" \
+    'BEGIN {printf "%-9s %10.3f %10.3f %10.3f %10.3f %15.3f %12.3f %9s\n", t, z, a, b, m, a - d, s, k}'
 done
 levee_p50=$(quantile levee 5 0.5)
 awk -v a="$levee_p50" -v d="$base" 'BEGIN {

@@ -76,6 +76,10 @@ struct CacheShared {
   std::shared_ptr<std::mutex> refreshing_mutex = std::make_shared<std::mutex>();
   std::shared_ptr<std::unordered_set<std::string>> refreshing =
       std::make_shared<std::unordered_set<std::string>>();
+  // Primary keys with a streamed fill under way (a tee): the members of one collapse slot
+  // each pass the same answer through their cache layer, and one copy of it is enough.
+  std::shared_ptr<std::unordered_set<std::string>> filling =
+      std::make_shared<std::unordered_set<std::string>>();
 };
 
 inline constexpr std::string_view k_cache_header = "X-Levee-Cache";
@@ -172,16 +176,41 @@ class CacheService {
       shared_.counters->count(shared_.counters->not_stored);
       return;
     }
+    std::shared_ptr<void> claim = claim_fill(key.primary);
+    if (!claim) return;  // another request's tee fills this key already
     core::Response head;
     head.status = response.status;
     head.headers = response.headers;
     response.stream = std::make_shared<TeeStream>(
         std::move(response.stream), static_cast<std::size_t>(limit),
-        [this, keyed = std::move(keyed), key = std::move(key),
-         head = std::move(head)](std::string body) mutable {
+        [this, keyed = std::move(keyed), key = std::move(key), head = std::move(head),
+         claim = std::move(claim)](std::string body) mutable {
           head.body = std::make_shared<const std::string>(std::move(body));
           store(keyed, key, head);
         });
+  }
+
+  // Held while a tee fills `primary` (the claim goes with the tee: at its end, clean or not);
+  // null when another fill holds it.
+  std::shared_ptr<void> claim_fill(const std::string& primary) {
+    std::lock_guard lock(*shared_.refreshing_mutex);
+    if (!shared_.filling->insert(primary).second) return nullptr;
+    class Claim {
+     public:
+      Claim(CacheShared shared, std::string key)
+          : shared_(std::move(shared)), key_(std::move(key)) {}
+      ~Claim() {
+        std::lock_guard lock(*shared_.refreshing_mutex);
+        shared_.filling->erase(key_);
+      }
+      Claim(const Claim&) = delete;
+      Claim& operator=(const Claim&) = delete;
+
+     private:
+      CacheShared shared_;
+      std::string key_;
+    };
+    return std::make_shared<Claim>(shared_, primary);
   }
 
   void store(const core::Request& request, const CacheKey& key, const core::Response& response) {
