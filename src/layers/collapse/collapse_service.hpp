@@ -316,6 +316,11 @@ class CollapseService {
                                                                std::shared_ptr<void> membership) {
     std::shared_ptr<SharedCall> call = slot->call;
     auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor);
+    struct ForgetScope {
+      SharedCall& call;
+      const std::shared_ptr<Waiter>& waiter;
+      ~ForgetScope() { call.forget(waiter); }
+    } forget{*call, waiter};
     struct WatchScope {
       core::ClientWatch* client;
       ~WatchScope() {

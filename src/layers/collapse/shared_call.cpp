@@ -137,6 +137,11 @@ SharedCall::HeadState SharedCall::head_or_wait(Head& head, const std::shared_ptr
   return HeadState::wait;
 }
 
+void SharedCall::forget(const std::shared_ptr<Waiter>& waiter) {
+  std::lock_guard lock(mutex_);
+  std::erase(waiters_, waiter);
+}
+
 std::optional<SharedCall::Block> SharedCall::whole_body() {
   std::lock_guard lock(mutex_);
   if (!complete_ || blocks_.size() > 1) return std::nullopt;
@@ -158,6 +163,10 @@ SharedCall::Next SharedCall::next_block(std::size_t& cursor, Block& block, core:
   if (complete_) return Next::end;
   waiters_.push_back(waiter);
   return Next::wait;
+}
+
+ReplayStream::~ReplayStream() {
+  if (waiter_) call_->forget(waiter_);
 }
 
 asio::awaitable<core::BodyPiece> ReplayStream::read() {

@@ -91,6 +91,10 @@ class SharedCall : public std::enable_shared_from_this<SharedCall> {
   // The whole body as one block, when it is complete and fits one (small answers).
   [[nodiscard]] std::optional<Block> whole_body();
 
+  // Takes `waiter` off the list of those to wake (a member that stops waiting): a wake must
+  // never be posted to an executor whose io_context may be gone with the member.
+  void forget(const std::shared_ptr<Waiter>& waiter);
+
   enum class Next { block, end, failed, wait };
   // The block at `cursor` (and advances it), or what else there is; registers `waiter` on wait.
   Next next_block(std::size_t& cursor, Block& block, core::BodyError& error,
@@ -124,6 +128,9 @@ class ReplayStream final : public core::BodyStream {
   ReplayStream(std::shared_ptr<SharedCall> call, std::shared_ptr<void> membership,
                std::optional<std::uint64_t> length)
       : call_(std::move(call)), membership_(std::move(membership)), length_(length) {}
+  ~ReplayStream() override;
+  ReplayStream(const ReplayStream&) = delete;
+  ReplayStream& operator=(const ReplayStream&) = delete;
 
   [[nodiscard]] boost::asio::awaitable<core::BodyPiece> read() override;
   [[nodiscard]] std::optional<std::uint64_t> length() const noexcept override { return length_; }
