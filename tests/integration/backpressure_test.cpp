@@ -25,6 +25,17 @@ std::string route(std::string_view extra, std::string_view mode = "pass") {
          std::string(mode) + "\"\n" + std::string(extra);
 }
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LEVEE_TEST_UNDER_ASAN 1
+#endif
+#endif
+#ifdef LEVEE_TEST_UNDER_ASAN
+constexpr std::uint64_t k_rss_bound_kib = 128u * 1024;
+#else
+constexpr std::uint64_t k_rss_bound_kib = 64u * 1024;
+#endif
+
 // Resident memory of a process, in KiB, from /proc.
 std::uint64_t rss_kib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -79,9 +90,10 @@ TEST(Backpressure, ARouteAtMaxPendingShedsAtOnceAndAnswersWhatItAccepted) {
       static_cast<std::uint64_t>(shed));
   EXPECT_TRUE(eventually(
       [&] { return metric_value(stack.admin_port(), "levee_route_pending{route=\"all\"}") == 0; }));
-  // Shedding buffers nothing: the bound is generous for a 2-worker process.
+  // Shedding buffers nothing: the bound is generous for a 2-worker process. AddressSanitizer's
+  // quarantine keeps freed memory resident (tens of MiB here), so its build gets twice as much.
   const std::uint64_t rss_after = rss_kib(stack.levee.process.pid());
-  EXPECT_LT(rss_after, 64u * 1024) << "RSS before " << rss_before << " KiB";
+  EXPECT_LT(rss_after, k_rss_bound_kib) << "RSS before " << rss_before << " KiB";
 }
 
 TEST(Backpressure, AdmissionTimeoutLetsARequestWaitForAPermit) {
