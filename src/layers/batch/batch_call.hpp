@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/request.hpp"
 #include "core/response.hpp"
 #include "layers/batch/batch_metrics.hpp"
@@ -71,6 +72,7 @@ template <class Inner>
 boost::asio::awaitable<BatchReply<ItemResult>> send_batch(Inner* inner,
                                                           std::shared_ptr<const BatchRules> rules,
                                                           std::shared_ptr<BatchCounters> counters,
+                                                          core::NowFunction now,
                                                           std::vector<BatchItem> items) {
   std::vector<std::string_view> texts;
   std::vector<std::string> ids;
@@ -88,7 +90,7 @@ boost::asio::awaitable<BatchReply<ItemResult>> send_batch(Inner* inner,
                                     ? "application/x-ndjson"
                                     : "application/json");
   request.body = build_payload(rules->payload, texts);
-  const auto departed = std::chrono::steady_clock::now();
+  const auto departed = now();
   request.received_at = departed;
 
   core::Response response = co_await inner->call(std::move(request));
@@ -104,7 +106,7 @@ boost::asio::awaitable<BatchReply<ItemResult>> send_batch(Inner* inner,
     }
     response.body = std::make_shared<const std::string>(std::move(body).value());
   }
-  const auto upstream_time = std::chrono::steady_clock::now() - departed;
+  const auto upstream_time = now() - departed;
   if (response.status < 200 || response.status > 299) {
     counters->count_call(CallOutcome::call_failed);
     co_return failed_call(*rules, response);
@@ -129,10 +131,11 @@ boost::asio::awaitable<BatchReply<ItemResult>> send_batch(Inner* inner,
 template <class Inner>
 [[nodiscard]] RouteBatcher::Call make_batch_call(Inner* inner,
                                                  std::shared_ptr<const BatchRules> rules,
-                                                 std::shared_ptr<BatchCounters> counters) {
-  return [inner, rules = std::move(rules),
-          counters = std::move(counters)](std::vector<BatchItem> items) {
-    return send_batch(inner, rules, counters, std::move(items));
+                                                 std::shared_ptr<BatchCounters> counters,
+                                                 core::NowFunction now = core::Clock::now) {
+  return [inner, rules = std::move(rules), counters = std::move(counters),
+          now = std::move(now)](std::vector<BatchItem> items) {
+    return send_batch(inner, rules, counters, now, std::move(items));
   };
 }
 

@@ -30,6 +30,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/service.hpp"
 #include "layers/batch/batch_call.hpp"
 #include "layers/batch/batch_metrics.hpp"
@@ -43,12 +44,16 @@ inline constexpr int k_client_closed = 499;  // nginx's code for a client gone b
 template <core::Service Inner>
 class BatchService {
  public:
+  // `now` times the wait (parked to sent) and the batch call, for the debug header and the
+  // flush policy's arrivals.
   BatchService(Inner inner, std::shared_ptr<RouteBatcher> batcher,
-               std::shared_ptr<const BatchRules> rules, std::shared_ptr<BatchCounters> counters)
+               std::shared_ptr<const BatchRules> rules, std::shared_ptr<BatchCounters> counters,
+               core::NowFunction now = core::Clock::now)
       : inner_(std::move(inner)),
         batcher_(std::move(batcher)),
         rules_(std::move(rules)),
-        counters_(std::move(counters)) {}
+        counters_(std::move(counters)),
+        now_(std::move(now)) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
     if (request.method != "POST") {
@@ -68,7 +73,7 @@ class BatchService {
     }
     if (!handle_) {
       handle_.emplace(batcher_->handle(co_await boost::asio::this_coro::executor,
-                                       make_batch_call(&inner_, rules_, counters_)));
+                                       make_batch_call(&inner_, rules_, counters_, now_)));
     }
     if (request.client && request.client->gone()) co_return client_gone();
     BatchItem& parked = std::get<BatchItem>(item);
@@ -86,7 +91,7 @@ class BatchService {
     if (watch.client != nullptr) {
       watch.client->watch([&withdraw] { withdraw.emit(boost::asio::cancellation_type::terminal); });
     }
-    const auto parked_at = std::chrono::steady_clock::now();
+    const auto parked_at = now_();
     if (rules_->reporter) rules_->reporter->arrival(parked_at);
     auto outcome = co_await handle_->submit(std::move(parked), bytes, key, withdraw.slot());
     co_return answer(std::move(outcome), parked_at);
@@ -180,6 +185,7 @@ class BatchService {
   std::shared_ptr<RouteBatcher> batcher_;
   std::shared_ptr<const BatchRules> rules_;
   std::shared_ptr<BatchCounters> counters_;
+  core::NowFunction now_;
   std::optional<RouteBatcher::Handle> handle_;  // made on the first call, on this worker
 };
 

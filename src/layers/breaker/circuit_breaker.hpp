@@ -45,8 +45,7 @@ namespace levee::layers::breaker {
 
 using Duration = std::chrono::nanoseconds;
 using TimePoint = core::Clock::time_point;
-// Where the breaker reads the time; tests pass a manual clock.
-using NowFunction = std::function<TimePoint()>;
+using core::NowFunction;
 static_assert(std::is_same_v<TimePoint::duration, Duration>);
 
 struct BreakerSettings {

@@ -88,8 +88,13 @@ template <core::Service Inner>
 class CacheService {
  public:
   // `shared_tier` may be null (memory only); the worker owns it and keeps it while this runs.
-  CacheService(Inner inner, CacheShared shared, SharedTier* shared_tier)
-      : inner_(std::move(inner)), shared_(std::move(shared)), tier_(shared_tier) {}
+  // `now` decides freshness and stamps stored entries.
+  CacheService(Inner inner, CacheShared shared, SharedTier* shared_tier,
+               core::NowFunction now = core::Clock::now)
+      : inner_(std::move(inner)),
+        shared_(std::move(shared)),
+        tier_(shared_tier),
+        now_(std::move(now)) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
     if (!shared_.store) co_return co_await inner_.call(std::move(request));  // not caching
@@ -102,11 +107,10 @@ class CacheService {
       count_lookup(CacheResult::bypass);
       co_return co_await fetch_and_store(std::move(request), std::move(key), "bypass");
     }
-    std::shared_ptr<const CachedResponse> cached =
-        shared_.store->lookup(key, request, core::Clock::now());
+    std::shared_ptr<const CachedResponse> cached = shared_.store->lookup(key, request, now_());
     if (!cached && tier_) cached = co_await shared_lookup(key, request);
     if (cached) {
-      const auto now = core::Clock::now();
+      const auto now = now_();
       if (cached->freshness(now) == Freshness::fresh) {
         count_lookup(CacheResult::hit);
         co_return answer(*cached, now, head, "hit");
@@ -224,7 +228,7 @@ class CacheService {
       shared_.counters->count(shared_.counters->not_stored);
       return;
     }
-    const auto now = core::Clock::now();
+    const auto now = now_();
     auto entry =
         std::make_shared<const CachedResponse>(make_cached_response(response, decision.plan, now));
     std::string variant = variant_key(key.primary, entry->vary, request);
@@ -260,10 +264,10 @@ class CacheService {
       bytes = co_await tier_->get(variant);
       if (!bytes) co_return nullptr;
     }
-    auto decoded = decode(*bytes, core::Clock::now(), std::chrono::system_clock::now());
+    auto decoded = decode(*bytes, now_(), std::chrono::system_clock::now());
     if (!decoded || decoded.value().vary != vary) co_return nullptr;
     auto entry = std::make_shared<const CachedResponse>(std::move(decoded).value());
-    if (entry->freshness(core::Clock::now()) == Freshness::expired) co_return nullptr;
+    if (entry->freshness(now_()) == Freshness::expired) co_return nullptr;
     shared_.counters->count(shared_.counters->shared_tier_hits);
     (void)shared_.store->store(key, std::move(variant), entry);
     co_return entry;
@@ -334,6 +338,7 @@ class CacheService {
   Inner inner_;
   CacheShared shared_;
   SharedTier* tier_;
+  core::NowFunction now_;
 };
 
 }  // namespace levee::layers::cache

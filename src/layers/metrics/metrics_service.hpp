@@ -16,8 +16,8 @@ namespace levee::layers {
 template <core::Service Inner>
 class MetricsService {
  public:
-  MetricsService(Inner inner, const RouteMetrics& metrics)
-      : inner_(std::move(inner)), metrics_(&metrics) {}
+  MetricsService(Inner inner, const RouteMetrics& metrics, core::NowFunction now = core::Clock::now)
+      : inner_(std::move(inner)), metrics_(&metrics), now_(std::move(now)) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
     const auto started = request.received_at;
@@ -26,7 +26,7 @@ class MetricsService {
     if (status_class >= 1 && status_class <= 5) {
       metrics_->requests_by_class[static_cast<std::size_t>(status_class - 1)]->inc();
     }
-    metrics_->request_duration->observe(core::seconds_since(started));
+    metrics_->request_duration->observe(core::seconds_between(started, now_()));
     co_return response;
   }
 
@@ -35,6 +35,7 @@ class MetricsService {
  private:
   Inner inner_;
   const RouteMetrics* metrics_;
+  core::NowFunction now_;
 };
 
 }  // namespace levee::layers

@@ -10,9 +10,9 @@ namespace levee::layers {
 
 boost::asio::awaitable<core::Response> UpstreamService::call(core::Request request) {
   if (!forward_trailers_ && !request.trailers.empty()) request.trailers = {};
-  const auto started = core::Clock::now();
+  const auto started = now_();
   auto result = co_await client_->send(request, forward_trailers_);
-  metrics_->upstream_duration->observe(core::seconds_since(started));
+  metrics_->upstream_duration->observe(core::seconds_between(started, now_()));
   if (result) {
     metrics_->upstream_responses->inc();
     co_return std::move(result).value();

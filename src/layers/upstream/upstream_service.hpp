@@ -7,7 +7,9 @@
 // they are dropped here, as nginx does.
 
 #include <boost/asio/awaitable.hpp>
+#include <utility>
 
+#include "core/clock.hpp"
 #include "core/service.hpp"
 #include "layers/metrics/route_metrics.hpp"
 #include "upstream/upstream_client.hpp"
@@ -17,8 +19,11 @@ namespace levee::layers {
 class UpstreamService {
  public:
   UpstreamService(upstream::UpstreamClient& client, const RouteMetrics& metrics,
-                  bool forward_trailers = false)
-      : client_(&client), metrics_(&metrics), forward_trailers_(forward_trailers) {}
+                  bool forward_trailers = false, core::NowFunction now = core::Clock::now)
+      : client_(&client),
+        metrics_(&metrics),
+        forward_trailers_(forward_trailers),
+        now_(std::move(now)) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request);
 
@@ -26,6 +31,7 @@ class UpstreamService {
   upstream::UpstreamClient* client_;
   const RouteMetrics* metrics_;
   bool forward_trailers_;
+  core::NowFunction now_;
 };
 
 }  // namespace levee::layers

@@ -2,42 +2,19 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <exception>
 #include <memory>
 #include <optional>
+
+#include "common/fake_service.hpp"
 
 namespace levee::layers::breaker {
 namespace {
 
 namespace asio = boost::asio;
 using std::chrono::seconds;
-
-// An inner service that counts calls and answers with `answer`, or, with `hold`, never
-// answers (its frame waits until its io_context is destroyed).
-struct FakeUpstream {
-  std::shared_ptr<int> calls = std::make_shared<int>(0);
-  std::shared_ptr<core::Response> answer =
-      std::make_shared<core::Response>(core::Response::text(200, "ok"));
-  std::shared_ptr<bool> hold = std::make_shared<bool>(false);
-
-  asio::awaitable<core::Response> call(core::Request request) {
-    ++*calls;
-    if (*hold) {
-      asio::steady_timer forever(co_await asio::this_coro::executor,
-                                 asio::steady_timer::time_point::max());
-      boost::system::error_code ec;
-      co_await forever.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
-    co_return *answer;
-  }
-};
 
 core::Request get() {
   core::Request request;
@@ -64,8 +41,8 @@ struct Fixture {
     return settings;
   }
 
-  BreakerService<FakeUpstream> service() {
-    return BreakerService<FakeUpstream>(inner, breaker, "legacy", metrics);
+  BreakerService<test::FakeService> service() {
+    return BreakerService<test::FakeService>(inner, breaker, "legacy", metrics);
   }
 
   // Runs one call to its end on its own io_context.
@@ -83,10 +60,10 @@ struct Fixture {
     return answer.value_or(core::Response::text(0, "no answer"));
   }
 
-  void answer(core::Response response) { *inner.answer = std::move(response); }
+  void answer(core::Response response) { inner.answer(std::move(response)); }
 
   TimePoint now{std::chrono::hours(1)};
-  FakeUpstream inner;
+  test::FakeService inner;
   admin::Counter rejected;
   admin::Counter failures;
   BreakerMetrics metrics{&rejected, &failures};
@@ -98,7 +75,7 @@ TEST(BreakerService, PassesAnswersThroughWhileClosed) {
   core::Response response = f.call();
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.body_view(), "ok\n");
-  EXPECT_EQ(*f.inner.calls, 1);
+  EXPECT_EQ(f.inner.calls(), 1u);
   EXPECT_EQ(f.breaker->state(), State::closed);
 }
 
@@ -116,7 +93,7 @@ TEST(BreakerService, OpenAnswers503WithRetryAfterWithoutCallingInner) {
   ASSERT_NE(refused.headers.find("Retry-After"), nullptr);
   EXPECT_EQ(*refused.headers.find("Retry-After"), "3");
   EXPECT_FALSE(refused.upstream_failed);
-  EXPECT_EQ(*f.inner.calls, 2);
+  EXPECT_EQ(f.inner.calls(), 2u);
   EXPECT_EQ(f.rejected.value(), 1u);
   EXPECT_EQ(f.breaker->rejected_total(), 1u);
 }
@@ -177,22 +154,23 @@ TEST(BreakerService, ACancelledProbeGivesItsSlotBack) {
   (void)f.call();
   (void)f.call();
   f.now += seconds(5);
-  *f.inner.hold = true;
+  f.inner.hold();
   auto layer = f.service();
   {
     // The probe runs on its own io_context and is destroyed with it, mid-call.
     asio::io_context io;
     asio::co_spawn(io, layer.call(get()), asio::detached);
     io.poll();
-    EXPECT_EQ(*f.inner.calls, 3);
+    EXPECT_EQ(f.inner.calls(), 3u);
     EXPECT_EQ(f.breaker->state(), State::half_open);
     EXPECT_EQ(f.call().status, 503);  // the one probe slot is taken
-    EXPECT_EQ(*f.inner.calls, 3);
+    EXPECT_EQ(f.inner.calls(), 3u);
   }
-  *f.inner.hold = false;
+  EXPECT_EQ(f.inner.abandoned(), 1u);
+  f.inner.release_all();
   f.answer(core::Response::text(200, "back"));
   EXPECT_EQ(f.call().status, 200);
-  EXPECT_EQ(*f.inner.calls, 4);
+  EXPECT_EQ(f.inner.calls(), 4u);
   EXPECT_EQ(f.breaker->state(), State::closed);
 }
 
