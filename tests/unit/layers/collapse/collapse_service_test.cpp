@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/fake_client.hpp"
+
 namespace levee::layers::collapse {
 namespace {
 
@@ -197,27 +199,7 @@ TEST(CollapseService, ALeaderThatGoesAwayReleasesItsFollowers) {
   EXPECT_EQ(f.table->slots(), 0u);
 }
 
-// The connection side of core::ClientWatch, driven by the test.
-class FakeClient final : public core::ClientWatch {
- public:
-  void watch(std::function<void()> on_gone) override {
-    on_gone_ = std::move(on_gone);
-    ++watches;
-  }
-  void stop_watching() override { on_gone_ = nullptr; }
-  [[nodiscard]] bool gone() const noexcept override { return gone_; }
-  [[nodiscard]] bool gone_now() const noexcept override { return gone_; }
-  void go_away() {
-    gone_ = true;
-    if (auto on_gone = std::exchange(on_gone_, nullptr)) on_gone();
-  }
-  [[nodiscard]] bool watched() const { return static_cast<bool>(on_gone_); }
-  int watches = 0;
-
- private:
-  std::function<void()> on_gone_;
-  bool gone_ = false;
-};
+using test::FakeClient;
 
 // A leader for /a, then a follower whose connection is `client`; its status lands in `status`.
 void lead_and_follow_watched(Fixture& f, CollapseService<HeldService>& service,
