@@ -298,6 +298,8 @@ ReloadOutcome ProxyServer::reload_config() {
       next = runtime::build_snapshot(reading.config, *services_, running.get());
     } catch (const std::exception& e) {
       reading.errors.push_back(fmt::format("{}: {}", config_.source, e.what()));
+      // Models made for the routes that were not built are nobody's.
+      (void)policies_->take_models();
     }
   }
   outcome.errors = std::move(reading.errors);
