@@ -4,7 +4,7 @@
 
 namespace levee::admin {
 
-core::Dispatch AdminHandler::dispatch(const core::Request&) { return {"admin", this}; }
+core::Dispatch AdminHandler::dispatch(const core::Request&) { return {"admin", this, nullptr}; }
 
 boost::asio::awaitable<core::Response> AdminHandler::handle(core::Request request) {
   co_return answer(request);

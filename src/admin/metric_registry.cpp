@@ -93,11 +93,15 @@ class CallbackFamily final : public FamilyBase {
  public:
   using FamilyBase::FamilyBase;
 
-  void add(std::span<const std::string_view> label_values, std::function<double()> read) {
+  void add(std::span<const std::string_view> label_values, std::function<double()> read,
+           bool replace) {
     std::vector<std::string> key = make_key(label_values);
     const std::scoped_lock lock(mutex_);
-    for (const Child& child : children_) {
-      if (child.label_values == key) reject(name(), "callback with these label values exists");
+    for (Child& child : children_) {
+      if (child.label_values != key) continue;
+      if (!replace) reject(name(), "callback with these label values exists");
+      child.read = std::move(read);
+      return;
     }
     children_.push_back(Child{std::move(key), std::move(read)});
   }
@@ -276,8 +280,46 @@ void Registry::counter_callback(std::string_view name, std::string_view help,
   add_callback(name, help, MetricType::counter, labels, std::move(read));
 }
 
+void Registry::replace_gauge_callback(std::string_view name, std::string_view help,
+                                      const std::vector<Label>& labels,
+                                      std::function<double()> read) {
+  add_callback(name, help, MetricType::gauge, labels, std::move(read), /*replace=*/true);
+}
+
+template <class Metric>
+Family<Metric>* Registry::find_family(std::string_view name, std::string_view help, MetricType type,
+                                      const std::vector<std::string>& label_names) {
+  const std::scoped_lock lock(mutex_);
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return nullptr;
+  auto* family = dynamic_cast<Family<Metric>*>(it->second);
+  if (family == nullptr || family->type() != type || family->help() != help ||
+      family->label_names() != label_names) {
+    reject(name, "a family of that name is already registered");
+  }
+  return family;
+}
+
+CounterFamily& Registry::ensure_counter_family(std::string_view name, std::string_view help,
+                                               std::vector<std::string> label_names) {
+  if (auto* family = find_family<Counter>(name, help, MetricType::counter, label_names)) {
+    return *family;
+  }
+  return counter_family(name, help, std::move(label_names));
+}
+
+HistogramFamily& Registry::ensure_histogram_family(std::string_view name, std::string_view help,
+                                                   std::vector<std::string> label_names,
+                                                   std::span<const double> upper_bounds) {
+  if (auto* family = find_family<Histogram>(name, help, MetricType::histogram, label_names)) {
+    return *family;
+  }
+  return histogram_family(name, help, std::move(label_names), upper_bounds);
+}
+
 void Registry::add_callback(std::string_view name, std::string_view help, MetricType type,
-                            const std::vector<Label>& labels, std::function<double()> read) {
+                            const std::vector<Label>& labels, std::function<double()> read,
+                            bool replace) {
   if (!read) reject(name, "callback is empty");
   std::vector<std::string> label_names;
   std::vector<std::string_view> label_values;
@@ -292,13 +334,13 @@ void Registry::add_callback(std::string_view name, std::string_view help, Metric
         family->label_names() != label_names) {
       reject(name, "a family of that name is already registered");
     }
-    family->add(label_values, std::move(read));
+    family->add(label_values, std::move(read), replace);
     return;
   }
   check_new_family(name, type, label_names);
   auto family = std::make_unique<CallbackFamily>(std::string(name), std::string(help), type,
                                                  std::move(label_names));
-  family->add(label_values, std::move(read));
+  family->add(label_values, std::move(read), replace);
   by_name_.emplace(std::string(name), family.get());
   families_.push_back(std::move(family));
 }

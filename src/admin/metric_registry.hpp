@@ -141,6 +141,14 @@ class Registry {
       std::string_view name, std::string_view help, std::vector<std::string> label_names = {},
       std::span<const double> upper_bounds = default_latency_buckets());
 
+  // As above, but a family already registered under `name` with the same type, help and label
+  // names is returned instead of refused: for code that runs again on a configuration reload.
+  CounterFamily& ensure_counter_family(std::string_view name, std::string_view help,
+                                       std::vector<std::string> label_names = {});
+  HistogramFamily& ensure_histogram_family(
+      std::string_view name, std::string_view help, std::vector<std::string> label_names = {},
+      std::span<const double> upper_bounds = default_latency_buckets());
+
   // Shorthands for a family without labels and its only child.
   Counter& counter(std::string_view name, std::string_view help);
   Gauge& gauge(std::string_view name, std::string_view help);
@@ -152,6 +160,10 @@ class Registry {
   // names match and the label values differ; anything else is a duplicate and throws.
   void gauge_callback(std::string_view name, std::string_view help,
                       const std::vector<Label>& labels, std::function<double()> read);
+  // As gauge_callback, but a child with these label values has its `read` replaced rather than
+  // refused: a reloaded route's gauge then reads the route's new state.
+  void replace_gauge_callback(std::string_view name, std::string_view help,
+                              const std::vector<Label>& labels, std::function<double()> read);
   // The same for a counter whose total lives elsewhere (atomics of another component): `read`
   // must never decrease. The name ends in "_total", as for every counter.
   void counter_callback(std::string_view name, std::string_view help,
@@ -165,7 +177,11 @@ class Registry {
   void check_new_family(std::string_view name, MetricType type,
                         const std::vector<std::string>& label_names);
   void add_callback(std::string_view name, std::string_view help, MetricType type,
-                    const std::vector<Label>& labels, std::function<double()> read);
+                    const std::vector<Label>& labels, std::function<double()> read,
+                    bool replace = false);
+  template <class Metric>
+  Family<Metric>* find_family(std::string_view name, std::string_view help, MetricType type,
+                              const std::vector<std::string>& label_names);
   template <class Metric>
   Family<Metric>& add_family(std::string_view name, std::string_view help, MetricType type,
                              std::vector<std::string> label_names,

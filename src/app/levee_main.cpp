@@ -89,15 +89,20 @@ int serve(const std::string& path, levee::proxy::StartOptions options) {
               listen.port(), admin.address().to_string().c_str(), admin.port());
   std::fflush(stdout);
 
-  // SIGHUP reloads the learned flush policies' model files (nginx's reload signal; the rest of
-  // the configuration needs a restart). SIGUSR1 reopens the access log, as nginx does for
-  // logrotate.
+  // SIGHUP reloads the configuration file and the learned policies' model files (nginx's
+  // reload signal; [server], [log] and [telemetry] need a restart). SIGUSR1 reopens the access
+  // log, as nginx does for logrotate.
   int received = 0;
   for (;;) {
     sigwait(&signals, &received);
     if (received == SIGHUP) {
-      spdlog::info("SIGHUP received: reloading the flush-policy models");
-      server->reload_models();
+      spdlog::info("SIGHUP received: reloading {}", path);
+      const auto outcome = server->reload_config();
+      // The machine-readable line tools and tests wait for, one per SIGHUP.
+      std::printf("levee reload %llu %s generation=%llu\n",
+                  static_cast<unsigned long long>(outcome.attempt), outcome.ok ? "ok" : "failed",
+                  static_cast<unsigned long long>(outcome.generation));
+      std::fflush(stdout);
     } else if (received == SIGUSR1) {
       spdlog::info("SIGUSR1 received: reopening the access log");
       server->reopen_logs();

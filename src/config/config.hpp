@@ -1,7 +1,8 @@
 #pragma once
 // levee's configuration after loading and validation: plain values, units already applied.
 // Built once at start-up by config::load_file(); immutable afterwards and shared read-only
-// by every worker thread.
+// by every worker thread. A reload (proxy/proxy_server.hpp) loads a new one and compares its
+// sections with the running one's (operator==) to carry state over where nothing changed.
 
 #include <chrono>
 #include <cstddef>
@@ -20,11 +21,13 @@ struct Endpoint {
   std::string host;  // literal address or name, resolved at start-up
   std::uint16_t port = 0;
   [[nodiscard]] std::string to_string() const;
+  bool operator==(const Endpoint&) const = default;
 };
 
 struct LogConfig {
   std::string level = "info";  // trace | debug | info | warn | error | critical | off
   std::string access_log;      // JSON-lines path; empty = off (the default)
+  bool operator==(const LogConfig&) const = default;
 };
 
 struct ServerConfig {
@@ -38,6 +41,7 @@ struct ServerConfig {
   Duration header_timeout = std::chrono::seconds(10);
   Duration body_timeout = std::chrono::seconds(30);
   Duration idle_timeout = std::chrono::seconds(60);
+  bool operator==(const ServerConfig&) const = default;
 };
 
 // [upstreams.NAME.breaker] (DESIGN.md "Cache and circuit breaker"): one breaker per upstream,
@@ -50,6 +54,7 @@ struct BreakerConfig {
   std::uint32_t min_calls = 20;        // fewer calls in the window never open it
   std::uint32_t half_open_probes = 1;  // calls let through at once while half-open
   bool count_5xx = true;               // upstream 5xx answers count as failures
+  bool operator==(const BreakerConfig&) const = default;
 };
 
 struct UpstreamConfig {
@@ -64,6 +69,7 @@ struct UpstreamConfig {
   // its route's admission_timeout, then the request gets 503.
   std::uint32_t max_inflight = 1024;
   BreakerConfig breaker;
+  bool operator==(const UpstreamConfig&) const = default;
 };
 
 enum class RouteMode { pass, collapse, batch };
@@ -90,6 +96,7 @@ struct PolicyTuning {
   Duration tick = std::chrono::milliseconds(1);
   // learned: an evaluation slower than this is replaced by adaptive's answer (and counted).
   Duration decision_deadline = std::chrono::microseconds(100);
+  bool operator==(const PolicyTuning&) const = default;
 };
 
 struct CollapseConfig {
@@ -107,6 +114,7 @@ struct CollapseConfig {
                                    "accept-language"};
   std::vector<std::string> methods = {"GET", "HEAD"};  // others key on their body too
   bool debug_header = false;                           // X-Levee-Collapse on collapsed answers
+  bool operator==(const CollapseConfig&) const = default;
 };
 
 // [routes.batch] (DESIGN.md "Batch").
@@ -133,6 +141,7 @@ struct BatchConfig {
   std::string item_error_field;  // empty: no per-item failure marker
   int item_error_status = 502;   // the status a caller gets for its failed item
   bool debug_header = false;     // X-Levee-Batch on answered items
+  bool operator==(const BatchConfig&) const = default;
 };
 
 // [routes.cache] (DESIGN.md "Cache and circuit breaker"): present = the route caches.
@@ -143,6 +152,7 @@ struct RouteCacheConfig {
   bool invalidate_on_mutation = true;      // a non-GET drops the cached GETs of its path
   bool honour_cache_control = true;        // upstream no-store, private, max-age, s-maxage
   std::uint64_t max_entry_bytes = 1024 * 1024;
+  bool operator==(const RouteCacheConfig&) const = default;
 };
 
 // [cache]: what every caching route shares.
@@ -152,6 +162,7 @@ struct CacheConfig {
   Duration redis_timeout = std::chrono::milliseconds(50);
   Duration redis_connect_timeout = std::chrono::milliseconds(200);
   std::string redis_key_prefix = "levee:";
+  bool operator==(const CacheConfig&) const = default;
 };
 
 // [telemetry] (DESIGN.md "Observability"): one event per flush, to a sink, through a bounded
@@ -171,6 +182,7 @@ struct TelemetryConfig {
   std::uint64_t queue_capacity = 8192;                     // events queued for the sink
   Duration poll_interval = std::chrono::milliseconds(10);  // how often the queue is drained
   Duration drain_timeout = std::chrono::seconds(2);        // at shutdown, for what is still queued
+  bool operator==(const TelemetryConfig&) const = default;
 };
 
 struct RouteConfig {
@@ -191,6 +203,7 @@ struct RouteConfig {
   // Send a chunked request's trailer fields upstream as trailers (pass routes only). Off:
   // they are dropped, as nginx does. Never merged into the header section either way.
   bool forward_trailers = false;
+  bool operator==(const RouteConfig&) const = default;
 };
 
 inline constexpr std::uint64_t k_default_max_pending = 10000;

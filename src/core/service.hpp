@@ -1,8 +1,8 @@
 #pragma once
 // The one interface of the request path (DESIGN.md "Request flow"): a service answers a
-// Request with an awaitable Response. Layers are class templates around an inner service and
-// are composed statically inside a route (no virtual call per hop); the route as a whole is
-// type-erased once, at the router boundary, behind `Handler`.
+// Request with an awaitable Response. Layers are class templates around an inner service; the
+// proxy composes them at run time over core::Next (core/stage.hpp), in the order
+// runtime/layer_order.hpp gives, and the router calls a route through `Handler`.
 //
 // Threading: a service instance belongs to one worker and is called only on that worker's
 // io_context. Cancellation: when the awaiting coroutine is destroyed the call is abandoned;

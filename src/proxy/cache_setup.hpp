@@ -1,7 +1,9 @@
 #pragma once
-// The response cache's shared parts (DESIGN.md "Cache and circuit breaker"): one memory tier
-// for the process, sized by [cache] max_bytes, and per caching route its rules and counters.
-// Built once at start-up by ProxyServer, which outlives the workers that use them.
+// The response cache's process-wide parts (DESIGN.md "Cache and circuit breaker"): one memory
+// tier for the process, sized by [cache] max_bytes, and what each worker needs to open its
+// connection to the shared tier. Each caching route's rules and counters are its cache
+// layer's (layers/cache/cache_layer.hpp). Built for each configuration on the controlling
+// thread.
 
 #include <memory>
 #include <vector>
@@ -13,16 +15,20 @@
 
 namespace levee::proxy {
 
-// One entry per route, in config order; routes without [routes.cache] get an empty entry.
-// Registers the cache's metric families when any route caches.
-[[nodiscard]] std::vector<layers::cache::CacheShared> make_cache_shared(
-    const config::Config& config, admin::Registry& registry);
+// The memory tier, or null when no route caches; registers its gauges. `running` (a reload:
+// the running store, else null) is kept, entries and all, when its budget is unchanged.
+[[nodiscard]] std::shared_ptr<layers::cache::MemoryStore> make_cache_store(
+    const config::Config& config, admin::Registry& registry,
+    const std::shared_ptr<layers::cache::MemoryStore>& running = nullptr);
 
 // What each worker needs to open its own connection to the shared tier.
 struct RedisTierSetup {
   bool enabled = false;  // [cache] redis is set and some route caches
   redis::RedisSettings settings;
   layers::cache::RedisErrorCounters errors{};
+
+  // The same connection settings: a worker's tier for one serves the other.
+  [[nodiscard]] bool same_connection(const RedisTierSetup& other) const noexcept;
 };
 
 [[nodiscard]] RedisTierSetup make_redis_tier_setup(const config::Config& config,

@@ -39,11 +39,11 @@ RoutePolicy FlushPolicySetup::make(const std::string& route, config::FlushPolicy
       ensure_families();
       made.model->count_to(&model_loads_->with({route, "loaded"}),
                            &model_loads_->with({route, "failed"}));
-      registry_.gauge_callback("levee_policy_model_loaded",
-                               "1 while the route's learned policy has a model, 0 while it "
-                               "falls back to adaptive for want of one.",
-                               {{"route", route}},
-                               [model = made.model] { return model->current() ? 1.0 : 0.0; });
+      registry_.replace_gauge_callback(
+          "levee_policy_model_loaded",
+          "1 while the route's learned policy has a model, 0 while it "
+          "falls back to adaptive for want of one.",
+          {{"route", route}}, [model = made.model] { return model->current() ? 1.0 : 0.0; });
       models_.push_back(made.model);
       made.policy = std::make_shared<policy::LearnedPolicy>(
           made.model, std::move(adaptive),

@@ -4,10 +4,11 @@
 // flush telemetry), and for `learned` its ModelSlot with the adaptive fallback. Registers the
 // policy metrics once, on first use.
 //
-// Threading: start-up only (the controlling thread, before the workers run).
+// Threading: the controlling thread only (start-up and configuration reloads).
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "admin/metric_registry.hpp"
@@ -38,9 +39,10 @@ class FlushPolicySetup {
   [[nodiscard]] RoutePolicy make(const std::string& route, config::FlushPolicy kind,
                                  const config::PolicyTuning& tuning);
 
-  // Every learned route's model, for the ModelWatcher.
-  [[nodiscard]] const std::vector<std::shared_ptr<policy::ModelSlot>>& models() const noexcept {
-    return models_;
+  // The learned routes' models made since the last call, for the ModelWatcher of the
+  // configuration being built (a reload builds its routes again).
+  [[nodiscard]] std::vector<std::shared_ptr<policy::ModelSlot>> take_models() noexcept {
+    return std::exchange(models_, {});
   }
 
  private:

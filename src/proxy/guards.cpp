@@ -24,31 +24,52 @@ breaker::BreakerSettings breaker_settings(const config::BreakerConfig& config) {
   return settings;
 }
 
-// The line of waiters for a pool is as long as the pool (at least 64): a surge can at most
-// double what is held, and the rest is shed at once.
-std::uint64_t max_waiters(std::uint64_t capacity) { return std::max<std::uint64_t>(capacity, 64); }
-
 }  // namespace
 
-UpstreamGuardMap make_upstream_guards(const config::Config& config, admin::Registry& registry) {
+std::uint64_t permit_waiters(std::uint64_t capacity) noexcept {
+  return std::max<std::uint64_t>(capacity, 64);
+}
+
+UpstreamGuardMap make_upstream_guards(const config::Config& config, admin::Registry& registry,
+                                      const config::Config* running,
+                                      const UpstreamGuardMap* running_guards) {
   UpstreamGuardMap guards;
-  auto& transitions = registry.counter_family(
+  auto& transitions = registry.ensure_counter_family(
       "levee_breaker_transitions_total",
       "Circuit breaker state changes per upstream, by the state entered.", {"upstream", "to"});
   for (const config::UpstreamConfig& upstream : config.upstreams) {
-    UpstreamGuards entry;
-    entry.inflight =
-        core::PermitPool::create(upstream.max_inflight, max_waiters(upstream.max_inflight));
     const std::string& name = upstream.name;
-    registry.gauge_callback(
-        "levee_upstream_inflight", "Calls in flight to an upstream now, all workers together.",
-        {{"upstream", name}},
-        [pool = entry.inflight] { return static_cast<double>(pool->in_use()); });
-    registry.gauge_callback(
+    const config::UpstreamConfig* before =
+        running != nullptr ? running->find_upstream(name) : nullptr;
+    const UpstreamGuards* had = nullptr;
+    if (before != nullptr && running_guards != nullptr) {
+      if (auto it = running_guards->find(name); it != running_guards->end()) had = &it->second;
+    }
+    UpstreamGuards entry;
+    if (had != nullptr && before->max_inflight == upstream.max_inflight) {
+      entry.inflight = had->inflight;
+    } else {
+      entry.inflight =
+          core::PermitPool::create(upstream.max_inflight, permit_waiters(upstream.max_inflight));
+    }
+    // The gauges read the pool through a weak pointer: a removed upstream's pool is not kept.
+    registry.replace_gauge_callback("levee_upstream_inflight",
+                                    "Calls in flight to an upstream now, all workers together.",
+                                    {{"upstream", name}}, [pool = std::weak_ptr(entry.inflight)] {
+                                      auto held = pool.lock();
+                                      return held ? static_cast<double>(held->in_use()) : 0.0;
+                                    });
+    registry.replace_gauge_callback(
         "levee_upstream_waiting",
         "Calls waiting for one of an upstream's max_inflight permits now.", {{"upstream", name}},
-        [pool = entry.inflight] { return static_cast<double>(pool->waiting()); });
-    if (upstream.breaker.enabled) {
+        [pool = std::weak_ptr(entry.inflight)] {
+          auto held = pool.lock();
+          return held ? static_cast<double>(held->waiting()) : 0.0;
+        });
+    if (had != nullptr && had->breaker && upstream.breaker.enabled &&
+        before->address == upstream.address && before->breaker == upstream.breaker) {
+      entry.breaker = had->breaker;
+    } else if (upstream.breaker.enabled) {
       std::array<admin::Counter*, 3> entered{};
       for (auto state : {breaker::State::closed, breaker::State::open, breaker::State::half_open}) {
         entered[static_cast<std::size_t>(state)] =
@@ -68,39 +89,29 @@ UpstreamGuardMap make_upstream_guards(const config::Config& config, admin::Regis
       };
       entry.breaker = std::make_shared<breaker::CircuitBreaker>(breaker_settings(upstream.breaker),
                                                                 std::move(observer));
-      registry.gauge_callback("levee_breaker_state",
-                              "Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open.",
-                              {{"upstream", name}}, [b = entry.breaker] {
-                                return static_cast<double>(static_cast<int>(b->state()));
-                              });
+    }
+    if (entry.breaker) {
+      registry.replace_gauge_callback(
+          "levee_breaker_state",
+          "Circuit breaker state per upstream: 0 closed, 1 open, 2 half-open.",
+          {{"upstream", name}}, [weak = std::weak_ptr(entry.breaker)] {
+            auto held = weak.lock();
+            return held ? static_cast<double>(static_cast<int>(held->state())) : 0.0;
+          });
     }
     guards.emplace(name, std::move(entry));
   }
   return guards;
 }
 
-RouteLimits make_route_limits(const config::RouteConfig& route, const layers::RouteMetrics& metrics,
-                              admin::Registry& registry) {
+std::shared_ptr<const layers::limit::LimitRules> make_limit_rules(
+    const config::RouteConfig& route, const layers::RouteMetrics& metrics) {
   auto rules = std::make_shared<layers::limit::LimitRules>();
   rules->route = route.name;
   rules->upstream = route.upstream;
   rules->timeout = route.admission_timeout;
   rules->shed.by_reason = metrics.shed;
-  RouteLimits limits;
-  limits.rules = std::move(rules);
-  if (route.mode == config::RouteMode::batch) return limits;
-  const std::uint64_t capacity =
-      route.max_pending != 0 ? route.max_pending : config::k_default_max_pending;
-  limits.admission = core::PermitPool::create(capacity, max_waiters(capacity));
-  registry.gauge_callback(
-      "levee_route_pending", "Requests holding one of a route's max_pending permits now.",
-      {{"route", route.name}},
-      [pool = limits.admission] { return static_cast<double>(pool->in_use()); });
-  registry.gauge_callback(
-      "levee_admission_waiting", "Requests waiting for one of a route's max_pending permits now.",
-      {{"route", route.name}},
-      [pool = limits.admission] { return static_cast<double>(pool->waiting()); });
-  return limits;
+  return rules;
 }
 
 }  // namespace levee::proxy

@@ -1,8 +1,8 @@
 #pragma once
-// What protects an upstream and a route, shared by every worker (DESIGN.md "Backpressure",
-// "Cache and circuit breaker"): per upstream the in-flight permit pool (max_inflight) and the
-// circuit breaker; per route the admission permit pool (max_pending) and its limit rules.
-// Built once at start-up by ProxyServer, which outlives the workers that use them.
+// What protects an upstream, shared by every worker and route (DESIGN.md "Backpressure",
+// "Cache and circuit breaker"): the in-flight permit pool (max_inflight) and the circuit
+// breaker. Built for each configuration (start-up and reload) on the controlling thread; the
+// configuration snapshot that holds them outlives every request that uses them.
 
 #include <map>
 #include <memory>
@@ -26,18 +26,19 @@ using UpstreamGuardMap = std::map<std::string, UpstreamGuards, std::less<>>;
 
 // One entry per upstream; registers levee_upstream_inflight, levee_upstream_waiting,
 // levee_breaker_state and levee_breaker_transitions_total, and logs each breaker transition.
-[[nodiscard]] UpstreamGuardMap make_upstream_guards(const config::Config& config,
-                                                    admin::Registry& registry);
+// `running` (a reload: the running configuration and its guards, else null) hands over what
+// still means the same thing: the permit pool of an upstream whose max_inflight is unchanged,
+// and the breaker, with its state, of one whose address and breaker settings are unchanged.
+[[nodiscard]] UpstreamGuardMap make_upstream_guards(
+    const config::Config& config, admin::Registry& registry,
+    const config::Config* running = nullptr, const UpstreamGuardMap* running_guards = nullptr);
 
-struct RouteLimits {
-  std::shared_ptr<core::PermitPool> admission;  // null for batch routes (their batcher admits)
-  std::shared_ptr<const layers::limit::LimitRules> rules;
-};
+// How many may wait for a pool of `capacity` permits: as many as it holds (at least 64), so a
+// surge can at most double what is held and the rest is shed at once.
+[[nodiscard]] std::uint64_t permit_waiters(std::uint64_t capacity) noexcept;
 
-// A route's admission pool and rules; registers levee_route_pending and
-// levee_admission_waiting for routes that have a pool.
-[[nodiscard]] RouteLimits make_route_limits(const config::RouteConfig& route,
-                                            const layers::RouteMetrics& metrics,
-                                            admin::Registry& registry);
+// A route's limit rules (its name, upstream, admission_timeout and shed counters).
+[[nodiscard]] std::shared_ptr<const layers::limit::LimitRules> make_limit_rules(
+    const config::RouteConfig& route, const layers::RouteMetrics& metrics);
 
 }  // namespace levee::proxy

@@ -54,6 +54,7 @@ ProxyMetrics::ProxyMetrics(admin::Registry& registry)
 }
 
 const layers::RouteMetrics& ProxyMetrics::add_route(std::string_view route) {
+  if (auto it = routes_.find(route); it != routes_.end()) return *it->second;
   auto metrics = std::make_unique<layers::RouteMetrics>();
   for (std::size_t i = 0; i < k_classes.size(); ++i) {
     metrics->requests_by_class[i] = &requests_.with({route, k_classes[i]});
@@ -69,8 +70,7 @@ const layers::RouteMetrics& ProxyMetrics::add_route(std::string_view route) {
     metrics->shed[i] =
         &shed_.with({route, layers::limit::to_string(static_cast<layers::limit::ShedReason>(i))});
   }
-  routes_.push_back(std::move(metrics));
-  return *routes_.back();
+  return *routes_.emplace(std::string(route), std::move(metrics)).first->second;
 }
 
 void ProxyMetrics::ensure_flush_families() {

@@ -2,9 +2,10 @@
 // Every metric family of the proxy, registered once at start-up, and the per-route and
 // server views the layers and sessions update. Lives as long as the process's ProxyServer.
 
+#include <map>
 #include <memory>
+#include <string>
 #include <string_view>
-#include <vector>
 
 #include "admin/metric_registry.hpp"
 #include "layers/batch/batch_metrics.hpp"
@@ -18,7 +19,8 @@ class ProxyMetrics {
  public:
   explicit ProxyMetrics(admin::Registry& registry);
 
-  // Creates the children for one route (call once per route name, at start-up).
+  // The children for one route, created on the first call for its name; a reloaded route of
+  // the same name gets the same ones back, so its series keep counting.
   [[nodiscard]] const layers::RouteMetrics& add_route(std::string_view route);
   // The collapse families' children for one collapse route (families created on first use).
   [[nodiscard]] layers::collapse::CollapseMetrics add_collapse_route(std::string_view route);
@@ -37,7 +39,8 @@ class ProxyMetrics {
   admin::HistogramFamily& upstream_duration_;
   admin::CounterFamily& shed_;
   server::ServerMetrics server_;
-  std::vector<std::unique_ptr<layers::RouteMetrics>> routes_;
+  // By route name; never removed (the registry keeps every child too). Reloads run on one thread.
+  std::map<std::string, std::unique_ptr<layers::RouteMetrics>, std::less<>> routes_;
   admin::CounterFamily* collapse_requests_ = nullptr;
   admin::CounterFamily* flushes_ = nullptr;
   admin::HistogramFamily* size_at_flush_ = nullptr;

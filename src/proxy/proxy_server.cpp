@@ -19,13 +19,12 @@
 #include "config/preflight.hpp"
 #include "config/resolve.hpp"
 #include "policy/model_watcher.hpp"
-#include "proxy/cache_setup.hpp"
+#include "proxy/config_reload.hpp"
 #include "proxy/flush_policy_setup.hpp"
-#include "proxy/pipeline.hpp"
 #include "proxy/proxy_metrics.hpp"
 #include "proxy/telemetry_metrics.hpp"
 #include "proxy/worker.hpp"
-#include "router/route_table.hpp"
+#include "runtime/snapshot.hpp"
 #include "server/access_log.hpp"
 #include "server/connection_gate.hpp"
 #include "server/http_session.hpp"
@@ -95,13 +94,15 @@ class AdminThread {
 };
 
 namespace {
-// One family for both modes: a gauge's help must be the same for each child.
 // How often the learned routes' model files are checked for a new version.
 constexpr std::chrono::milliseconds k_model_poll{1000};
 
-constexpr std::string_view k_active_slots_help =
-    "Collapse slots (upstream calls shared by waiting requests) open now; on batch routes, "
-    "batches open, queued or in flight.";
+// The first load happens before any request; a model that does not load leaves its route on
+// the adaptive fallback (logged), and the watcher keeps trying.
+std::unique_ptr<policy::ModelWatcher> watch_models(const runtime::Snapshot& snapshot) {
+  for (const auto& model : snapshot.models) (void)model->refresh(true);
+  return std::make_unique<policy::ModelWatcher>(snapshot.models, k_model_poll);
+}
 }  // namespace
 
 ProxyServer::ProxyServer(config::Config config, StartOptions options)
@@ -140,86 +141,28 @@ ProxyServer::ProxyServer(config::Config config, StartOptions options)
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
   });
   policies_ = std::make_unique<FlushPolicySetup>(*registry_, telemetry_.get());
-  guards_ = make_upstream_guards(config_, *registry_);
-  cache_ = make_cache_shared(config_, *registry_);
-  redis_ = make_redis_tier_setup(config_, *registry_);
-  const auto max_response_bytes = [this](const config::RouteConfig& route) -> std::size_t {
-    const config::UpstreamConfig* upstream = config_.find_upstream(route.upstream);
-    return upstream != nullptr ? upstream->max_response_bytes
-                               : config::UpstreamConfig{}.max_response_bytes;
-  };
-  for (const auto& route : config_.routes) {
-    route_metrics_.push_back(&metrics_->add_route(route.name));
-    limits_.push_back(make_route_limits(route, *route_metrics_.back(), *registry_));
-    const bool collapses = route.mode == config::RouteMode::collapse && route.collapse.enabled;
-    const bool window = collapses && route.collapse.strategy == config::CollapseStrategy::window;
-    collapse_.push_back(make_collapse_shared(
-        route,
-        collapses ? metrics_->add_collapse_route(route.name) : layers::collapse::CollapseMetrics{},
-        // An inflight slot goes at once: its telemetry says `immediate`, like its flush reason.
-        collapses ? policies_->make(route.name,
-                                    window ? route.collapse.policy : config::FlushPolicy::immediate,
-                                    route.collapse.tuning)
-                  : RoutePolicy{},
-        max_response_bytes(route)));
-    if (auto table = collapse_.back().table) {
-      registry_->gauge_callback("levee_active_batch_slots", k_active_slots_help,
-                                {{"route", route.name}},
-                                [table] { return static_cast<double>(table->slots()); });
-      registry_->gauge_callback(
-          "levee_collapse_waiters", "Requests waiting for another request's upstream call now.",
-          {{"route", route.name}}, [table] { return static_cast<double>(table->waiters()); });
-    }
-  }
+  services_ = std::make_unique<runtime::RuntimeServices>(
+      runtime::RuntimeServices{*registry_, *metrics_, *policies_});
+  auto& reloads = registry_->counter_family(
+      "levee_config_reloads_total",
+      "Configuration reloads (SIGHUP) by result: ok (every worker switched to the new file), "
+      "failed (the file was refused; the running configuration stayed).",
+      {"result"});
+  reloads_ok_metric_ = &reloads.with({"ok"});
+  reloads_failed_metric_ = &reloads.with({"failed"});
+  // Building the routes may throw (an address that no longer resolves): a start-up failure.
+  auto snapshot =
+      runtime::build_snapshot(std::make_shared<const config::Config>(config_), *services_, nullptr);
+  model_watcher_ = watch_models(*snapshot);
+  install(snapshot);
 
-  for (const auto& route : config_.routes) {
-    const bool batches = route.mode == config::RouteMode::batch;
-    if (!batches) {
-      batch_.emplace_back();
-      continue;
-    }
-    batch_.push_back(
-        make_batch_shared(route, metrics_->add_batch_route(route.name),
-                          policies_->make(route.name, route.batch.policy, route.batch.tuning),
-                          max_response_bytes(route)));
-    if (auto batcher = batch_.back().batcher) {
-      const std::string& name = route.name;
-      registry_->gauge_callback(
-          "levee_active_batch_slots", k_active_slots_help, {{"route", name}}, [batcher] {
-            const BatchStats stats = batcher->stats();
-            return static_cast<double>(stats.open_batches + stats.queued_batches +
-                                       stats.inflight_batches);
-          });
-      registry_->gauge_callback(
-          "levee_batch_queued_batches", "Formed batches waiting for a free call slot now.",
-          {{"route", name}},
-          [batcher] { return static_cast<double>(batcher->stats().queued_batches); });
-      registry_->gauge_callback(
-          "levee_batch_parked_items",
-          "Items admitted and not yet answered (open, queued and in flight).", {{"route", name}},
-          [batcher] { return static_cast<double>(batcher->stats().pending_items); });
-    }
-  }
-
-  // The first load happens before any request; a model that does not load leaves its route
-  // on the adaptive fallback (logged), and the watcher keeps trying.
-  for (const auto& model : policies_->models()) (void)model->refresh(true);
-  model_watcher_ = std::make_unique<policy::ModelWatcher>(policies_->models(), k_model_poll);
-
-  UpstreamEndpoints endpoints;
-  for (const auto& upstream : config_.upstreams) {
-    endpoints.emplace(upstream.name, resolve(upstream.address, "upstream address"));
-  }
   if (!config_.log.access_log.empty()) {
     access_log_ = std::make_unique<server::AccessLog>(config_.log.access_log);
   }
 
-  auto table = std::make_shared<const router::RouteTable>(config_.routes);
-  WorkerShared shared{
-      config_, table,  endpoints, route_metrics_,     collapse_, batch_,           limits_,
-      guards_, cache_, redis_,    metrics_->server(), *gate_,    access_log_.get()};
+  const WorkerEnv env{config_.server, metrics_->server(), *gate_, access_log_.get()};
   listen_ =
-      listen_on(resolve(config_.server.listen, "listen address").front(), shared, options.handover);
+      listen_on(resolve(config_.server.listen, "listen address").front(), env, options.handover);
 
   auto handler =
       std::make_unique<admin::AdminHandler>(*registry_, ready_, [this] { return stats_json(); });
@@ -235,8 +178,7 @@ ProxyServer::ProxyServer(config::Config config, StartOptions options)
   admin_ = admin_thread_->local_endpoint();
 }
 
-tcp::endpoint ProxyServer::listen_on(tcp::endpoint listen, const WorkerShared& shared,
-                                     bool handover) {
+tcp::endpoint ProxyServer::listen_on(tcp::endpoint listen, const WorkerEnv& env, bool handover) {
   const auto listen_error = [this](const std::string& message) {
     return std::runtime_error(
         config::error_at(
@@ -246,7 +188,7 @@ tcp::endpoint ProxyServer::listen_on(tcp::endpoint listen, const WorkerShared& s
   };
   std::vector<std::uint64_t> own_sockets;
   for (unsigned i = 0; i < config_.server.workers; ++i) {
-    auto worker = std::make_unique<Worker>(i, shared);
+    auto worker = std::make_unique<Worker>(i, env, snapshot());
     try {
       // Workers after the first bind the port the first one got, so port 0 means one
       // ephemeral port shared through SO_REUSEPORT.
@@ -303,13 +245,11 @@ void ProxyServer::start() {
 void ProxyServer::begin_drain() {
   ready_.store(false, std::memory_order_release);
   gate_->begin_drain();
-  // Parked window slots go upstream now (reason shutdown), so their members are answered.
-  for (const CollapseShared& collapse : collapse_) {
-    if (collapse.table) collapse.table->flush_all();
-  }
-  // Open batches go now (reason shutdown), and every later item at once.
-  for (const BatchShared& batch : batch_) {
-    if (batch.batcher) batch.batcher->shutdown();
+  // Parked window slots and open batches go upstream now (reason shutdown), so their members
+  // are answered, and every later batch item goes at once; in every configuration a request
+  // still holds, since those requests are answered too.
+  for (const auto& snapshot : live_snapshots()) {
+    for (const auto& route : snapshot->routes) route->drain();
   }
   std::vector<std::future<void>> closed;
   closed.reserve(workers_.size());
@@ -324,6 +264,75 @@ bool ProxyServer::wait_drained(std::chrono::steady_clock::time_point deadline) {
 void ProxyServer::interrupt_drain() { gate_->interrupt(); }
 
 void ProxyServer::reload_models() { model_watcher_->reload_all(); }
+
+std::shared_ptr<const runtime::Snapshot> ProxyServer::snapshot() const {
+  std::lock_guard lock(snapshot_mutex_);
+  return snapshot_;
+}
+
+std::uint64_t ProxyServer::config_generation() const { return snapshot()->generation; }
+
+void ProxyServer::install(std::shared_ptr<const runtime::Snapshot> snapshot) {
+  std::erase_if(built_, [](const auto& weak) { return weak.expired(); });
+  built_.push_back(snapshot);
+  std::lock_guard lock(snapshot_mutex_);
+  snapshot_ = std::move(snapshot);
+}
+
+std::vector<std::shared_ptr<const runtime::Snapshot>> ProxyServer::live_snapshots() {
+  std::vector<std::shared_ptr<const runtime::Snapshot>> live;
+  for (const auto& weak : built_) {
+    if (auto held = weak.lock()) live.push_back(std::move(held));
+  }
+  return live;
+}
+
+ReloadOutcome ProxyServer::reload_config() {
+  ReloadOutcome outcome;
+  outcome.attempt = ++reload_attempts_;
+  const auto running = snapshot();
+  ReloadReading reading = read_for_reload(config_.source, *running->config);
+  std::shared_ptr<const runtime::Snapshot> next;
+  if (reading.config) {
+    try {
+      next = runtime::build_snapshot(reading.config, *services_, running.get());
+    } catch (const std::exception& e) {
+      reading.errors.push_back(fmt::format("{}: {}", config_.source, e.what()));
+      // Models made for the routes that were not built are nobody's.
+      (void)policies_->take_models();
+    }
+  }
+  outcome.errors = std::move(reading.errors);
+  if (!next) {
+    for (const auto& error : outcome.errors) spdlog::error("reload refused: {}", error);
+    spdlog::error("configuration reload failed ({} errors): still running generation {}",
+                  outcome.errors.size(), running->generation);
+    ++reloads_failed_;
+    reloads_failed_metric_->inc();
+    reload_models();
+    outcome.generation = running->generation;
+    return outcome;
+  }
+  outcome.restart_needed = std::move(reading.restart_needed);
+  for (const auto& warning : outcome.restart_needed) spdlog::warn("reload: {}", warning);
+  // The new models are loaded before any request uses them, and the running ones read again.
+  auto watcher = watch_models(*next);
+  std::vector<std::future<void>> applied;
+  applied.reserve(workers_.size());
+  for (auto& worker : workers_) applied.push_back(worker->apply(next));
+  for (auto& done : applied) done.wait();
+  install(next);
+  model_watcher_->stop();
+  model_watcher_ = std::move(watcher);
+  model_watcher_->start();
+  ++reloads_ok_;
+  reloads_ok_metric_->inc();
+  spdlog::info("configuration reloaded from {}: generation {}, {} routes", config_.source,
+               next->generation, next->routes.size());
+  outcome.ok = true;
+  outcome.generation = next->generation;
+  return outcome;
+}
 
 void ProxyServer::reopen_logs() {
   if (access_log_) access_log_->reopen();
@@ -342,9 +351,11 @@ void ProxyServer::stop() {
   // Every flush has been recorded: what is queued is written out before the sink closes.
   telemetry_->stop();
   // No executor runs any more: frames destroyed with the workers must not post to another
-  // worker's io_context, which may already be gone.
-  for (const BatchShared& batch : batch_) {
-    if (batch.batcher) batch.batcher->close();
+  // worker's io_context, which may already be gone. Every configuration a frame still holds
+  // is held here too until the workers are gone.
+  const auto live = live_snapshots();
+  for (const auto& snapshot : live) {
+    for (const auto& route : snapshot->routes) route->close();
   }
   workers_.clear();
   admin_thread_.reset();
@@ -353,136 +364,31 @@ void ProxyServer::stop() {
 }
 
 std::string ProxyServer::stats_json() const {
+  const auto running = snapshot();
   std::string out;
   auto it = std::back_inserter(out);
   fmt::format_to(
       it,
       "{{\"version\":\"{}\",\"uptime_seconds\":{:.3f},\"ready\":{},\"workers\":{},"
-      "\"open_connections\":{},\"active_requests\":{},\"telemetry\":{{\"sink\":\"{}\","
+      "\"open_connections\":{},\"active_requests\":{},\"config_generation\":{},"
+      "\"config_reloads\":{{\"ok\":{},\"failed\":{}}},\"telemetry\":{{\"sink\":\"{}\","
       "\"recorded\":{},\"written\":{},\"dropped\":{},\"sink_errors\":{}}},\"routes\":[",
       LEVEE_VERSION,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count(),
       ready_.load() ? "true" : "false", config_.server.workers, gate_->open_connections(),
-      gate_->active_requests(), config::to_string(config_.telemetry.sink), telemetry_->recorded(),
-      telemetry_->written(), telemetry_->dropped(), telemetry_->sink_errors());
-  for (std::size_t i = 0; i < config_.routes.size(); ++i) {
-    const auto& route = config_.routes[i];
-    const auto& m = *route_metrics_[i];
-    if (i > 0) out += ',';
-    // Route names are restricted to [A-Za-z0-9_-] by the loader, so they need no escaping.
-    fmt::format_to(it, "{{\"name\":\"{}\",\"mode\":\"{}\",\"upstream\":\"{}\",\"requests\":{{",
-                   route.name, config::to_string(route.mode), route.upstream);
-    std::uint64_t total = 0;
-    for (std::size_t c = 0; c < m.requests_by_class.size(); ++c) {
-      auto n = m.requests_by_class[c]->value();
-      total += n;
-      fmt::format_to(it, "\"{}xx\":{},", c + 1, n);
-    }
-    fmt::format_to(it, "\"total\":{}}},\"upstream_calls\":{},\"upstream_errors\":{{", total,
-                   m.upstream_responses->value());
-    for (std::size_t k = 0; k < m.upstream_errors.size(); ++k) {
-      if (k > 0) out += ',';
-      fmt::format_to(it, "\"{}\":{}",
-                     upstream::to_string(static_cast<upstream::UpstreamErrorKind>(k)),
-                     m.upstream_errors[k]->value());
-    }
-    auto latency = m.request_duration->snapshot();
-    out += "},\"latency_ms\":{";
-    const char* separator = "";
-    for (auto [label, q] : {std::pair{"p50", 0.5}, std::pair{"p90", 0.9}, std::pair{"p99", 0.99}}) {
-      const double ms = latency.quantile(q) * 1000;
-      // An empty histogram has no quantiles; JSON has no NaN.
-      if (std::isnan(ms)) {
-        fmt::format_to(it, "{}\"{}\":null", separator, label);
-      } else {
-        fmt::format_to(it, "{}\"{}\":{:.3f}", separator, label, ms);
-      }
-      separator = ",";
-    }
-    out += '}';
-    if (const CollapseShared& collapse = collapse_[i]; collapse.table) {
-      // collapse_ratio: the share of collapsible requests answered by another one's call.
-      const auto leaders = collapse.counters->leaders.load(std::memory_order_relaxed);
-      const auto followers = collapse.counters->followers.load(std::memory_order_relaxed);
-      const auto bypassed = collapse.counters->bypassed.load(std::memory_order_relaxed);
-      const auto gone = collapse.counters->gone.load(std::memory_order_relaxed);
-      const auto collapsible = leaders + followers + bypassed;
-      fmt::format_to(
-          it,
-          ",\"collapse\":{{\"slots_in_flight\":{},\"waiters\":{},\"leaders\":{},"
-          "\"followers\":{},\"bypassed\":{},\"client_gone\":{},\"collapse_ratio\":{:.4f}}}",
-          collapse.table->slots(), collapse.table->waiters(), leaders, followers, bypassed, gone,
-          collapsible == 0 ? 0.0
-                           : static_cast<double>(followers) / static_cast<double>(collapsible));
-    }
-    if (const BatchShared& batch = batch_[i]; batch.batcher) {
-      using layers::batch::CallOutcome;
-      using layers::batch::ItemOutcomeKind;
-      const BatchStats stats = batch.batcher->stats();
-      const auto& c = *batch.counters;
-      fmt::format_to(it,
-                     ",\"batch\":{{\"open_batches\":{},\"open_items\":{},\"queued_batches\":{},"
-                     "\"inflight_batches\":{},\"parked_items\":{},\"admission_waiters\":{},"
-                     "\"calls\":{{\"ok\":{},\"call_failed\":{},\"demux_failed\":{}}},"
-                     "\"items\":{{\"ok\":{},\"item_failed\":{},\"batch_failed\":{},\"shed\":{},"
-                     "\"withdrawn\":{},\"invalid\":{}}}}}",
-                     stats.open_batches, stats.open_items, stats.queued_batches,
-                     stats.inflight_batches, stats.pending_items, stats.admission_waiters,
-                     c.calls(CallOutcome::ok), c.calls(CallOutcome::call_failed),
-                     c.calls(CallOutcome::demux_failed), c.items(ItemOutcomeKind::ok),
-                     c.items(ItemOutcomeKind::item_failed), c.items(ItemOutcomeKind::batch_failed),
-                     c.items(ItemOutcomeKind::shed), c.items(ItemOutcomeKind::withdrawn),
-                     c.items(ItemOutcomeKind::invalid));
-    }
-    append_resilience_stats(out, i);
-    out += '}';
-  }
-  out += "],\"upstreams\":[";
+      gate_->active_requests(), running->generation, reloads_ok_.load(), reloads_failed_.load(),
+      config::to_string(config_.telemetry.sink), telemetry_->recorded(), telemetry_->written(),
+      telemetry_->dropped(), telemetry_->sink_errors());
   const char* separator = "";
-  for (const auto& [name, guards] : guards_) {
-    // Upstream names are restricted to [A-Za-z0-9_-] by the loader, like route names.
-    fmt::format_to(it, "{}{{\"name\":\"{}\",\"inflight\":{},\"waiting\":{},\"breaker\":", separator,
-                   name, guards.inflight->in_use(), guards.inflight->waiting());
-    if (guards.breaker) {
-      fmt::format_to(it, "{{\"state\":\"{}\",\"opened\":{},\"rejected\":{}}}}}",
-                     layers::breaker::to_string(guards.breaker->state()),
-                     guards.breaker->opened_total(), guards.breaker->rejected_total());
-    } else {
-      out += "null}";
-    }
+  for (const auto& route : running->routes) {
+    out += separator;
+    route->append_stats(out);
     separator = ",";
   }
-  out += "]}";
+  out += "],\"upstreams\":";
+  running->append_upstream_stats(out);
+  out += '}';
   return out;
-}
-
-void ProxyServer::append_resilience_stats(std::string& out, std::size_t route) const {
-  auto it = std::back_inserter(out);
-  const layers::RouteMetrics& m = *route_metrics_[route];
-  using layers::limit::ShedReason;
-  const auto shed = [&](ShedReason reason) {
-    return m.shed[static_cast<std::size_t>(reason)]->value();
-  };
-  fmt::format_to(it,
-                 ",\"shed\":{{\"max_pending\":{},\"upstream_inflight\":{},\"breaker_open\":{}}}",
-                 shed(ShedReason::max_pending), shed(ShedReason::upstream_inflight),
-                 shed(ShedReason::breaker_open));
-  if (const auto& pool = limits_[route].admission) {
-    fmt::format_to(it, ",\"pending\":{},\"admission_waiting\":{}", pool->in_use(), pool->waiting());
-  }
-  if (const layers::cache::CacheShared& cache = cache_[route]; cache.store) {
-    const auto& c = *cache.counters;
-    const auto lookups = [&](layers::cache::CacheResult result) {
-      return c.lookups[static_cast<std::size_t>(result)]->value();
-    };
-    using layers::cache::CacheResult;
-    fmt::format_to(it,
-                   ",\"cache\":{{\"hit\":{},\"stale\":{},\"miss\":{},\"bypass\":{},"
-                   "\"stored\":{},\"not_stored\":{},\"invalidated\":{}}}",
-                   lookups(CacheResult::hit), lookups(CacheResult::stale),
-                   lookups(CacheResult::miss), lookups(CacheResult::bypass), c.stored->value(),
-                   c.not_stored->value(), c.invalidated->value());
-  }
 }
 
 }  // namespace levee::proxy

@@ -1,6 +1,6 @@
 #pragma once
 // The whole proxy process minus main(): workers, the admin listener, metrics, the access log,
-// and the shutdown sequence of DESIGN.md "Shutdown".
+// the configuration reload of issue 17.4 and the shutdown sequence of DESIGN.md "Shutdown".
 //
 // Threading: the public functions are called from one controlling thread (main). start()
 // creates the worker threads and the admin thread; they inherit the caller's signal mask,
@@ -9,25 +9,23 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "config/config.hpp"
-#include "layers/cache/cache_service.hpp"
-#include "proxy/cache_setup.hpp"
-#include "proxy/guards.hpp"
+#include "runtime/layer_factory.hpp"
 
 namespace levee::admin {
 class Registry;
 class AdminHandler;
+class Counter;
 }  // namespace levee::admin
-namespace levee::layers {
-struct RouteMetrics;
-}  // namespace levee::layers
-namespace levee::proxy {
-struct CollapseShared;
-struct BatchShared;
-}  // namespace levee::proxy
+namespace levee::runtime {
+struct Snapshot;
+}  // namespace levee::runtime
 namespace levee::policy {
 class ModelWatcher;
 }  // namespace levee::policy
@@ -45,7 +43,7 @@ namespace levee::proxy {
 
 class FlushPolicySetup;
 class ProxyMetrics;
-struct WorkerShared;
+struct WorkerEnv;
 class Worker;
 class AdminThread;
 
@@ -55,6 +53,15 @@ struct StartOptions {
   // new one with this, then SIGTERM the old one, which drains). Without it, a listener of
   // another process on that address refuses the start (address in use).
   bool handover = false;
+};
+
+// What a configuration reload did.
+struct ReloadOutcome {
+  std::uint64_t attempt = 0;  // 1 for the first reload asked for, one more for each after
+  bool ok = false;
+  std::uint64_t generation = 0;             // of the configuration running after it
+  std::vector<std::string> errors;          // why it was refused: file:line:column: key: ...
+  std::vector<std::string> restart_needed;  // changes it left for a restart
 };
 
 class ProxyServer {
@@ -75,8 +82,18 @@ class ProxyServer {
   // is called. True when the drain completed.
   bool wait_drained(std::chrono::steady_clock::time_point deadline);
   void interrupt_drain();
-  // SIGHUP: every learned route's model file is read again now (on the watcher's thread).
+  // SIGHUP: the configuration file is read again and validated as `levee check` does. Valid:
+  // every worker switches to it (requests already dispatched finish on the old one), state
+  // carries over where it means the same thing, and every learned model file is read again.
+  // Invalid: the running configuration stays, every error is logged, and only the models are
+  // read again. Counted in levee_config_reloads_total{result}. Returns once every worker
+  // dispatches on the outcome.
+  ReloadOutcome reload_config();
+  // Every learned route's model file is read again now (on the watcher's thread); SIGHUP while
+  // draining.
   void reload_models();
+  // The running configuration's generation: 1 at start-up, one more per reload that took effect.
+  [[nodiscard]] std::uint64_t config_generation() const;
   // SIGUSR1: the access log is reopened at its path (after logrotate moved the file away).
   void reopen_logs();
   // Requests still being handled (the ones a forced stop cuts).
@@ -86,6 +103,8 @@ class ProxyServer {
 
   [[nodiscard]] boost::asio::ip::tcp::endpoint listen_endpoint() const { return listen_; }
   [[nodiscard]] boost::asio::ip::tcp::endpoint admin_endpoint() const { return admin_; }
+  // The configuration the process started with ([server], [log] and [telemetry] are its for
+  // the process's life).
   [[nodiscard]] const config::Config& config() const noexcept { return config_; }
   // Where flushes record their events; never null (a `none` sink records nothing). Valid until
   // the ProxyServer is destroyed; stop() drains it after every worker has stopped.
@@ -98,10 +117,12 @@ class ProxyServer {
   // listener of another process on it unless `handover`; then listens. Returns the bound
   // endpoint (the real port for port 0).
   [[nodiscard]] boost::asio::ip::tcp::endpoint listen_on(boost::asio::ip::tcp::endpoint listen,
-                                                         const WorkerShared& shared, bool handover);
+                                                         const WorkerEnv& env, bool handover);
   [[nodiscard]] std::string stats_json() const;
-  // A route's shed counts, admission permits and cache counters, for stats_json().
-  void append_resilience_stats(std::string& out, std::size_t route) const;
+  [[nodiscard]] std::shared_ptr<const runtime::Snapshot> snapshot() const;
+  // Every configuration still held by a request (the running one included), for the drain.
+  [[nodiscard]] std::vector<std::shared_ptr<const runtime::Snapshot>> live_snapshots();
+  void install(std::shared_ptr<const runtime::Snapshot> snapshot);
 
   config::Config config_;
   std::chrono::steady_clock::time_point started_at_;
@@ -112,13 +133,17 @@ class ProxyServer {
   std::unique_ptr<telemetry::FlushTelemetry> telemetry_;
   std::unique_ptr<FlushPolicySetup> policies_;
   std::unique_ptr<policy::ModelWatcher> model_watcher_;
-  std::vector<const layers::RouteMetrics*> route_metrics_;
-  std::vector<CollapseShared> collapse_;           // config.routes order; outlives the workers
-  std::vector<BatchShared> batch_;                 // config.routes order; outlives the workers
-  std::vector<RouteLimits> limits_;                // config.routes order; outlives the workers
-  UpstreamGuardMap guards_;                        // outlives the workers
-  std::vector<layers::cache::CacheShared> cache_;  // config.routes order; outlives the workers
-  RedisTierSetup redis_;
+  std::unique_ptr<runtime::RuntimeServices> services_;
+  // The running configuration; read by the admin thread, replaced by the controlling thread.
+  mutable std::mutex snapshot_mutex_;
+  std::shared_ptr<const runtime::Snapshot> snapshot_;
+  // Every configuration built, while something holds it (controlling thread only).
+  std::vector<std::weak_ptr<const runtime::Snapshot>> built_;
+  std::uint64_t reload_attempts_ = 0;
+  std::atomic<std::uint64_t> reloads_ok_{0};
+  std::atomic<std::uint64_t> reloads_failed_{0};
+  admin::Counter* reloads_ok_metric_ = nullptr;
+  admin::Counter* reloads_failed_metric_ = nullptr;
   std::unique_ptr<server::AccessLog> access_log_;
   std::unique_ptr<server::ConnectionGate> gate_;
   std::vector<std::unique_ptr<Worker>> workers_;

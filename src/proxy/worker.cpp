@@ -5,55 +5,90 @@
 #include <boost/asio/post.hpp>
 
 #include "admin/metrics.hpp"
-#include "proxy/pipeline.hpp"
+#include "layers/cache/redis_tier.hpp"
 
 namespace levee::proxy {
 
 namespace asio = boost::asio;
 
-Worker::Worker(unsigned index, const WorkerShared& shared)
+Worker::UpstreamLink::UpstreamLink(const asio::any_io_executor& executor,
+                                   config::UpstreamConfig settings,
+                                   std::vector<asio::ip::tcp::endpoint> addresses)
+    : config(std::move(settings)),
+      endpoints(std::move(addresses)),
+      pool(executor, config, endpoints),
+      client(pool) {}
+
+Worker::Worker(unsigned index, const WorkerEnv& env,
+               std::shared_ptr<const runtime::Snapshot> snapshot)
     // Only this worker's thread does I/O on this io_context's sockets, so the reactor may skip
-    // its per-descriptor locking; posting from other threads (drain, start) stays safe.
+    // its per-descriptor locking; posting from other threads (drain, start, apply) stays safe.
     : index_(index),
-      shared_(shared),
+      env_(env),
       io_(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO),
       work_(asio::make_work_guard(io_)) {
-  for (const auto& upstream : shared.config.upstreams) {
-    auto pool = std::make_unique<upstream::ConnectionPool>(io_.get_executor(), upstream,
-                                                           shared.endpoints.at(upstream.name));
-    clients_.emplace(upstream.name, std::make_unique<upstream::UpstreamClient>(*pool));
-    pools_.push_back(std::move(pool));
-  }
-  if (shared.redis.enabled) {
-    redis_tier_ = std::make_shared<layers::cache::RedisTier>(
-        io_.get_executor(), shared.redis.settings, shared.redis.errors);
-  }
-  std::vector<router::Route> routes;
-  routes.reserve(shared.config.routes.size());
-  for (std::size_t i = 0; i < shared.config.routes.size(); ++i) {
-    const auto& route = shared.config.routes[i];
-    auto& client = *clients_.at(route.upstream);
-    routes.push_back(router::Route{
-        route.name, build_route_pipeline(RouteResources{
-                        route, client, *shared.route_metrics[i], shared.collapse[i],
-                        shared.batch[i], shared.limits[i], shared.guards.at(route.upstream),
-                        shared.cache[i], redis_tier_.get(), index_})});
-  }
-  router_ = std::make_unique<router::Router>(shared.routes, std::move(routes));
+  // The thread has not started: building here is building on it.
+  router_.install(build(std::move(snapshot)));
 }
 
 Worker::~Worker() {
   stop();
   join();
-  if (redis_tier_) redis_tier_->shutdown();
+  for (auto& [setup, tier] : redis_tiers_) tier->shutdown();
   // Sockets must go before the io_context that serves them; the pools themselves outlive it.
-  for (auto& pool : pools_) pool->close_idle();
+  for (auto& link : links_) link->pool.close_idle();
+}
+
+Worker::UpstreamLink& Worker::link_for(const config::UpstreamConfig& upstream,
+                                       const std::vector<asio::ip::tcp::endpoint>& at) {
+  for (auto& link : links_) {
+    if (link->config == upstream && link->endpoints == at) return *link;
+  }
+  links_.push_back(std::make_unique<UpstreamLink>(io_.get_executor(), upstream, at));
+  return *links_.back();
+}
+
+layers::cache::SharedTier* Worker::tier_for(const RedisTierSetup& setup) {
+  if (!setup.enabled) return nullptr;
+  for (auto& [made_for, tier] : redis_tiers_) {
+    if (made_for.same_connection(setup)) return tier.get();
+  }
+  redis_tiers_.emplace_back(setup, std::make_shared<layers::cache::RedisTier>(
+                                       io_.get_executor(), setup.settings, setup.errors));
+  return redis_tiers_.back().second.get();
+}
+
+std::shared_ptr<runtime::WorkerRoutes> Worker::build(
+    std::shared_ptr<const runtime::Snapshot> snapshot) {
+  layers::cache::SharedTier* tier = tier_for(snapshot->redis);
+  std::vector<router::Route> routes;
+  routes.reserve(snapshot->routes.size());
+  for (const auto& route : snapshot->routes) {
+    const config::RouteConfig& config = route->config();
+    const config::UpstreamConfig* upstream = snapshot->config->find_upstream(config.upstream);
+    runtime::WorkerLinks links{&link_for(*upstream, snapshot->endpoints.at(config.upstream)).client,
+                               config.cache.enabled ? tier : nullptr, index_};
+    routes.push_back(router::Route{config.name, route->chain(links)});
+  }
+  auto table = snapshot->table;
+  return std::make_shared<runtime::WorkerRoutes>(runtime::WorkerRoutes{
+      std::move(snapshot), router::Router(std::move(table), std::move(routes))});
+}
+
+void Worker::retire_unused_links() {
+  const runtime::Snapshot& installed = *router_.current()->snapshot;
+  for (auto& link : links_) {
+    const config::UpstreamConfig* upstream = installed.config->find_upstream(link->config.name);
+    const auto at = installed.endpoints.find(link->config.name);
+    const bool used = upstream != nullptr && *upstream == link->config &&
+                      at != installed.endpoints.end() && at->second == link->endpoints;
+    if (!used) link->pool.close_idle();
+  }
 }
 
 asio::ip::tcp::endpoint Worker::bind(const asio::ip::tcp::endpoint& endpoint) {
-  server::SessionContext context{
-      shared_.config.server,   *router_,           shared_.gate, sessions_,
-      &shared_.server_metrics, shared_.access_log, true};
+  server::SessionContext context{env_.server,          router_,         env_.gate, sessions_,
+                                 &env_.server_metrics, env_.access_log, true};
   listener_ = std::make_shared<server::Listener>(io_, endpoint, context);
   return listener_->local_endpoint();
 }
@@ -77,6 +112,18 @@ void Worker::start() {
     sessions_.start_sweeping(io_.get_executor());
     listener_->start();
   });
+}
+
+std::future<void> Worker::apply(std::shared_ptr<const runtime::Snapshot> snapshot) {
+  auto done = std::make_shared<std::promise<void>>();
+  auto future = done->get_future();
+  asio::post(io_, [this, done, snapshot = std::move(snapshot)]() mutable {
+    // The old routes stay alive in the requests that hold them; this drops only our hold.
+    router_.install(build(std::move(snapshot)));
+    retire_unused_links();
+    done->set_value();
+  });
+  return future;
 }
 
 std::future<void> Worker::begin_drain() {

@@ -1,27 +1,34 @@
 #pragma once
 // One worker thread: its own io_context, its own SO_REUSEPORT listener, its own upstream
-// connection pools and route pipelines. Nothing on the request path is shared with other
-// workers except the immutable config and route table and the sharded metrics.
+// connection pools and route chains. Nothing on the request path is shared with other
+// workers except the immutable configuration snapshot and the sharded metrics.
 //
 // Lifecycle (called from the controlling thread): construct → bind() → listen() → start() →
-// begin_drain() → stop() → join(). begin_drain() and stop() post to the worker's thread.
+// [apply()…] → begin_drain() → stop() → join(). apply(), begin_drain() and stop() post to the
+// worker's thread.
+//
+// Configuration reload (issue 17.4): apply() builds this worker's chains for a new snapshot
+// on the worker's thread and installs them there (runtime/worker_routes.hpp), so the request
+// path takes no lock. Connection pools and shared-tier clients are kept per worker for the
+// worker's whole life, keyed by their settings: a reload reuses the pool of an upstream whose
+// settings and addresses are unchanged, with its idle connections, and a pool no configuration
+// uses any more has its idle connections closed. Keeping them (rather than freeing them) is
+// what lets a request of an old configuration, and the pool's own deadline sweep, use them to
+// the end.
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <future>
-#include <map>
 #include <memory>
-#include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
-#include "layers/metrics/route_metrics.hpp"
 #include "proxy/cache_setup.hpp"
-#include "proxy/pipeline.hpp"
-#include "router/route_table.hpp"
-#include "router/router.hpp"
+#include "runtime/snapshot.hpp"
+#include "runtime/worker_routes.hpp"
 #include "server/connection_gate.hpp"
 #include "server/http_session.hpp"
 #include "server/listener.hpp"
@@ -30,21 +37,9 @@
 
 namespace levee::proxy {
 
-class ProxyMetrics;
-
-using UpstreamEndpoints = std::map<std::string, std::vector<boost::asio::ip::tcp::endpoint>>;
-
-struct WorkerShared {
-  const config::Config& config;
-  std::shared_ptr<const router::RouteTable> routes;
-  const UpstreamEndpoints& endpoints;
-  const std::vector<const layers::RouteMetrics*>& route_metrics;  // config.routes order
-  const std::vector<CollapseShared>& collapse;                    // config.routes order
-  const std::vector<BatchShared>& batch;                          // config.routes order
-  const std::vector<RouteLimits>& limits;                         // config.routes order
-  const UpstreamGuardMap& guards;
-  const std::vector<layers::cache::CacheShared>& cache;  // config.routes order
-  const RedisTierSetup& redis;
+// What a worker is given for its whole life (a reload changes none of it).
+struct WorkerEnv {
+  const config::ServerConfig& server;
   const server::ServerMetrics& server_metrics;
   server::ConnectionGate& gate;
   server::AccessLog* access_log;
@@ -52,7 +47,7 @@ struct WorkerShared {
 
 class Worker {
  public:
-  Worker(unsigned index, const WorkerShared& shared);
+  Worker(unsigned index, const WorkerEnv& env, std::shared_ptr<const runtime::Snapshot> snapshot);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -64,6 +59,9 @@ class Worker {
   // Starts queueing connections on the bound listener (they are accepted once started).
   void listen();
   void start();
+  // Installs `snapshot` on the worker's thread; the future is ready once new requests on this
+  // worker are dispatched on it.
+  [[nodiscard]] std::future<void> apply(std::shared_ptr<const runtime::Snapshot> snapshot);
   // Closes the listener and drains the sessions on the worker's thread; the future is ready
   // once that has happened, so the caller knows no new connection is accepted.
   [[nodiscard]] std::future<void> begin_drain();
@@ -71,22 +69,40 @@ class Worker {
   void join();
 
  private:
+  // A pool and client for one upstream's settings and addresses; owns the settings the pool
+  // refers to.
+  struct UpstreamLink {
+    UpstreamLink(const boost::asio::any_io_executor& executor, config::UpstreamConfig settings,
+                 std::vector<boost::asio::ip::tcp::endpoint> addresses);
+    config::UpstreamConfig config;
+    std::vector<boost::asio::ip::tcp::endpoint> endpoints;
+    upstream::ConnectionPool pool;
+    upstream::UpstreamClient client;
+  };
+
+  [[nodiscard]] std::shared_ptr<runtime::WorkerRoutes> build(
+      std::shared_ptr<const runtime::Snapshot> snapshot);
+  [[nodiscard]] UpstreamLink& link_for(const config::UpstreamConfig& upstream,
+                                       const std::vector<boost::asio::ip::tcp::endpoint>& at);
+  [[nodiscard]] layers::cache::SharedTier* tier_for(const RedisTierSetup& setup);
+  // Closes the idle connections of pools the installed configuration does not use.
+  void retire_unused_links();
+
   unsigned index_;
-  WorkerShared shared_;
+  WorkerEnv env_;
   // Everything the coroutine frames of open sessions and in-flight upstream calls touch when
   // they are destroyed is declared before io_, so that it outlives io_: at a forced stop,
   // destroying io_ destroys those frames, and they unregister from the session set and
   // from their pool. (The pools' idle sockets are closed before that, in ~Worker.)
   server::SessionSet sessions_;
-  std::vector<std::unique_ptr<upstream::ConnectionPool>> pools_;
-  std::map<std::string, std::unique_ptr<upstream::UpstreamClient>, std::less<>> clients_;
-  std::unique_ptr<router::Router> router_;
+  std::vector<std::unique_ptr<UpstreamLink>> links_;  // never shrinks before ~Worker
+  runtime::SnapshotRouter router_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::shared_ptr<server::Listener> listener_;
-  // After io_, so that its client's timers and descriptor go before io_; frames destroyed
-  // with io_ that still hold it end it there.
-  std::shared_ptr<layers::cache::RedisTier> redis_tier_;
+  // After io_, so that their clients' timers and descriptors go before io_; frames destroyed
+  // with io_ that still hold one end it there. Never shrinks before ~Worker either.
+  std::vector<std::pair<RedisTierSetup, std::shared_ptr<layers::cache::RedisTier>>> redis_tiers_;
   std::thread thread_;
 };
 

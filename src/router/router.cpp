@@ -13,7 +13,7 @@ core::Dispatch Router::dispatch(const core::Request& request) {
   auto index = table_->match(request.method, request.host(), request.path());
   if (!index) return {};
   auto& route = routes_[*index];
-  return {route.name, route.handler.get()};
+  return {route.name, route.handler.get(), nullptr};
 }
 
 }  // namespace levee::router

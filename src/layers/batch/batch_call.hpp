@@ -5,8 +5,8 @@
 // fails the whole batch (502, or 504 when the call timed out) with a message naming why. An
 // upstream that answers the call 503 or 429 fails it 503 with the upstream's Retry-After.
 //
-// Runs on the worker whose item opened the batch; `inner` is that worker's service and
-// outlives every call it makes (the worker's io_context is destroyed before its routes).
+// Runs on the worker whose item opened the batch, through that worker's chain below the batch
+// layer (BelowBatch).
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
@@ -19,6 +19,7 @@
 #include "core/clock.hpp"
 #include "core/request.hpp"
 #include "core/response.hpp"
+#include "core/stage.hpp"
 #include "layers/batch/batch_metrics.hpp"
 #include "layers/batch/demux.hpp"
 #include "layers/batch/payload.hpp"
@@ -68,8 +69,27 @@ inline constexpr std::size_t k_failure_excerpt = 200;  // bytes of an upstream b
 // The failure every member of a batch gets when the call answered `response`.
 [[nodiscard]] BatchFailure failed_call(const BatchRules& rules, const core::Response& response);
 
+// How a batch call reaches the chain below the batch layer. A core::Next is held by copy,
+// sharing its stages, so a batch that goes after a reload freed its opener's chain still has
+// them; any other service is reached through a pointer and must outlive every call.
 template <class Inner>
-boost::asio::awaitable<BatchReply<ItemResult>> send_batch(Inner* inner,
+struct BelowBatch {
+  Inner* inner;
+  [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request&& request) const {
+    return inner->call(std::move(request));
+  }
+};
+
+template <>
+struct BelowBatch<core::Next> {
+  core::Next inner;
+  [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request&& request) const {
+    return inner.call(std::move(request));
+  }
+};
+
+template <class Inner>
+boost::asio::awaitable<BatchReply<ItemResult>> send_batch(BelowBatch<Inner> inner,
                                                           std::shared_ptr<const BatchRules> rules,
                                                           std::shared_ptr<BatchCounters> counters,
                                                           core::NowFunction now,
@@ -93,7 +113,7 @@ boost::asio::awaitable<BatchReply<ItemResult>> send_batch(Inner* inner,
   const auto departed = now();
   request.received_at = departed;
 
-  core::Response response = co_await inner->call(std::move(request));
+  core::Response response = co_await inner.call(std::move(request));
   if (response.stream) {
     auto body = co_await core::read_all(*response.stream, rules->max_response_bytes);
     response.stream.reset();
@@ -129,7 +149,7 @@ boost::asio::awaitable<BatchReply<ItemResult>> send_batch(Inner* inner,
 }
 
 template <class Inner>
-[[nodiscard]] RouteBatcher::Call make_batch_call(Inner* inner,
+[[nodiscard]] RouteBatcher::Call make_batch_call(BelowBatch<Inner> inner,
                                                  std::shared_ptr<const BatchRules> rules,
                                                  std::shared_ptr<BatchCounters> counters,
                                                  core::NowFunction now = core::Clock::now) {

@@ -23,6 +23,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <chrono>
+#include <concepts>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,7 +74,7 @@ class BatchService {
     }
     if (!handle_) {
       handle_.emplace(batcher_->handle(co_await boost::asio::this_coro::executor,
-                                       make_batch_call(&inner_, rules_, counters_, now_)));
+                                       make_batch_call(below(), rules_, counters_, now_)));
     }
     if (request.client && request.client->gone()) co_return client_gone();
     BatchItem& parked = std::get<BatchItem>(item);
@@ -100,6 +101,14 @@ class BatchService {
   [[nodiscard]] Inner& inner() noexcept { return inner_; }
 
  private:
+  [[nodiscard]] BelowBatch<Inner> below() {
+    if constexpr (std::same_as<Inner, core::Next>) {
+      return {inner_};
+    } else {
+      return {&inner_};
+    }
+  }
+
   // The item as it will be spliced into the payload, or the refusal.
   [[nodiscard]] std::variant<BatchItem, core::Response> make_item(std::string body) const {
     if (body.empty()) {

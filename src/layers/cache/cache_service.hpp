@@ -15,7 +15,8 @@
 // Threading: one instance per worker, on that worker's io_context. The memory store, the
 // rules, the counters and the set of keys being refreshed are shared by every worker; the
 // shared tier is the worker's own. A background refresh is a coroutine detached on the
-// worker's io_context, which is destroyed before the worker's routes, so `this` outlives it.
+// worker's io_context; it holds the service's owner (hold_while_refreshing: the runtime's stage,
+// which a reload may otherwise free while the refresh runs), so `this` outlives it.
 
 #include <array>
 #include <boost/asio/any_io_executor.hpp>
@@ -126,6 +127,9 @@ class CacheService {
   }
 
   [[nodiscard]] Inner& inner() noexcept { return inner_; }
+
+  // What owns this service (a core::Stage); each background refresh holds it while it runs.
+  void hold_while_refreshing(std::weak_ptr<const void> owner) { owner_ = std::move(owner); }
 
  private:
   void count_lookup(CacheResult result) const noexcept {
@@ -280,10 +284,13 @@ class CacheService {
       if (!shared_.refreshing->insert(key.primary).second) return;  // one is under way
     }
     // The detached frame is owned by the worker's io_context (see the header's contract).
-    boost::asio::co_spawn(executor, refresh(key_part(request), key), boost::asio::detached);
+    boost::asio::co_spawn(executor, refresh(key_part(request), key, owner_.lock()),
+                          boost::asio::detached);
   }
 
-  [[nodiscard]] boost::asio::awaitable<void> refresh(core::Request request, CacheKey key) {
+  // `owner` keeps this service alive until the refresh ends.
+  [[nodiscard]] boost::asio::awaitable<void> refresh(core::Request request, CacheKey key,
+                                                     std::shared_ptr<const void> owner) {
     struct Done {
       const CacheShared& shared;
       const std::string& primary;
@@ -339,6 +346,7 @@ class CacheService {
   CacheShared shared_;
   SharedTier* tier_;
   core::NowFunction now_;
+  std::weak_ptr<const void> owner_;
 };
 
 }  // namespace levee::layers::cache
