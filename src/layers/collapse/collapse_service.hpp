@@ -274,9 +274,7 @@ class CollapseService {
       // Whole already (most answers): the slot leaves the table first, so that every member
       // woken sees the final count, and no request joins a call that is over.
       served = table->finish(slot);
-      if (response.body) call.append_block(response.body);
-      call.publish_head(response, shareable);
-      call.complete();
+      call.publish_whole(response, shareable);
     } else {
       call.publish_head(response, shareable);
       for (;;) {

@@ -36,20 +36,46 @@ void SharedCall::wake_all_locked(std::vector<std::shared_ptr<Waiter>>& to_wake) 
   to_wake.swap(waiters_);
 }
 
+namespace {
+// What every member's answer starts from: the status, the frozen (shared) header list and the
+// flags, without the body.
+SharedCall::Head head_of(core::Response& response, bool shareable) {
+  response.headers.freeze();
+  SharedCall::Head head{core::Response{}, shareable,
+                        response.stream ? response.stream->length() : std::nullopt};
+  head.response.status = response.status;
+  head.response.headers = response.headers;
+  head.response.close_connection = response.close_connection;
+  head.response.upstream_failed = response.upstream_failed;
+  head.response.shed = response.shed;
+  return head;
+}
+}  // namespace
+
 void SharedCall::publish_head(core::Response& response, bool shareable) {
   std::vector<std::shared_ptr<Waiter>> to_wake;
   {
-    response.headers.freeze();
-    Head head{core::Response{}, shareable,
-              response.stream ? response.stream->length() : std::nullopt};
-    head.response.status = response.status;
-    head.response.headers = response.headers;
-    head.response.close_connection = response.close_connection;
-    head.response.upstream_failed = response.upstream_failed;
-    head.response.shed = response.shed;
+    Head head = head_of(response, shareable);
     std::lock_guard lock(mutex_);
     if (head_) return;  // a second call lost the race
     head_ = std::move(head);
+    wake_all_locked(to_wake);
+  }
+  for (auto& waiter : to_wake) Waiter::wake(std::move(waiter));
+}
+
+void SharedCall::publish_whole(core::Response& response, bool shareable) {
+  std::vector<std::shared_ptr<Waiter>> to_wake;
+  {
+    Head head = head_of(response, shareable);
+    std::lock_guard lock(mutex_);
+    if (head_ || complete_ || failed_) return;
+    head_ = std::move(head);
+    if (response.body) {
+      bytes_ += response.body->size();
+      blocks_.push_back(response.body);
+    }
+    complete_ = true;
     wake_all_locked(to_wake);
   }
   for (auto& waiter : to_wake) Waiter::wake(std::move(waiter));

@@ -69,7 +69,10 @@ class SharedCall : public std::enable_shared_from_this<SharedCall> {
   // The first call to get an answer claims the slot's answer; false for the other.
   [[nodiscard]] bool claim();
   // Publishes the head (headers frozen) and wakes the members.
-  void publish_head(core::Response& response, bool shareable);  // takes the stream's length
+  void publish_head(core::Response& response, bool shareable);
+  // An answer that came whole: head, body and end in one step, so that every member woken
+  // finds it complete (whole_body()).
+  void publish_whole(core::Response& response, bool shareable);  // takes the stream's length
   // Appends a piece; false (and the call failed with too_large) past max_bytes.
   bool append(std::string_view piece);
   void append_block(Block block);

@@ -20,9 +20,8 @@ CollapseKey key(std::string text) {
 // What a slot's call does with a whole answer: publish it to the members.
 void answer(const std::shared_ptr<Slot>& slot, std::string body) {
   core::Response response;
-  slot->call->append_block(std::make_shared<const std::string>(std::move(body)));
-  slot->call->publish_head(response, true);
-  slot->call->complete();
+  response.body = std::make_shared<const std::string>(std::move(body));
+  slot->call->publish_whole(response, true);
 }
 
 TEST(SlotTable, FirstLeadsOthersFollowUntilFinished) {
