@@ -345,9 +345,11 @@ TEST(CircuitBreaker, ManyThreadsKeepOneConsistentStory) {
   std::array<std::uint64_t, 3> entered{};  // by State
   for (const auto& [from, to] : transitions) ++entered[static_cast<std::size_t>(to)];
   EXPECT_EQ(entered[static_cast<std::size_t>(State::open)], breaker.opened_total());
-  // Every kind of transition happened, many times over.
-  EXPECT_GT(entered[static_cast<std::size_t>(State::half_open)], 10u);
-  EXPECT_GT(entered[static_cast<std::size_t>(State::closed)], 10u);
+  // Every kind of transition happened. How often depends on how the threads interleave: under
+  // AddressSanitizer on a loaded 2-core machine they can run nearly in turn, and closes were
+  // seen as few as 5 times (2 runs in 30 failed a bound of 10), so the bound is "at all".
+  EXPECT_GT(entered[static_cast<std::size_t>(State::half_open)], 0u);
+  EXPECT_GT(entered[static_cast<std::size_t>(State::closed)], 0u);
   EXPECT_GT(breaker.rejected_total(), 0u);
 }
 
