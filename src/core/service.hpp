@@ -5,8 +5,9 @@
 // runtime/layer_order.hpp gives, and the router calls a route through `Handler`.
 //
 // Threading: a service instance belongs to one worker and is called only on that worker's
-// io_context. Cancellation: when the awaiting coroutine is destroyed the call is abandoned;
-// layers hold resources in RAII guards so abandonment releases them.
+// io_context. Cancellation: when the awaiting coroutine is destroyed, or its cancellation slot
+// fires (the session's, when the client leaves), the call is abandoned; layers hold resources
+// in RAII guards so abandonment releases them.
 
 #include <boost/asio/awaitable.hpp>
 #include <concepts>
