@@ -106,23 +106,20 @@ void SharedCall::append_block(Block block) {
   for (auto& waiter : to_wake) Waiter::wake(std::move(waiter));
 }
 
-void SharedCall::complete() {
-  std::vector<std::shared_ptr<Waiter>> to_wake;
-  {
-    std::lock_guard lock(mutex_);
-    if (complete_ || failed_) return;
-    complete_ = true;
-    wake_all_locked(to_wake);
-  }
-  for (auto& waiter : to_wake) Waiter::wake(std::move(waiter));
-}
+void SharedCall::complete() { end(std::nullopt); }
 
-void SharedCall::fail(core::BodyError error) {
+void SharedCall::fail(core::BodyError error) { end(error); }
+
+void SharedCall::end(std::optional<core::BodyError> error) {
   std::vector<std::shared_ptr<Waiter>> to_wake;
   {
     std::lock_guard lock(mutex_);
     if (complete_ || failed_) return;
-    failed_ = error;
+    if (error) {
+      failed_ = error;
+    } else {
+      complete_ = true;
+    }
     wake_all_locked(to_wake);
   }
   for (auto& waiter : to_wake) Waiter::wake(std::move(waiter));

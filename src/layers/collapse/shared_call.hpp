@@ -105,6 +105,8 @@ class SharedCall : public std::enable_shared_from_this<SharedCall> {
 
  private:
   void wake_all_locked(std::vector<std::shared_ptr<Waiter>>& to_wake);
+  // The body's end, clean (nullopt) or not; only the first end counts.
+  void end(std::optional<core::BodyError> error);
 
   const std::size_t max_bytes_;
   std::mutex mutex_;
