@@ -1,12 +1,10 @@
 #include "upstream/upstream_body.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/read.hpp>
+
+#include "upstream/quick_ack.hpp"
 
 namespace levee::upstream {
 
@@ -57,10 +55,8 @@ asio::awaitable<core::BodyPiece> UpstreamBody::read() {
     // Ends before the connection is released or closed below, which it refers to.
     Deadline deadline(pool_, *connection_, pool_.config().request_timeout);
     while (piece.empty() && !parser_->is_done()) {
-      // The upstream may be waiting for the ACK of what it sent (upstream_client.cpp).
-      const int on = 1;
-      (void)::setsockopt(connection_->socket.native_handle(), IPPROTO_TCP, TCP_QUICKACK, &on,
-                         sizeof on);
+      // The upstream may be waiting for the ACK of what it sent (quick_ack.hpp).
+      ack_promptly(connection_->socket);
       auto [ec, n] = co_await http::async_read_some(connection_->socket, connection_->buffer,
                                                     *parser_, asio::as_tuple(asio::use_awaitable));
       if (ec) {

@@ -82,12 +82,8 @@ void SharedCall::publish_whole(core::Response& response, bool shareable) {
 }
 
 bool SharedCall::append(std::string_view piece) {
-  bool too_large = false;
-  {
-    std::lock_guard lock(mutex_);
-    too_large = piece.size() > max_bytes_ - std::min(bytes_, max_bytes_);
-  }
-  if (too_large) {
+  // bytes_ is written only by the call's own coroutine, which is the caller: no lock to read it.
+  if (piece.size() > max_bytes_ - std::min(bytes_, max_bytes_)) {
     fail(core::BodyError::too_large);
     return false;
   }
