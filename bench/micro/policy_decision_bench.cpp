@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "policy/learned_policy.hpp"
+#include "policy/observation.hpp"
 #include "policy/onnx_model.hpp"
 
 namespace {
@@ -53,9 +54,13 @@ std::string make_mlp_bytes() {
     type->mutable_shape()->add_dim()->set_dim_param("batch");
     type->mutable_shape()->add_dim()->set_dim_value(cols);
   };
-  declare(graph.add_input(), "obs", 4);
+  constexpr int k_width = static_cast<int>(levee::policy::k_observation_size);
+  declare(graph.add_input(), "obs", k_width);
   declare(graph.add_output(), "logits", 2);
-  const std::array<int, 4> widths{4, 64, 64, 2};
+  auto* version = model.add_metadata_props();
+  version->set_key(std::string(levee::policy::k_observation_version_key));
+  version->set_value(std::to_string(levee::policy::k_observation_version));
+  const std::array<int, 4> widths{k_width, 64, 64, 2};
   std::string x = "obs";
   for (std::size_t layer = 0; layer < 3; ++layer) {
     const std::string w = "w" + std::to_string(layer);
@@ -94,7 +99,7 @@ std::shared_ptr<const CompiledModel> make_mlp() {
 
 void bm_decide(benchmark::State& state) {
   const auto model = make_mlp();
-  std::array<float, 4> obs{0.3F, 0.5F, 0.2F, 0.7F};
+  const levee::policy::Observation obs{0.3F, 0.5F, 0.2F, 0.7F, 0.4F, 0.1F, 0.9F, 0.6F, 0.2F};
   for (auto _ : state) {
     benchmark::DoNotOptimize(obs);
     benchmark::DoNotOptimize(model->decide(obs));
@@ -105,7 +110,7 @@ BENCHMARK(bm_decide);
 void bm_decide_own_scratch(benchmark::State& state) {
   const auto model = make_mlp();
   CompiledModel::Scratch scratch;
-  std::array<float, 4> obs{0.3F, 0.5F, 0.2F, 0.7F};
+  const levee::policy::Observation obs{0.3F, 0.5F, 0.2F, 0.7F, 0.4F, 0.1F, 0.9F, 0.6F, 0.2F};
   for (auto _ : state) {
     benchmark::DoNotOptimize(obs);
     benchmark::DoNotOptimize(model->decide(obs, scratch));
@@ -113,8 +118,9 @@ void bm_decide_own_scratch(benchmark::State& state) {
 }
 BENCHMARK(bm_decide_own_scratch);
 
-// The whole decision a route makes: the observation from the route's signals, the model
-// (the same MLP, loaded through a ModelSlot), the deadline check and the counters.
+// The whole decision a route makes: the group's arrival figures (GroupArrivals::describe over
+// a group of 127), the observation from the route's signals, the model (the same MLP, loaded
+// through a ModelSlot), the deadline check and the counters.
 void bm_learned_policy_decide(benchmark::State& state) {
   namespace policy = levee::policy;
   const std::string path = "/tmp/levee-policy-bench-" + std::to_string(::getpid()) + ".onnx";
@@ -134,9 +140,13 @@ void bm_learned_policy_decide(benchmark::State& state) {
   auto adaptive = std::make_shared<policy::AdaptivePolicy>(signals);
   const policy::LearnedPolicy learned(slot, adaptive, policy::LearnedSettings{},
                                       std::make_shared<policy::DecisionCounters>());
-  levee::GroupState group{
-      12, 128, 0, 0, std::chrono::milliseconds(7), std::chrono::milliseconds(50)};
+  levee::GroupArrivals arrivals(now);
+  for (int i = 1; i < 127; ++i) arrivals.add(now + std::chrono::microseconds(40 * i));
+  const auto asked = now + std::chrono::milliseconds(7);
   for (auto _ : state) {
+    levee::GroupState group{
+        127, 128, 0, 0, std::chrono::milliseconds(7), std::chrono::milliseconds(50)};
+    arrivals.describe(group, asked);
     benchmark::DoNotOptimize(group);
     benchmark::DoNotOptimize(learned.decide(group));
   }

@@ -125,10 +125,11 @@ struct FinishedBatch {
   FlushReason reason = FlushReason::timeout;
   std::size_t items = 0;
   std::size_t bytes = 0;
-  std::chrono::nanoseconds age{0};        // from its first item to its call's start
-  std::chrono::nanoseconds call_time{0};  // its call, start to answer
-  bool ok = false;                        // the call answered one result per item
-  int failure_code = 0;                   // BatchFailure::code when it did not
+  std::chrono::nanoseconds age{0};          // from its first item to its call's start
+  std::chrono::nanoseconds call_time{0};    // its call, start to answer
+  bool ok = false;                          // the call answered one result per item
+  int failure_code = 0;                     // BatchFailure::code when it did not
+  const GroupArrivals* arrivals = nullptr;  // its items' arrivals; valid during the call only
 };
 
 // Hooks for metrics; called under the batcher's lock (call_finished excepted), so they must be
@@ -238,9 +239,12 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
 
   struct Batch {
     Batch(std::shared_ptr<Lane> origin, std::chrono::steady_clock::time_point now)
-        : lane(std::move(origin)), opened(now) {}
+        : lane(std::move(origin)), opened(now), arrivals(now) {}
     std::shared_ptr<Lane> lane;
     std::chrono::steady_clock::time_point opened;
+    // Every item's arrival, withdrawn ones included; guarded by the batcher's mutex while the
+    // batch is open, final once it is sealed.
+    GroupArrivals arrivals;
     // max_wait; owned by its pending wait on lane->executor, touched there only.
     std::weak_ptr<boost::asio::steady_timer> timer;
     // Guarded by the batcher's mutex:
@@ -311,7 +315,12 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
                     : FlushReason::duplicate_key,
                 starts);
     }
-    if (!open_) open_batch(lane);
+    const auto now = std::chrono::steady_clock::now();
+    if (!open_) {
+      open_batch(lane, now);
+    } else {
+      open_->arrivals.add(now);
+    }
     Batch& batch = *open_;
     batch.members.push_back(member);
     batch.bytes += member->bytes;
@@ -328,18 +337,23 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       seal_open(FlushReason::shutdown, starts);
     } else if (batch.due) {
       seal_open(*batch.due, starts);  // it should have gone already: now, if there is room
-    } else if (auto reason = policy_->decide(
-                   GroupState{batch.members.size(), limits_.max_batch_size, batch.bytes,
-                              limits_.max_batch_bytes,
-                              std::chrono::steady_clock::now() - batch.opened, limits_.max_wait})) {
+    } else if (auto reason = policy_->decide(state_of(batch, now))) {
       seal_open(*reason, starts);
     }
   }
 
+  // What the policy sees of an open batch; under the mutex.
+  [[nodiscard]] GroupState state_of(const Batch& batch,
+                                    std::chrono::steady_clock::time_point now) const noexcept {
+    GroupState state{batch.members.size(),    limits_.max_batch_size, batch.bytes,
+                     limits_.max_batch_bytes, now - batch.opened,     limits_.max_wait};
+    batch.arrivals.describe(state, now);
+    return state;
+  }
+
   // Called on the lane's executor (by submit), so the batch's timer is armed on its thread.
   // The timer fires at max_wait, and before it at every policy tick (FlushPolicy::tick).
-  void open_batch(const std::shared_ptr<Lane>& lane) {
-    const auto now = std::chrono::steady_clock::now();
+  void open_batch(const std::shared_ptr<Lane>& lane, std::chrono::steady_clock::time_point now) {
     open_ = std::make_shared<Batch>(lane, now);
     auto timer =
         std::make_shared<boost::asio::steady_timer>(lane->executor, next_wake(*open_, now));
@@ -379,9 +393,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
         }
         seal_open(FlushReason::timeout, starts);
       } else if (!batch->members.empty() && !batch->due) {
-        if (auto reason = policy_->decide(GroupState{batch->members.size(), limits_.max_batch_size,
-                                                     batch->bytes, limits_.max_batch_bytes,
-                                                     now - batch->opened, limits_.max_wait})) {
+        if (auto reason = policy_->decide(state_of(*batch, now))) {
           seal_open(*reason, starts);
         }
       }
@@ -459,7 +471,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       self->observer_->call_finished(FinishedBatch{
           batch->reason, batch->members.size(), batch->bytes, batch->departed - batch->opened,
           std::chrono::steady_clock::now() - batch->departed, failure == nullptr,
-          failure != nullptr ? failure->code : 0});
+          failure != nullptr ? failure->code : 0, &batch->arrivals});
     }
     self->finish(*batch, std::move(reply));
   }

@@ -7,11 +7,15 @@
 // Threading: a policy is shared by every worker of a route and asked under the group owner's
 // lock, so decide() must be thread-safe and quick (no I/O, no allocation).
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
+#include <vector>
 
 namespace levee {
 
@@ -40,7 +44,7 @@ inline constexpr std::size_t k_flush_reasons = 7;
   return "unknown";
 }
 
-// What a policy sees of a group, at an arrival.
+// What a policy sees of a group, at an arrival or a tick.
 struct GroupState {
   std::size_t size = 0;  // members now, the arrival included
   std::size_t size_cap = 0;
@@ -48,6 +52,67 @@ struct GroupState {
   std::size_t bytes_cap = 0;  // 0: no byte cap (collapse)
   std::chrono::nanoseconds age{0};
   std::chrono::nanoseconds max_wait{0};
+  // Since the newest member joined (0 at an arrival; the age while only the opener waits).
+  std::chrono::nanoseconds since_last_arrival{0};
+  // Members that joined within the last GroupArrivals::growth_window(max_wait), the newest
+  // included: how fast the group is still growing.
+  std::size_t recent_arrivals = 0;
+  // From the opening to the newest member's arrival: over size - 1, the group's own mean gap
+  // between arrivals (a burst's is microseconds even when the route's average is not).
+  std::chrono::nanoseconds arrival_span{0};
+};
+
+// When each member of one waiting group arrived, as offsets from the group's opening: what
+// a policy needs to tell a group that stopped growing from one still filling (GroupState's
+// since_last_arrival and recent_arrivals), and what flush telemetry records so that a trace
+// can be replayed offline. Memory grows with the members, which the size cap bounds.
+//
+// Threading: none of its own; the group's owner guards it with the group's lock.
+class GroupArrivals {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+
+  // The "last few ms" of recent_arrivals: a sixteenth of max_wait (3.125 ms of 50 ms).
+  [[nodiscard]] static constexpr std::chrono::nanoseconds growth_window(
+      std::chrono::nanoseconds max_wait) noexcept {
+    return max_wait / 16;
+  }
+
+  GroupArrivals() = default;
+  explicit GroupArrivals(TimePoint opened) { open(opened); }
+
+  // The opener arrived: forgets any earlier group.
+  void open(TimePoint at) {
+    opened_ = at;
+    offsets_.clear();
+    offsets_.push_back(0);
+  }
+  // A member joined. Times are kept in order: a clock read that lost a race to the lock
+  // counts as the newest arrival's time.
+  void add(TimePoint at) {
+    const std::int64_t offset = (at - opened_).count();
+    offsets_.push_back(offsets_.empty() ? offset : std::max(offset, offsets_.back()));
+  }
+
+  // Fills `state`'s arrival fields as of `now` (size, age and max_wait are the owner's).
+  void describe(GroupState& state, TimePoint now) const noexcept {
+    if (offsets_.empty()) return;
+    const std::int64_t at = (now - opened_).count();
+    state.since_last_arrival =
+        std::chrono::nanoseconds(std::max<std::int64_t>(at - offsets_.back(), 0));
+    const std::int64_t from = at - growth_window(state.max_wait).count();
+    const auto first_recent = std::lower_bound(offsets_.begin(), offsets_.end(), from);
+    state.recent_arrivals = static_cast<std::size_t>(offsets_.end() - first_recent);
+    state.arrival_span = std::chrono::nanoseconds(offsets_.back());
+  }
+
+  [[nodiscard]] TimePoint opened() const noexcept { return opened_; }
+  // Each member's arrival after the opening, in ns, ascending; the first is 0.
+  [[nodiscard]] std::span<const std::int64_t> offsets() const noexcept { return offsets_; }
+
+ private:
+  TimePoint opened_{};
+  std::vector<std::int64_t> offsets_;
 };
 
 class FlushPolicy {

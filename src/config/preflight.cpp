@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "config/resolve.hpp"
+#include "policy/observation.hpp"
 #include "policy/onnx_model.hpp"
 
 namespace levee::config {
@@ -189,12 +190,18 @@ void check_models(const Config& config, std::vector<ConfigError>& errors) {
       key += ".batch.model";
     }
     if (tuning == nullptr) continue;
-    const policy::ModelLoadResult loaded = policy::load_model(tuning->model);
+    policy::ModelLoadResult loaded = policy::load_model(tuning->model);
+    std::optional<std::string> why;
     if (!loaded) {
+      why = loaded.error();
+    } else if (auto mismatch = policy::observation_mismatch(*loaded.value())) {
+      why = "model " + tuning->model + ": " + *mismatch;
+    }
+    if (why) {
       errors.push_back(error_at(config, key,
-                                "cannot load " + loaded.error() + "; serve would run route " +
+                                "cannot load " + *why + "; serve would run route " +
                                     in_quotes(route.name) +
-                                    " on the adaptive fallback until the file loads"));
+                                    " on the adaptive fallback until a model that fits loads"));
     }
   }
 }

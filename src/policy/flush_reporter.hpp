@@ -32,6 +32,9 @@ struct FlushedGroup {
   std::chrono::nanoseconds upstream_latency{0};
   int status = 0;                // upstream HTTP status; 0 when the call failed without one
   bool reached_upstream = true;  // false: levee answered it itself (shed, breaker open)
+  // When its members arrived (flush telemetry's opened_unix_ns and arrivals_ns); null: not
+  // recorded. Read during flushed() only.
+  const GroupArrivals* arrivals = nullptr;
 };
 
 class FlushReporter {

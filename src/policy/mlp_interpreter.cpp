@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 namespace levee::policy {
@@ -81,7 +82,7 @@ void softmax(const PlanStep& s, const float* a, float* out) {
 }  // namespace
 
 CompiledModel::CompiledModel(Plan plan) : plan_(std::move(plan)) {
-  assert(plan_.scratch_floats >= plan_.input_offset + k_observation_size);
+  assert(plan_.scratch_floats >= plan_.input_offset + plan_.input_width);
 }
 
 void CompiledModel::run(float* scratch) const {
@@ -114,8 +115,12 @@ void CompiledModel::run(float* scratch) const {
   }
 }
 
-std::array<float, k_logit_count> CompiledModel::evaluate(
-    std::span<const float, k_observation_size> obs, Scratch& scratch) const {
+std::array<float, k_logit_count> CompiledModel::evaluate(std::span<const float> obs,
+                                                         Scratch& scratch) const {
+  if (obs.size() != plan_.input_width) {
+    constexpr float nan = std::numeric_limits<float>::quiet_NaN();
+    return {nan, nan};
+  }
   if (scratch.floats_.size() < plan_.scratch_floats) scratch.floats_.resize(plan_.scratch_floats);
   float* base = scratch.floats_.data();
   std::copy(obs.begin(), obs.end(), base + plan_.input_offset);
@@ -124,19 +129,17 @@ std::array<float, k_logit_count> CompiledModel::evaluate(
   return {out[0], out[1]};
 }
 
-std::array<float, k_logit_count> CompiledModel::evaluate(
-    std::span<const float, k_observation_size> obs) const {
+std::array<float, k_logit_count> CompiledModel::evaluate(std::span<const float> obs) const {
   thread_local Scratch scratch;
   return evaluate(obs, scratch);
 }
 
-ModelAction CompiledModel::decide(std::span<const float, k_observation_size> obs,
-                                  Scratch& scratch) const {
+ModelAction CompiledModel::decide(std::span<const float> obs, Scratch& scratch) const {
   const auto logits = evaluate(obs, scratch);
   return logits[1] > logits[0] ? ModelAction::flush : ModelAction::wait;
 }
 
-ModelAction CompiledModel::decide(std::span<const float, k_observation_size> obs) const {
+ModelAction CompiledModel::decide(std::span<const float> obs) const {
   const auto logits = evaluate(obs);
   return logits[1] > logits[0] ? ModelAction::flush : ModelAction::wait;
 }

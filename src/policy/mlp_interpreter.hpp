@@ -1,7 +1,7 @@
 #pragma once
 // The evaluator of the `learned` flush policy (DESIGN.md "Flush policies"): a compiled plan of
-// a small feed-forward network (an exported MLP) that maps the four-feature observation to two
-// logits, WAIT and FLUSH. onnx_model.hpp builds a plan from an ONNX file and validates it; this
+// a small feed-forward network (an exported MLP) that maps an observation (a row of floats) to
+// two logits, WAIT and FLUSH. onnx_model.hpp builds a plan from an ONNX file and validates it; this
 // file only runs it.
 //
 // Threading and ownership: a CompiledModel is immutable once built and is shared, behind a
@@ -17,7 +17,9 @@
 
 namespace levee::policy {
 
-inline constexpr std::size_t k_observation_size = 4;
+// The widest observation a model may take (a bound on what a hostile file declares); which
+// width and version levee's own observation has is the policy's business (route_signals.hpp).
+inline constexpr std::size_t k_max_input_width = 64;
 inline constexpr std::size_t k_logit_count = 2;  // [WAIT, FLUSH]
 
 enum class ModelAction : std::uint8_t { wait, flush };
@@ -58,7 +60,11 @@ struct Plan {
   std::vector<PlanStep> steps;
   std::size_t scratch_floats = 0;
   std::uint32_t input_offset = 0;  // in scratch: the observation is copied there
-  TensorRef output;                // two floats
+  std::uint32_t input_width = 0;   // floats in one observation
+  // What the file declares of its observation (metadata "levee.observation_version"); 0:
+  // nothing declared.
+  std::uint32_t observation_version = 0;
+  TensorRef output;  // two floats
   std::size_t parameter_count = 0;
 };
 
@@ -77,21 +83,25 @@ class CompiledModel {
 
   explicit CompiledModel(Plan plan);
 
-  [[nodiscard]] std::array<float, k_logit_count> evaluate(
-      std::span<const float, k_observation_size> obs, Scratch& scratch) const;
+  // An observation of another width than input_width() gives NaN logits (never a read out of
+  // bounds).
+  [[nodiscard]] std::array<float, k_logit_count> evaluate(std::span<const float> obs,
+                                                          Scratch& scratch) const;
   // With a thread_local scratch.
-  [[nodiscard]] std::array<float, k_logit_count> evaluate(
-      std::span<const float, k_observation_size> obs) const;
+  [[nodiscard]] std::array<float, k_logit_count> evaluate(std::span<const float> obs) const;
 
   // FLUSH when logit[FLUSH] > logit[WAIT]; a NaN logit means WAIT (callers that must tell a
   // broken model apart check evaluate()'s logits with std::isfinite).
-  [[nodiscard]] ModelAction decide(std::span<const float, k_observation_size> obs,
-                                   Scratch& scratch) const;
-  [[nodiscard]] ModelAction decide(std::span<const float, k_observation_size> obs) const;
+  [[nodiscard]] ModelAction decide(std::span<const float> obs, Scratch& scratch) const;
+  [[nodiscard]] ModelAction decide(std::span<const float> obs) const;
 
   [[nodiscard]] std::size_t parameter_count() const noexcept { return plan_.parameter_count; }
   [[nodiscard]] std::size_t step_count() const noexcept { return plan_.steps.size(); }
   [[nodiscard]] std::size_t scratch_floats() const noexcept { return plan_.scratch_floats; }
+  [[nodiscard]] std::size_t input_width() const noexcept { return plan_.input_width; }
+  [[nodiscard]] std::uint32_t observation_version() const noexcept {
+    return plan_.observation_version;
+  }
 
  private:
   void run(float* scratch) const;

@@ -4,12 +4,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <utility>
 #include <vector>
 
+#include "policy/observation.hpp"
 #include "policy/onnx_model.hpp"
 
 namespace levee::policy {
@@ -60,6 +60,10 @@ RefreshOutcome ModelSlot::refresh(bool force) {
     return RefreshOutcome::failed;
   }
   const std::shared_ptr<const CompiledModel>& model = loaded.value();
+  if (auto mismatch = observation_mismatch(*model)) {
+    fail("model " + path_ + ": " + *mismatch);
+    return RefreshOutcome::failed;
+  }
   if (const auto cost = measure(*model); cost > decision_deadline_) {
     fail("model " + path_ + " takes " + describe(cost) + " per decision, more than its route's " +
          "decision_deadline of " + describe(decision_deadline_));
@@ -96,7 +100,7 @@ void ModelSlot::fail(std::string message) {
 std::chrono::nanoseconds ModelSlot::measure(const CompiledModel& model) {
   constexpr std::size_t k_rounds = 64;
   CompiledModel::Scratch scratch;
-  const std::array<float, k_observation_size> obs{0.5F, 0.5F, 0.5F, 0.5F};
+  const std::vector<float> obs(model.input_width(), 0.5F);
   (void)model.evaluate(obs, scratch);  // the scratch grows once
   std::vector<std::chrono::nanoseconds> costs;
   costs.reserve(k_rounds);

@@ -2,8 +2,9 @@
 // The `learned` policy's model for one route, replaced whole while requests use it (DESIGN.md
 // "Flush policies": the model file is reloaded when it changes, without a restart).
 //
-// refresh() reads the file, and only when it loaded, validated and evaluates within the
-// route's decision_deadline does the new model replace the old one, in one atomic store. A
+// refresh() reads the file, and only when it loaded, validated, takes this levee's observation
+// (its declared version and input width, observation.hpp) and evaluates within the route's
+// decision_deadline does the new model replace the old one, in one atomic store. A
 // decision holds its own reference to the model it started with, so a swap never frees a
 // model under an evaluation. A file that fails keeps the previous model (or none), and the
 // reason is kept for the log, /stats and the tests.

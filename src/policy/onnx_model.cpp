@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -69,6 +70,7 @@ class ModelCompiler {
   using Error = std::optional<std::string>;
 
   Error read_opset(const onnx::ModelProto& model);
+  Error read_observation_version(const onnx::ModelProto& model);
   Error add_tensor(const onnx::TensorProto& tensor, const std::string& name,
                    const std::string& what);
   Error add_input(const onnx::GraphProto& graph);
@@ -100,6 +102,7 @@ class ModelCompiler {
 std::optional<std::string> ModelCompiler::compile(const onnx::ModelProto& model) {
   if (!model.has_graph()) return "the model has no graph";
   if (auto e = read_opset(model)) return e;
+  if (auto e = read_observation_version(model)) return e;
   const onnx::GraphProto& graph = model.graph();
   if (graph.sparse_initializer_size() > 0) {
     return "sparse initializers are not supported ('" +
@@ -122,6 +125,21 @@ std::optional<std::string> ModelCompiler::compile(const onnx::ModelProto& model)
   if (auto e = check_nodes(graph)) return e;
   if (auto e = compile_nodes(graph)) return e;
   return check_output(graph);
+}
+
+ModelCompiler::Error ModelCompiler::read_observation_version(const onnx::ModelProto& model) {
+  for (const auto& entry : model.metadata_props()) {
+    if (entry.key() != k_observation_version_key) continue;
+    const std::string& text = entry.value();
+    std::uint32_t version = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
+    if (ec != std::errc() || end != text.data() + text.size() || version == 0) {
+      return "metadata '" + std::string(k_observation_version_key) + "' is '" + text +
+             "'; a positive integer is required";
+    }
+    plan_.observation_version = version;
+  }
+  return std::nullopt;
 }
 
 ModelCompiler::Error ModelCompiler::read_opset(const onnx::ModelProto& model) {
@@ -197,7 +215,7 @@ ModelCompiler::Error ModelCompiler::add_input(const onnx::GraphProto& graph) {
     }
     observation = &in;
   }
-  if (observation == nullptr) return "the graph has no input (the observation [1,4])";
+  if (observation == nullptr) return "the graph has no input (the observation [1,W])";
   const std::string what = "graph input '" + observation->name() + "'";
   if (observation->name().empty()) return "the graph input has no name";
   if (!observation->type().has_tensor_type()) return what + " is not a tensor";
@@ -205,14 +223,14 @@ ModelCompiler::Error ModelCompiler::add_input(const onnx::GraphProto& graph) {
   if (type.elem_type() != onnx::TensorProto_DataType_FLOAT) {
     return what + " is " + dtype_name(type.elem_type()) + "; only FLOAT (float32) is supported";
   }
-  if (!type.has_shape()) return what + " declares no shape; [1,4] is required";
+  if (!type.has_shape()) return what + " declares no shape; [1,W] is required";
   const auto& shape = type.shape();
   const bool batch_ok =
       shape.dim_size() == 2 && (!shape.dim(0).has_dim_value() || shape.dim(0).dim_value() == 1);
-  const bool features_ok =
-      shape.dim_size() == 2 && shape.dim(1).has_dim_value() &&
-      shape.dim(1).dim_value() == static_cast<std::int64_t>(k_observation_size);
-  if (!batch_ok || !features_ok) {
+  const bool width_ok = shape.dim_size() == 2 && shape.dim(1).has_dim_value() &&
+                        shape.dim(1).dim_value() >= 1 &&
+                        shape.dim(1).dim_value() <= static_cast<std::int64_t>(k_max_input_width);
+  if (!batch_ok || !width_ok) {
     std::string declared = "[";
     for (int i = 0; i < shape.dim_size(); ++i) {
       if (i > 0) declared += ",";
@@ -221,11 +239,15 @@ ModelCompiler::Error ModelCompiler::add_input(const onnx::GraphProto& graph) {
               ? std::to_string(shape.dim(i).dim_value())
               : (shape.dim(i).dim_param().empty() ? std::string("?") : shape.dim(i).dim_param());
     }
-    return what + " has shape " + declared + "]; [1,4] (or [N,4]) is required";
+    return what + " has shape " + declared +
+           "]; [1,W] (or [N,W]) with 1 <= W <= " + std::to_string(k_max_input_width) +
+           " is required";
   }
+  const auto width = static_cast<std::size_t>(shape.dim(1).dim_value());
   Value value;
-  if (auto e = new_scratch(what, 2, {1, k_observation_size}, value)) return e;
+  if (auto e = new_scratch(what, 2, {1, width}, value)) return e;
   plan_.input_offset = value.ref.offset;
+  plan_.input_width = static_cast<std::uint32_t>(width);
   values_.emplace(observation->name(), value);
   return std::nullopt;
 }

@@ -15,19 +15,6 @@ constexpr double k_quantile = 0.99;
   return std::chrono::duration<double>(d).count();
 }
 
-// A ratio clamped to [0, 1]; a zero bound counts as reached (1, or 0 for a zero amount).
-[[nodiscard]] float bounded_ratio(double amount, double bound) noexcept {
-  if (!(bound > 0.0)) return amount > 0.0 ? 1.0F : 0.0F;
-  const double ratio = amount / bound;
-  if (!(ratio > 0.0)) return 0.0F;  // NaN included
-  return static_cast<float>(std::min(ratio, 1.0));
-}
-
-[[nodiscard]] float unit_clamp(double value) noexcept {
-  if (!(value > 0.0)) return 0.0F;
-  return static_cast<float>(std::min(value, 1.0));
-}
-
 [[nodiscard]] std::size_t slot_of(std::int64_t tick) noexcept {
   constexpr auto slices = static_cast<std::int64_t>(RouteSignals::k_latency_slices);
   return static_cast<std::size_t>(((tick % slices) + slices) % slices);
@@ -39,27 +26,18 @@ void SignalSettings::validate() const {
   if (rate_time_constant <= Duration::zero()) {
     throw std::invalid_argument("rate_time_constant must be positive");
   }
+  if (short_rate_time_constant <= Duration::zero()) {
+    throw std::invalid_argument("short_rate_time_constant must be positive");
+  }
   if (latency_window < Duration(RouteSignals::k_latency_slices)) {
     throw std::invalid_argument("latency_window is too short");
   }
 }
 
-Observation make_observation(const GroupState& group, const SignalSnapshot& signals) noexcept {
-  const double p99_ms =
-      signals.upstream_p99
-          ? std::chrono::duration<double, std::milli>(*signals.upstream_p99).count()
-          : 0.0;
-  return {
-      bounded_ratio(static_cast<double>(group.size), static_cast<double>(group.size_cap)),
-      bounded_ratio(seconds(group.age), seconds(group.max_wait)),
-      unit_clamp(std::log1p(std::max(p99_ms, 0.0)) / std::log1p(k_observation_latency_ms)),
-      unit_clamp(std::tanh(signals.arrival_rate / k_observation_rate_per_s)),
-  };
-}
-
 RouteSignals::RouteSignals(SignalSettings settings)
     : settings_((settings.validate(), settings)),
       tau_seconds_(seconds(settings.rate_time_constant)),
+      short_tau_seconds_(seconds(settings.short_rate_time_constant)),
       slice_width_(settings.latency_window / static_cast<Duration::rep>(k_latency_slices)) {}
 
 std::size_t RouteSignals::bucket_of(Duration latency) noexcept {
@@ -83,31 +61,46 @@ std::int64_t RouteSignals::tick_of(TimePoint now) const noexcept {
   return (since % width < 0) ? tick - 1 : tick;
 }
 
-void RouteSignals::record_arrival(TimePoint now) noexcept {
-  std::lock_guard lock(mutex_);
-  const double weight = 1.0 / tau_seconds_;
-  if (!any_arrival_) {
-    rate_ = weight;
-    last_arrival_ = now;
-    any_arrival_ = true;
-  } else if (now >= last_arrival_) {
-    rate_ = rate_ * std::exp(-seconds(now - last_arrival_) / tau_seconds_) + weight;
-    last_arrival_ = now;
+void RouteSignals::DecayedRate::record(TimePoint now, double tau_seconds) noexcept {
+  const double weight = 1.0 / tau_seconds;
+  if (now >= last) {
+    rate = rate * std::exp(-seconds(now - last) / tau_seconds) + weight;
+    last = now;
   } else {
     // Taken before the latest arrival was recorded: it has decayed since, as seen from there.
-    rate_ += weight * std::exp(-seconds(last_arrival_ - now) / tau_seconds_);
+    rate += weight * std::exp(-seconds(last - now) / tau_seconds);
   }
 }
 
+double RouteSignals::DecayedRate::at(TimePoint now, double tau_seconds) const noexcept {
+  if (now <= last) return rate;
+  return rate * std::exp(-seconds(now - last) / tau_seconds);
+}
+
+void RouteSignals::record_arrival(TimePoint now) noexcept {
+  std::lock_guard lock(mutex_);
+  if (!any_arrival_) {
+    rate_ = DecayedRate{1.0 / tau_seconds_, now};
+    short_rate_ = DecayedRate{1.0 / short_tau_seconds_, now};
+    any_arrival_ = true;
+    return;
+  }
+  rate_.record(now, tau_seconds_);
+  short_rate_.record(now, short_tau_seconds_);
+}
+
 double RouteSignals::rate_at(TimePoint now) const noexcept {
-  if (!any_arrival_) return 0.0;
-  if (now <= last_arrival_) return rate_;
-  return rate_ * std::exp(-seconds(now - last_arrival_) / tau_seconds_);
+  return any_arrival_ ? rate_.at(now, tau_seconds_) : 0.0;
 }
 
 double RouteSignals::arrival_rate(TimePoint now) const noexcept {
   std::lock_guard lock(mutex_);
   return rate_at(now);
+}
+
+double RouteSignals::short_arrival_rate(TimePoint now) const noexcept {
+  std::lock_guard lock(mutex_);
+  return any_arrival_ ? short_rate_.at(now, short_tau_seconds_) : 0.0;
 }
 
 void RouteSignals::drop(Slice& slice) const noexcept {
@@ -167,7 +160,8 @@ std::optional<Duration> RouteSignals::upstream_p99(TimePoint now) const noexcept
 SignalSnapshot RouteSignals::snapshot(TimePoint now) const noexcept {
   std::lock_guard lock(mutex_);
   expire(tick_of(now));
-  return SignalSnapshot{rate_at(now), p99()};
+  return SignalSnapshot{rate_at(now), any_arrival_ ? short_rate_.at(now, short_tau_seconds_) : 0.0,
+                        p99()};
 }
 
 }  // namespace levee::policy

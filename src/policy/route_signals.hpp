@@ -19,10 +19,9 @@
 //   window is between (k-1)/k and 1 times `latency_window`. Memory is fixed. The p99 is the
 //   upper bound of the bucket holding the 99th-percentile sample: at most 2^(1/4) ≈ 1.19
 //   times the true value, never below it (except in the last, open-ended bucket).
-// - Observation (DESIGN.md, exactly): [size / size_cap, age / max_wait,
-//   log1p(upstream p99 in ms) / log1p(500), tanh(arrival rate / 100)], each clamped to
-//   [0, 1]. A zero size_cap or max_wait is a bound already reached: its feature is 1 (0 for
-//   an empty group against a zero cap). No upstream call in the window: the p99 feature is 0.
+// - Short-horizon arrival rate: the same estimate with `short_rate_time_constant` (10 ms),
+//   which sees a burst begin and end within a few ms.
+// - The observation built from these and the group: observation.hpp.
 //
 // Time is passed in (steady_clock time points), so tests drive it by hand.
 //
@@ -40,35 +39,22 @@
 #include <optional>
 
 #include "levee/flush_policy.hpp"
+#include "policy/observation.hpp"
 
 namespace levee::policy {
 
 using Duration = std::chrono::nanoseconds;
 using TimePoint = std::chrono::steady_clock::time_point;
-using Observation = std::array<float, 4>;
-
-// The normalisation scales of the observation (DESIGN.md).
-inline constexpr double k_observation_latency_ms = 500.0;
-inline constexpr double k_observation_rate_per_s = 100.0;
 
 struct SignalSettings {
-  Duration rate_time_constant = std::chrono::seconds(1);  // tau of the arrival rate
-  Duration latency_window = std::chrono::seconds(10);     // the p99 looks this far back
+  Duration rate_time_constant = std::chrono::seconds(1);              // tau of the arrival rate
+  Duration short_rate_time_constant = std::chrono::milliseconds(10);  // and of the short one
+  Duration latency_window = std::chrono::seconds(10);                 // the p99 looks this far back
 
   // Throws std::invalid_argument naming the first bad value (start-up only): a time
   // constant that is not positive, a window shorter than k_latency_slices ns.
   void validate() const;
 };
-
-// The signals at one instant, read together.
-struct SignalSnapshot {
-  double arrival_rate = 0.0;             // requests per second
-  std::optional<Duration> upstream_p99;  // nullopt: no upstream call in the window
-};
-
-// The observation of `group` under `signals`; a pure function (see the contract above).
-[[nodiscard]] Observation make_observation(const GroupState& group,
-                                           const SignalSnapshot& signals) noexcept;
 
 class RouteSignals {
  public:
@@ -86,6 +72,7 @@ class RouteSignals {
   void record_upstream_latency(Duration latency, TimePoint now) noexcept;
 
   [[nodiscard]] double arrival_rate(TimePoint now) const noexcept;
+  [[nodiscard]] double short_arrival_rate(TimePoint now) const noexcept;
   [[nodiscard]] std::optional<Duration> upstream_p99(TimePoint now) const noexcept;
   [[nodiscard]] SignalSnapshot snapshot(TimePoint now) const noexcept;
   [[nodiscard]] Observation observe(const GroupState& group, TimePoint now) const noexcept {
@@ -106,6 +93,14 @@ class RouteSignals {
     std::array<std::uint32_t, k_latency_buckets> counts{};
   };
 
+  // An exactly decayed exponentially weighted rate (the contract above); under mutex_.
+  struct DecayedRate {
+    double rate = 0.0;  // at `last`
+    TimePoint last{};
+    void record(TimePoint now, double tau_seconds) noexcept;
+    [[nodiscard]] double at(TimePoint now, double tau_seconds) const noexcept;
+  };
+
   // Under mutex_.
   [[nodiscard]] double rate_at(TimePoint now) const noexcept;
   void expire(std::int64_t tick) const noexcept;
@@ -115,12 +110,13 @@ class RouteSignals {
 
   const SignalSettings settings_;
   const double tau_seconds_;
+  const double short_tau_seconds_;
   const Duration slice_width_;
 
   mutable std::mutex mutex_;
-  // The rate at last_arrival_; valid once any_arrival_.
-  double rate_ = 0.0;
-  TimePoint last_arrival_{};
+  // Valid once any_arrival_.
+  DecayedRate rate_;
+  DecayedRate short_rate_;
   bool any_arrival_ = false;
   // The live slices (tick within the last k_latency_slices) and their sum.
   mutable std::array<Slice, k_latency_slices> slices_{};

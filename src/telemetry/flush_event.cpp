@@ -1,6 +1,7 @@
 #include "telemetry/flush_event.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <iterator>
@@ -11,7 +12,7 @@ namespace levee::telemetry {
 
 std::string to_json(const FlushEvent& event) {
   std::string out;
-  out.reserve(256 + event.route.size() + event.policy.size());
+  out.reserve(320 + event.route.size() + event.policy.size() + 12 * event.arrivals.size());
   auto it = std::back_inserter(out);
   const auto ts =
       std::chrono::duration_cast<std::chrono::nanoseconds>(event.timestamp.time_since_epoch());
@@ -30,8 +31,16 @@ std::string to_json(const FlushEvent& event) {
       out += "null";
     }
   }
-  fmt::format_to(it, R"(],"action":{},"policy":)", event.action);
+  fmt::format_to(it, R"(],"observation_version":{},"action":{},"policy":)",
+                 event.observation_version, event.action);
   core::append_json_string(out, event.policy);
+  if (!event.arrivals.empty()) {
+    const auto opened =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(event.opened.time_since_epoch());
+    fmt::format_to(it, R"(,"opened_unix_ns":{},"arrivals_ns":[{}])", opened.count(),
+                   fmt::join(event.arrivals, ","));
+    if (event.arrivals_truncated) out += R"(,"arrivals_truncated":true)";
+  }
   out += '}';
   return out;
 }

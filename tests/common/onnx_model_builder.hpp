@@ -9,7 +9,12 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
+
+#include "policy/observation.hpp"
+#include "policy/onnx_model.hpp"
 
 namespace levee::test {
 
@@ -83,6 +88,12 @@ class ModelBuilder {
     a->set_type(onnx::AttributeProto_AttributeType_FLOAT);
     a->set_f(v);
   }
+  ModelBuilder& metadata(std::string_view key, const std::string& value) {
+    auto* entry = model_.add_metadata_props();
+    entry->set_key(std::string(key));
+    entry->set_value(value);
+    return *this;
+  }
   [[nodiscard]] std::string bytes() const { return model_.SerializeAsString(); }
 
  private:
@@ -104,14 +115,21 @@ class ModelBuilder {
 };
 
 // A model whose FLUSH logit is obs[0] (the size feature) and whose WAIT logit is `threshold`:
-// it flushes a group once size / size_cap passes the threshold.
-inline ModelBuilder size_threshold_model(float threshold) {
+// it flushes a group once size / size_cap passes the threshold. By default it takes this
+// levee's observation (its width, and its version in the metadata); `width` and `version`
+// (0: none declared) make one that does not.
+inline ModelBuilder size_threshold_model(float threshold,
+                                         std::size_t width = policy::k_observation_size,
+                                         std::uint32_t version = policy::k_observation_version) {
   ModelBuilder b;
-  b.input("obs", {1, 4}).output("logits");
-  b.init("w", Mat{4, 2, {0, 1, 0, 0, 0, 0, 0, 0}});
+  b.input("obs", {1, static_cast<std::int64_t>(width)}).output("logits");
+  std::vector<float> weights(width * 2, 0.0F);
+  weights[1] = 1.0F;  // row 0 (the size feature) into column 1 (FLUSH)
+  b.init("w", Mat{width, 2, std::move(weights)});
   b.init("b", Mat{1, 2, {threshold, 0}}, /*as_vector=*/true);
   b.node("MatMul", {"obs", "w"}, "h");
   b.node("Add", {"h", "b"}, "logits");
+  if (version != 0) b.metadata(policy::k_observation_version_key, std::to_string(version));
   return b;
 }
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <string>
 
+#include "common/onnx_model_builder.hpp"
 #include "levee_fixture.hpp"
 #include "support/process.hpp"
 
@@ -177,6 +178,31 @@ TEST(Cli, CheckRefusesAMissingModelThatServeStartsWithoutOnTheFallback) {
   // Serve starts the route on adaptive and loads the model when it is published.
   LeveeProcess serve(path);
   EXPECT_GT(serve.port, 0);
+}
+
+TEST(Cli, AModelOfAnotherObservationVersionIsRefusedByCheckAndLoggedByServe) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "models");
+  // What `make train` wrote before observation version 2: four inputs, no declared version.
+  test::publish(dir.path() / "models/policy.onnx", test::size_threshold_model(0.5F, 4, 0).bytes());
+  LeveeOptions options;
+  options.routes =
+      "[[routes]]\nname = \"api\"\nupstream = \"legacy\"\nmode = \"collapse\"\n"
+      "[routes.collapse]\nstrategy = \"window\"\npolicy = \"learned\"\n"
+      "model = \"models/policy.onnx\"\n";
+  const auto path = write_file(dir.path() / "levee.toml", make_config(options, "127.0.0.1:9"));
+  Process check(binary_path("levee"), {"check", "--config", path});
+  EXPECT_EQ(check.wait_exit(10s), 1);
+  const std::string error = line_naming(check.stderr_text(), "routes[0].collapse.model");
+  EXPECT_TRUE(error.starts_with(path + ":20:9: ")) << error;
+  EXPECT_NE(error.find("declares no observation version"), std::string::npos) << error;
+  EXPECT_NE(error.find("observation version 2 with 9 features"), std::string::npos) << error;
+
+  // Serve starts (on the adaptive fallback) and says why the model was refused.
+  LeveeProcess serve(path);
+  ASSERT_GT(serve.port, 0);
+  EXPECT_NE(serve.process.stderr_text().find("observation version"), std::string::npos)
+      << serve.process.stderr_text();
 }
 
 TEST(Cli, CheckStillAcceptsAConfigServeStartsWith) {

@@ -49,13 +49,15 @@ void BatchCounters::flushed(FlushReason reason, std::size_t items, std::size_t /
 
 void BatchCounters::call_finished(const FinishedBatch& batch) {
   if (!reporter_) return;
-  const GroupState at_flush{batch.items, limits_.max_batch_size,
-                            batch.bytes, limits_.max_batch_bytes,
-                            batch.age,   limits_.max_wait};
+  GroupState at_flush{batch.items, limits_.max_batch_size, batch.bytes, limits_.max_batch_bytes,
+                      batch.age,   limits_.max_wait};
+  if (batch.arrivals != nullptr)
+    batch.arrivals->describe(at_flush, batch.arrivals->opened() + batch.age);
   // A failed call's status is the one its members got (BatchFailure::code).
   const int status = batch.ok ? 200 : batch.failure_code;
-  reporter_->flushed(policy::FlushedGroup{at_flush, batch.reason, batch.call_time, status, true},
-                     std::chrono::steady_clock::now());
+  reporter_->flushed(
+      policy::FlushedGroup{at_flush, batch.reason, batch.call_time, status, true, batch.arrivals},
+      std::chrono::steady_clock::now());
 }
 
 void BatchCounters::count_call(CallOutcome outcome) {

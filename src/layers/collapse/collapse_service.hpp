@@ -202,8 +202,7 @@ class CollapseService {
       }
       std::size_t members = 0;
       std::tie(members, reason) = table_->dispatch(slot, go.value_or(FlushReason::immediate));
-      at_flush.size = members;
-      at_flush.age = std::chrono::steady_clock::now() - opened;
+      at_flush = table_->state_of(slot);  // closed: no one joins after dispatch
       count_flush(reason, members, at_flush.age);
     } else {
       count_flush(FlushReason::immediate, std::nullopt, {});
@@ -296,9 +295,11 @@ class CollapseService {
     if (rules->reporter) {
       // An inflight slot takes members until its answer: its size is known only now.
       if (rules->strategy == Strategy::inflight) at_flush.size = served;
-      rules->reporter->flushed(policy::FlushedGroup{at_flush, reason, answered - departed,
-                                                    response.status, !response.shed},
-                               answered);
+      // The slot is finished: its arrivals are final, and no one else touches them.
+      rules->reporter->flushed(
+          policy::FlushedGroup{at_flush, reason, answered - departed, response.status,
+                               !response.shed, &slot->arrivals},
+          answered);
     }
     if (rules->strategy == Strategy::inflight && served > 0) {
       observe(counters->metrics, served, std::chrono::steady_clock::now() - opened);
@@ -359,8 +360,7 @@ class CollapseService {
   // (SlotTable::join) and at every tick of a policy that has one; max_wait always ends it.
   boost::asio::awaitable<std::optional<FlushReason>> park(const std::shared_ptr<Slot>& slot) {
     const auto opened = std::chrono::steady_clock::now();
-    std::optional<FlushReason> go = rules_->policy->decide(
-        GroupState{1, table_->max_waiters() + 1, 0, 0, {}, rules_->max_wait});
+    std::optional<FlushReason> go = rules_->policy->decide(table_->state_of(slot));
     if (go) co_return go;
     const auto deadline = opened + rules_->max_wait;
     const auto tick = rules_->policy->tick();

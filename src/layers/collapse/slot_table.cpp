@@ -26,7 +26,9 @@ Joined SlotTable::join(CollapseKey key) {
     // An abandoned call (every member left) is being cancelled: not one to join.
     if (slot.key == key && slot.members <= max_waiters_ && !slot.dispatched &&
         !slot.call->abandoned()) {
+      const auto now = std::chrono::steady_clock::now();
       ++slot.members;
+      slot.arrivals.add(now);
       slot.call->add_member();
       waiter_count_.fetch_add(1, std::memory_order_relaxed);
       if (strategy_ == Strategy::window && !slot.flush_now) {
@@ -34,15 +36,13 @@ Joined SlotTable::join(CollapseKey key) {
         if (slot.members > max_waiters_) {
           slot.flush_now = FlushReason::size_cap;
         } else if (policy_) {
-          slot.flush_now = policy_->decide(
-              GroupState{slot.members, max_waiters_ + 1, 0, 0,
-                         std::chrono::steady_clock::now() - slot.opened_at, max_wait_});
+          slot.flush_now = policy_->decide(state_locked(slot, now));
         }
         if (slot.flush_now && slot.parked_leader) Waiter::wake(slot.parked_leader);
       }
       // A slow leader (nginx's proxy_cache_lock_age): one more call may go upstream.
       if (strategy_ == Strategy::inflight && leader_age_ > std::chrono::nanoseconds::zero() &&
-          !slot.second_call && std::chrono::steady_clock::now() - slot.opened_at > leader_age_) {
+          !slot.second_call && now - slot.opened_at > leader_age_) {
         slot.second_call = true;
         return {Role::second_leader, it->second};
       }
@@ -73,11 +73,21 @@ bool SlotTable::park_leader(const std::shared_ptr<Slot>& slot,
 std::optional<FlushReason> SlotTable::ask_on_tick(const std::shared_ptr<Slot>& slot) {
   std::lock_guard lock(shard_of(*slot).mutex);
   if (!slot->flush_now && policy_) {
-    slot->flush_now =
-        policy_->decide(GroupState{slot->members, max_waiters_ + 1, 0, 0,
-                                   std::chrono::steady_clock::now() - slot->opened_at, max_wait_});
+    slot->flush_now = policy_->decide(state_locked(*slot, std::chrono::steady_clock::now()));
   }
   return slot->flush_now;
+}
+
+GroupState SlotTable::state_locked(const Slot& slot,
+                                   std::chrono::steady_clock::time_point now) const noexcept {
+  GroupState state{slot.members, max_waiters_ + 1, 0, 0, now - slot.opened_at, max_wait_};
+  slot.arrivals.describe(state, now);
+  return state;
+}
+
+GroupState SlotTable::state_of(const std::shared_ptr<Slot>& slot) {
+  std::lock_guard lock(shard_of(*slot).mutex);
+  return state_locked(*slot, std::chrono::steady_clock::now());
 }
 
 std::pair<std::size_t, FlushReason> SlotTable::dispatch(const std::shared_ptr<Slot>& slot,

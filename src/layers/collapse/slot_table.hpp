@@ -50,6 +50,9 @@ struct Slot {
   bool dispatched = false;   // window: gone upstream, closed to new members
   bool second_call = false;  // inflight: a second leader went upstream after leader_age
   std::chrono::steady_clock::time_point opened_at = std::chrono::steady_clock::now();
+  // Every member's arrival (the policy's signals and flush telemetry); read without the lock
+  // only once the slot is finished (no one joins it then).
+  GroupArrivals arrivals{opened_at};
   bool finished = false;
   std::optional<FlushReason> flush_now;   // window: full, the policy said so, or shutdown
   std::shared_ptr<Waiter> parked_leader;  // window: the leader waiting to flush
@@ -93,6 +96,10 @@ class SlotTable {
   // Window leader, at a policy tick between arrivals: the reason the slot should go now (one
   // an arrival recorded, or the policy's answer now), or nullopt to keep waiting.
   [[nodiscard]] std::optional<FlushReason> ask_on_tick(const std::shared_ptr<Slot>& slot);
+  // What the policy sees of the slot now (window leader: at its own arrival, and at dispatch
+  // for the flush telemetry).
+  [[nodiscard]] GroupState state_of(const std::shared_ptr<Slot>& slot);
+
   // Window leader: closes the slot to new members. Returns the members it answers and why it
   // goes now: the reason recorded on the slot (full, policy, shutdown), else `otherwise`
   // (timeout when the leader's max_wait timer fired, or the leader's own policy decision).
@@ -125,6 +132,9 @@ class SlotTable {
     std::unordered_multimap<std::uint64_t, std::shared_ptr<Slot>> slots;
   };
   Shard& shard_of(const Slot& slot) noexcept { return shards_[slot.key.hash % k_shards]; }
+  // Under the slot's shard lock.
+  [[nodiscard]] GroupState state_locked(const Slot& slot,
+                                        std::chrono::steady_clock::time_point now) const noexcept;
 
   const std::size_t max_slots_;
   const std::size_t max_waiters_;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -75,6 +76,51 @@ TEST(FlushReporter, EveryFlushBecomesOneEventWithWhatThePolicySaw) {
   EXPECT_EQ(second.action, telemetry::k_action_wait);  // the envelope sent it, not the policy
   EXPECT_GT(second.observation[2], 0.0F);              // the first call's latency is in
   EXPECT_EQ(second.status, 502);
+}
+
+TEST(FlushReporter, TheEventCarriesTheObservationVersionAndTheGroupsArrivals) {
+  Recorded recorded;
+  FlushReporter reporter("api", std::make_shared<RouteSignals>(), &recorded.telemetry, "learned",
+                         true);
+  const auto before = std::chrono::system_clock::now();
+  const auto opened = std::chrono::steady_clock::now() - milliseconds(30);
+  GroupArrivals arrivals(opened);
+  arrivals.add(opened + milliseconds(1));
+  arrivals.add(opened + milliseconds(4));
+  reporter.flushed(
+      FlushedGroup{at_flush(3), FlushReason::policy, milliseconds(2), 200, true, &arrivals},
+      std::chrono::steady_clock::now());
+  reporter.flushed(FlushedGroup{at_flush(1), FlushReason::timeout, milliseconds(2), 200, true},
+                   std::chrono::steady_clock::now());
+  const auto after = std::chrono::system_clock::now();
+  recorded.telemetry.stop();
+
+  ASSERT_EQ(recorded.events->size(), 2u);
+  const telemetry::FlushEvent& event = (*recorded.events)[0];
+  EXPECT_EQ(event.observation_version, k_observation_version);
+  EXPECT_EQ(event.arrivals, (std::vector<std::int64_t>{0, 1'000'000, 4'000'000}));
+  EXPECT_FALSE(event.arrivals_truncated);
+  // The opening, on the system clock: 30 ms before the flush was reported.
+  EXPECT_GE(event.opened, before - milliseconds(30));
+  EXPECT_LE(event.opened, after - milliseconds(30));
+  EXPECT_TRUE((*recorded.events)[1].arrivals.empty());  // the owner recorded none
+}
+
+TEST(FlushReporter, AGroupLargerThanTheEventsListIsCutAndSaysSo) {
+  Recorded recorded;
+  FlushReporter reporter("api", nullptr, &recorded.telemetry, "timer", false);
+  const auto opened = std::chrono::steady_clock::now();
+  GroupArrivals arrivals(opened);
+  for (std::size_t i = 1; i < telemetry::k_max_event_arrivals + 10; ++i) {
+    arrivals.add(opened + std::chrono::microseconds(i));
+  }
+  reporter.flushed(FlushedGroup{at_flush(telemetry::k_max_event_arrivals + 10),
+                                FlushReason::size_cap, milliseconds(1), 200, true, &arrivals},
+                   std::chrono::steady_clock::now());
+  recorded.telemetry.stop();
+  ASSERT_EQ(recorded.events->size(), 1u);
+  EXPECT_EQ((*recorded.events)[0].arrivals.size(), telemetry::k_max_event_arrivals);
+  EXPECT_TRUE((*recorded.events)[0].arrivals_truncated);
 }
 
 TEST(FlushReporter, LeveesOwnAnswersDoNotCountAsUpstreamLatency) {

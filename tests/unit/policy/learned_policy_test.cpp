@@ -104,11 +104,14 @@ TEST(LearnedPolicy, AnEvaluationPastTheDeadlineIsReplacedByTheFallbacksAnswer) {
 TEST(LearnedPolicy, ANonFiniteOutputFallsBack) {
   // Finite weights (the loader refuses others) whose product overflows to infinity.
   test::ModelBuilder nan_model;
-  nan_model.input("obs", {1, 4}).output("logits");
-  nan_model.init("w1", test::Mat{4, 2, {3e38F, 3e38F, 0, 0, 0, 0, 0, 0}});
+  nan_model.input("obs", {1, k_observation_size}).output("logits");
+  std::vector<float> huge(k_observation_size * 2, 0.0F);
+  huge[0] = huge[1] = 3e38F;
+  nan_model.init("w1", test::Mat{k_observation_size, 2, huge});
   nan_model.init("w2", test::Mat{2, 2, {10, 0, 0, 10}});
   nan_model.node("MatMul", {"obs", "w1"}, "h");
   nan_model.node("MatMul", {"h", "w2"}, "logits");
+  nan_model.metadata(k_observation_version_key, std::to_string(k_observation_version));
   Route route(&nan_model);
   ASSERT_NE(route.slot->current(), nullptr);
   route.busy_route();

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "policy/mlp_interpreter.hpp"
 #include "policy/onnx_model.hpp"
@@ -39,8 +40,9 @@ void expect_matches_reference(const std::string& reference_name) {
   ASSERT_GE(inputs.size(), 256U);
 
   for (std::size_t row = 0; row < inputs.size(); ++row) {
-    std::array<float, k_observation_size> obs{};
-    for (std::size_t k = 0; k < k_observation_size; ++k) {
+    std::vector<float> obs(model.input_width());
+    ASSERT_EQ(inputs.at(row).get_array().size(), obs.size()) << reference_name << " row " << row;
+    for (std::size_t k = 0; k < obs.size(); ++k) {
       double value = 0.0;
       ASSERT_EQ(inputs.at(row).at(k).get_double().get(value), simdjson::SUCCESS);
       obs[k] = static_cast<float>(value);

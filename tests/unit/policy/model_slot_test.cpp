@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <array>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -40,7 +39,8 @@ struct ModelFile {
 
 // FLUSH minus WAIT for a size feature of 0.5: tells which threshold the live model has.
 float margin(const ModelSlot& slot) {
-  const std::array<float, k_observation_size> obs{0.5F, 0, 0, 0};
+  Observation obs{};
+  obs[0] = 0.5F;
   const auto logits = slot.current()->evaluate(obs);
   return logits[1] - logits[0];
 }
@@ -68,9 +68,23 @@ TEST(ModelSlot, LoadsReloadsOnlyWhenTheFileChangesAndKeepsTheOldModelOnABadOne) 
   EXPECT_EQ(slot.loads(), 2u);
   EXPECT_EQ(slot.failures(), 1u);
   // A decision that started with the old model still holds it.
-  EXPECT_FLOAT_EQ(before->evaluate(std::array<float, 4>{0.5F, 0, 0, 0})[1] -
-                      before->evaluate(std::array<float, 4>{0.5F, 0, 0, 0})[0],
-                  0.25F);
+  Observation obs{};
+  obs[0] = 0.5F;
+  EXPECT_FLOAT_EQ(before->evaluate(obs)[1] - before->evaluate(obs)[0], 0.25F);
+}
+
+TEST(ModelSlot, AModelOfAnotherObservationVersionIsRefusedAndTheOldOneStays) {
+  ModelFile file;
+  file.publish(0.25F);
+  ModelSlot slot("r", file.path.string(), milliseconds(5));
+  ASSERT_EQ(slot.refresh(false), RefreshOutcome::loaded);
+  const auto before = slot.current();
+  // What `make train` wrote before observation version 2: four inputs, no version.
+  test::publish(file.path, test::size_threshold_model(0.1F, 4, 0).bytes());
+  EXPECT_EQ(slot.refresh(false), RefreshOutcome::failed);
+  EXPECT_EQ(slot.current(), before);
+  EXPECT_NE(slot.last_error().find("observation version"), std::string::npos) << slot.last_error();
+  EXPECT_NE(slot.last_error().find(file.path.string()), std::string::npos) << slot.last_error();
 }
 
 TEST(ModelSlot, AMissingFileFailsOnceAndAForcedRefreshReadsAnUnchangedFileAgain) {

@@ -20,7 +20,7 @@
 namespace levee::policy {
 namespace {
 
-using Obs = std::array<float, k_observation_size>;
+using Obs = std::array<float, 4>;  // the width of the models these tests build
 using test::Mat;
 using test::ModelBuilder;
 
@@ -382,10 +382,24 @@ TEST(OnnxModelRefuses, OperatorOfAnotherDomain) {
 }
 
 TEST(OnnxModelRefuses, WrongInputShape) {
+  // Any width up to k_max_input_width loads (whether it is levee's observation is the
+  // policy's check, observation_test.cpp); a wider one is refused.
   ModelBuilder b;
   b.input("x", {1, 5}).output("y").init("w", Mat{5, 2, std::vector<float>(10, 0.5F)});
   b.node("MatMul", {"x", "w"}, "y");
-  expect_mentions(load_error(b.bytes()), {"'x'", "[1,5]"});
+  auto five = load_model_from_bytes(b.bytes());
+  ASSERT_TRUE(five.ok()) << five.error();
+  EXPECT_EQ(five.value()->input_width(), 5U);
+
+  constexpr std::int64_t too_wide = k_max_input_width + 1;
+  ModelBuilder wide;
+  wide.input("x", {1, too_wide})
+      .output("y")
+      .init("w", Mat{static_cast<std::size_t>(too_wide), 2,
+                     std::vector<float>(static_cast<std::size_t>(too_wide) * 2, 0.5F)});
+  wide.node("MatMul", {"x", "w"}, "y");
+  const std::string declared = "[1," + std::to_string(too_wide) + "]";
+  expect_mentions(load_error(wide.bytes()), {"'x'", declared.c_str()});
 
   ModelBuilder rank3;
   rank3.input("x", {1, 1, 4}).output("y");

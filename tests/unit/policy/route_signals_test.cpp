@@ -190,59 +190,6 @@ TEST(RouteSignals, SlotReusedAfterAWrapHoldsOnlyItsNewSlice) {
   EXPECT_LT(*p99, milliseconds(2));
 }
 
-TEST(RouteSignals, ObservationFollowsTheDesign) {
-  SignalSnapshot snapshot;
-  snapshot.arrival_rate = 100.0;
-  snapshot.upstream_p99 = milliseconds(100);
-  const Observation obs =
-      make_observation(group(5, 10, milliseconds(25), milliseconds(50)), snapshot);
-  EXPECT_FLOAT_EQ(obs[0], 0.5F);
-  EXPECT_FLOAT_EQ(obs[1], 0.5F);
-  EXPECT_FLOAT_EQ(obs[2], static_cast<float>(std::log1p(100.0) / std::log1p(500.0)));
-  EXPECT_FLOAT_EQ(obs[3], static_cast<float>(std::tanh(1.0)));
-}
-
-TEST(RouteSignals, ObservationIsClampedToTheUnitInterval) {
-  SignalSnapshot snapshot;
-  snapshot.arrival_rate = 1e9;
-  snapshot.upstream_p99 = seconds(30);
-  const Observation obs = make_observation(group(40, 10, seconds(1), milliseconds(50)), snapshot);
-  for (float feature : obs) EXPECT_FLOAT_EQ(feature, 1.0F);
-
-  SignalSnapshot none;  // no traffic, no call measured
-  const Observation empty = make_observation(group(0, 10, Duration::zero(), seconds(1)), none);
-  for (float feature : empty) EXPECT_FLOAT_EQ(feature, 0.0F);
-}
-
-TEST(RouteSignals, ObservationHasNoNanForZeroBoundsOrOddInputs) {
-  SignalSnapshot odd;
-  odd.arrival_rate = std::numeric_limits<double>::infinity();
-  odd.upstream_p99 = Duration(-1);
-  const GroupState cases[] = {
-      group(0, 0, Duration::zero(), Duration::zero()),
-      group(3, 0, milliseconds(5), Duration::zero()),
-      group(3, 10, Duration(-7), milliseconds(5)),
-      group(std::numeric_limits<std::size_t>::max(), 1, Duration::max(), Duration(1)),
-  };
-  for (const GroupState& g : cases) {
-    for (const SignalSnapshot& s : {odd, SignalSnapshot{}}) {
-      for (float feature : make_observation(g, s)) {
-        EXPECT_TRUE(std::isfinite(feature));
-        EXPECT_GE(feature, 0.0F);
-        EXPECT_LE(feature, 1.0F);
-      }
-    }
-  }
-  // A zero bound counts as reached.
-  const Observation zero_bounds =
-      make_observation(group(3, 0, milliseconds(5), Duration::zero()), SignalSnapshot{});
-  EXPECT_FLOAT_EQ(zero_bounds[0], 1.0F);
-  EXPECT_FLOAT_EQ(zero_bounds[1], 1.0F);
-  const Observation empty_zero_cap =
-      make_observation(group(0, 0, Duration::zero(), Duration::zero()), SignalSnapshot{});
-  EXPECT_FLOAT_EQ(empty_zero_cap[0], 0.0F);
-}
-
 TEST(RouteSignals, ObserveReadsTheRoutesSignals) {
   RouteSignals signals(settings(seconds(1)));
   const TimePoint last = steady_arrivals(signals, k_start, milliseconds(10), seconds(8));
@@ -254,6 +201,20 @@ TEST(RouteSignals, ObserveReadsTheRoutesSignals) {
       std::chrono::duration<double, std::milli>(*signals.upstream_p99(last)).count();
   EXPECT_FLOAT_EQ(obs[2], static_cast<float>(std::log1p(p99_ms) / std::log1p(500.0)));
   EXPECT_NEAR(obs[3], std::tanh(1.0), 0.01);
+  // One arrival every 10 ms: the short-horizon gap estimate is about 10 ms (a fifth of W).
+  EXPECT_NEAR(signals.short_arrival_rate(last), 1.0 / (0.010 * (1.0 - std::exp(-1.0))), 1.0);
+}
+
+TEST(RouteSignals, ShortRateSeesABurstEndWithinMilliseconds) {
+  RouteSignals signals;
+  const TimePoint last = steady_arrivals(signals, k_start, microseconds(20), milliseconds(1));
+  const double in_burst = signals.short_arrival_rate(last);
+  EXPECT_GT(in_burst, 4000.0);  // 50 arrivals within 1 ms, over tau = 10 ms
+  EXPECT_NEAR(signals.short_arrival_rate(last + milliseconds(10)), in_burst * std::exp(-1.0),
+              1e-6 * in_burst);
+  // The long rate hardly moves in that time.
+  EXPECT_NEAR(signals.arrival_rate(last + milliseconds(10)), signals.arrival_rate(last),
+              0.02 * signals.arrival_rate(last));
 }
 
 TEST(RouteSignals, RefusesSettingsItCannotRunWith) {

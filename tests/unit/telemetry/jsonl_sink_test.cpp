@@ -35,7 +35,9 @@ FlushEvent sample(std::uint32_t n) {
   event.age = std::chrono::microseconds(100 + n);
   event.upstream_latency = std::chrono::microseconds(2000 + n);
   event.status = 200;
-  event.observation = {0.125f * static_cast<float>(n % 8), 0.5f, 0.3f, 0.75f};
+  event.observation = {
+      0.125f * static_cast<float>(n % 8), 0.5f, 0.3f, 0.75f, 0.1f, 0.2f, 0.3f, 0.4f};
+  event.observation_version = 2;
   event.action = static_cast<int>(n % 3) - 1;
   event.policy = "adaptive";
   event.timestamp = std::chrono::system_clock::now();
@@ -63,7 +65,8 @@ void expect_line_is(const std::string& line, const FlushEvent& event) {
   for (const auto value : root["observation"].get_array().value()) {
     EXPECT_EQ(static_cast<float>(value.get_double().value()), event.observation[i++]);
   }
-  EXPECT_EQ(i, 4u);
+  EXPECT_EQ(i, k_event_observation_size);
+  EXPECT_EQ(root["observation_version"].get_int64().value(), event.observation_version);
   EXPECT_EQ(root["action"].get_int64().value(), event.action);
   EXPECT_EQ(root["policy"].get_string().value(), event.policy);
   EXPECT_EQ(root["ts_unix_ns"].get_int64().value(),
