@@ -58,5 +58,11 @@ clean:
 # The learned flush policy (rl/README.md): trains with PPO in the simulator, exports
 # models/flush_policy.onnx, regenerates tests/data/policy/ and the offline table and charts
 # (docs/policies_offline.md, docs/charts/policies-*.png). Deterministic for a given seed, CPU only.
+#   make train TELEMETRY=flushes.jsonl   also trains on the arrival traces levee recorded
+#   make train MODEL=/tmp/new.onnx TRAIN_ARGS="--docs /tmp/d --fixtures /tmp/f"
+TELEMETRY ?=
+MODEL ?= models/flush_policy.onnx
+TRAIN_ARGS ?=
 train: deps
-	@PYTHONPATH=rl /usr/bin/python3 -m levee_rl.train --seed 7
+	@PYTHONPATH=rl /usr/bin/python3 -m levee_rl.train --seed 7 --model $(MODEL) \
+	  $(if $(TELEMETRY),--telemetry $(TELEMETRY)) $(TRAIN_ARGS)

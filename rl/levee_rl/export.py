@@ -1,7 +1,9 @@
-"""Exports a torch MLP (observation [N, 4] -> logits [N, 2]) to the ONNX file levee loads.
+"""Exports a torch MLP (observation [N, W] -> logits [N, 2]) to the ONNX file levee loads.
 
 Input `obs`, output `logits`, opset 13, constants folded; the graph is then checked to use
-only the ops levee's interpreter accepts, and refused otherwise.
+only the ops levee's interpreter accepts, and refused otherwise. A policy model declares the
+observation version it was trained on in the metadata `levee.observation_version`: levee
+refuses a model whose version or input width is not the one it computes.
 """
 
 import argparse
@@ -12,17 +14,29 @@ import torch
 
 from levee_rl.model import ActorCritic
 from levee_rl.onnx_eval import ALLOWED_OPS
+from levee_rl.signals import OBSERVATION_VERSION
+
+VERSION_KEY = "levee.observation_version"
 
 
-def export(module, path):
-    """Writes `module` to `path` and returns the checked onnx.ModelProto."""
+def input_width(module):
+    """The observation width of an MLP: its first Linear layer's inputs."""
+    return next(m for m in module.modules() if isinstance(m, torch.nn.Linear)).in_features
+
+
+def export(module, path, observation_version=None):
+    """Writes `module` to `path` and returns the checked onnx.ModelProto; with
+    `observation_version`, the model declares it (every flush-policy model does)."""
     module = module.eval()
     buffer = io.BytesIO()
     with torch.no_grad():
-        torch.onnx.export(module, torch.zeros(1, 4), buffer, input_names=["obs"],
+        torch.onnx.export(module, torch.zeros(1, input_width(module)), buffer, input_names=["obs"],
                           output_names=["logits"], dynamic_axes={"obs": {0: "N"}, "logits": {0: "N"}},
                           opset_version=13, do_constant_folding=True)
     model = onnx.load_from_string(buffer.getvalue())
+    if observation_version is not None:
+        entry = model.metadata_props.add()
+        entry.key, entry.value = VERSION_KEY, str(observation_version)
     onnx.checker.check_model(model)
     ops = {node.op_type for node in model.graph.node}
     if not ops <= ALLOWED_OPS:
@@ -39,7 +53,7 @@ def main():
     args = parser.parse_args()
     net = ActorCritic()
     net.load_state_dict(torch.load(args.checkpoint))
-    export(net.actor, args.output)
+    export(net.actor, args.output, OBSERVATION_VERSION)
 
 
 if __name__ == "__main__":

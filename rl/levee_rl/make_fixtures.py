@@ -1,6 +1,6 @@
 """Reference inputs and logits for levee's C++ model tests (tests/data/policy/).
 
-The shipped model's outputs on ~256 observations (random in [0,1]^4 plus every corner), and two
+The shipped model's outputs on ~500 observations (random in [0,1]^8 plus every corner), and two
 small random-weight nets using the other activations levee accepts, each with its outputs, so
 the C++ interpreter is checked against torch on more than Gemm + Tanh.
 """
@@ -14,14 +14,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from levee_rl.export import export
+from levee_rl.export import export, input_width
 
 
-def reference_inputs(seed, count=240):
-    """Random points of [0,1]^4 plus the 16 corners (the edges 0 and 1 of every feature)."""
+def reference_inputs(seed, width=4, count=240):
+    """Random points of [0,1]^width plus its corners (the edges 0 and 1 of every feature)."""
     rng = np.random.default_rng([seed, 424242])
-    corners = np.array(list(itertools.product([0.0, 1.0], repeat=4)))
-    return np.concatenate((rng.uniform(0.0, 1.0, (count, 4)), corners)).astype(np.float32)
+    corners = np.array(list(itertools.product([0.0, 1.0], repeat=width)))
+    return np.concatenate((rng.uniform(0.0, 1.0, (count, width)), corners)).astype(np.float32)
 
 
 def write_reference(module, model_rel_path, json_path, inputs):
@@ -36,7 +36,7 @@ def write_shipped_reference(actor, model_rel_path, fixtures_dir, seed):
     """flush_policy_reference.json for the model `make train` just exported."""
     os.makedirs(fixtures_dir, exist_ok=True)
     write_reference(actor, model_rel_path, os.path.join(fixtures_dir, "flush_policy_reference.json"),
-                    reference_inputs(seed))
+                    reference_inputs(seed, input_width(actor)))
 
 
 def random_nets(seed):

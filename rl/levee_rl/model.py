@@ -1,12 +1,14 @@
 """The actor-critic network, and a NumPy copy of its actor for fast rollouts.
 
-The actor is what ships: 4 -> 64 -> 64 -> 2 with Tanh, whose export uses only Gemm and Tanh.
+The actor is what ships: 8 (observation version 2) -> 64 -> 64 -> 2 with Tanh, whose export uses only Gemm and Tanh.
 The critic is a separate MLP of the same shape (training only).
 """
 
 import numpy as np
 import torch
 from torch import nn
+
+from levee_rl.signals import OBSERVATION_SIZE
 
 HIDDEN = 64
 # The initial FLUSH-logit offset: a fresh actor flushes with probability ~2 % per decision, so
@@ -15,7 +17,7 @@ INITIAL_FLUSH_BIAS = -4.0
 
 
 def mlp(outputs):
-    return nn.Sequential(nn.Linear(4, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, HIDDEN), nn.Tanh(),
+    return nn.Sequential(nn.Linear(OBSERVATION_SIZE, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, HIDDEN), nn.Tanh(),
                          nn.Linear(HIDDEN, outputs))
 
 

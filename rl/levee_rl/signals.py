@@ -1,6 +1,6 @@
 """The route signals levee measures, and the observation built from them.
 
-A port of src/policy/route_signals.{hpp,cpp}: the policy was trained on these features, so they
+A port of src/policy/route_signals.{hpp,cpp} and src/policy/observation.{hpp,cpp}: the policy was trained on these features, so they
 must be computed exactly as levee computes them or the shipped model sees inputs it never saw.
 """
 
@@ -46,15 +46,68 @@ def unit_clamp(value):
     return min(value, 1.0)
 
 
-def make_observation(size, size_cap, age_s, max_wait_s, rate_per_s, p99_s):
-    """The four features, exactly as levee's make_observation; p99_s None: no call in the window."""
+OBSERVATION_VERSION = 2
+OBSERVATION_SIZE = 9
+TIME_RESOLUTION = 1000.0  # max_wait / this maps to 0.1 on the log time scale
+SHORT_TAU_S = 0.010
+GROWTH_WINDOW_DIVISOR = 16  # GroupArrivals::growth_window: max_wait / 16
+
+
+def log_time(duration_s, max_wait_s):
+    """A duration on the observation's log time scale: log1p(1000 t / W) / log1p(1000), clamped."""
+    if not max_wait_s > 0.0:
+        return 1.0 if duration_s > 0.0 else 0.0
+    scaled = TIME_RESOLUTION * duration_s / max_wait_s
+    if not scaled > 0.0:
+        return 0.0
+    return unit_clamp(math.log1p(scaled) / math.log1p(TIME_RESOLUTION))
+
+
+def make_observation(size, size_cap, age_s, max_wait_s, rate_per_s, p99_s, since_last_s=0.0,
+                     short_rate_per_s=0.0, recent=0, span_s=0.0):
+    """The nine features of observation version 2, exactly as levee's make_observation
+    (src/policy/observation.cpp); p99_s None: no call in the window."""
     p99_ms = 0.0 if p99_s is None else max(p99_s * 1e3, 0.0)
+    measured = short_rate_per_s > 0.0 and math.isfinite(short_rate_per_s)
+    remaining = max(max_wait_s - age_s, 0.0)
+    expected = short_rate_per_s * remaining if measured else 0.0
     return [
         bounded_ratio(float(size), float(size_cap)),
         bounded_ratio(age_s, max_wait_s),
         unit_clamp(math.log1p(p99_ms) / math.log1p(OBS_LATENCY_MS)),
         unit_clamp(math.tanh(rate_per_s / OBS_RATE_PER_S)),
+        log_time(since_last_s, max_wait_s),
+        log_time(1.0 / short_rate_per_s, max_wait_s) if measured else 1.0,
+        unit_clamp(recent / size) if size > 0 else 0.0,
+        unit_clamp(expected / (expected + size)) if expected + size > 0.0 else 0.0,
+        log_time(span_s / (size - 1), max_wait_s) if size > 1 else 1.0,
     ]
+
+
+class DecayedRate:
+    """An exponentially weighted arrival rate, kept as (rate at the last arrival, its time)."""
+
+    def __init__(self, tau_s):
+        self.tau_s = tau_s
+        self.rate = 0.0
+        self.last = None
+
+    def record(self, now):
+        weight = 1.0 / self.tau_s
+        if self.last is None:
+            self.rate, self.last = weight, now
+        elif now >= self.last:
+            self.rate = self.rate * math.exp(-(now - self.last) / self.tau_s) + weight
+            self.last = now
+        else:
+            self.rate += weight * math.exp(-(self.last - now) / self.tau_s)
+
+    def at(self, now):
+        if self.last is None:
+            return 0.0
+        if now <= self.last:
+            return self.rate
+        return self.rate * math.exp(-(now - self.last) / self.tau_s)
 
 
 class RouteSignals:
@@ -65,31 +118,27 @@ class RouteSignals:
     as long); the value reported is the same bucket upper bound.
     """
 
-    def __init__(self, tau_s=1.0, latency_window_s=10.0):
+    def __init__(self, tau_s=1.0, latency_window_s=10.0, short_tau_s=SHORT_TAU_S):
         self.tau_s = tau_s
         self.window_s = latency_window_s
-        self._rate = 0.0
-        self._last_arrival = None
+        self._rate = DecayedRate(tau_s)
+        self._short_rate = DecayedRate(short_tau_s)
         self._pending = []  # sorted (completion time, bucket) of calls still in flight
         self._window = deque()  # (completion time, bucket) of completed calls, oldest first
         self._counts = [0] * LATENCY_BUCKETS
 
     def record_arrival(self, now):
         """One request arrived at `now` (seconds); arrivals come in time order in the simulator."""
-        weight = 1.0 / self.tau_s
-        if self._last_arrival is None:
-            self._rate = weight
-        else:
-            self._rate = self._rate * math.exp(-(now - self._last_arrival) / self.tau_s) + weight
-        self._last_arrival = now
+        self._rate.record(now)
+        self._short_rate.record(now)
 
     def arrival_rate(self, now):
-        """The rate at `now`, decayed since the last arrival."""
-        if self._last_arrival is None:
-            return 0.0
-        if now <= self._last_arrival:
-            return self._rate
-        return self._rate * math.exp(-(now - self._last_arrival) / self.tau_s)
+        """The rate (tau 1 s) at `now`, decayed since the last arrival."""
+        return self._rate.at(now)
+
+    def short_arrival_rate(self, now):
+        """The short-horizon rate (tau 10 ms) at `now`."""
+        return self._short_rate.at(now)
 
     def record_upstream_call(self, latency_s, completed_at):
         """An upstream call that will complete at `completed_at`; it counts from then on."""

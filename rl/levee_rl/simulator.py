@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from levee_rl.signals import RouteSignals, make_observation
+from levee_rl.signals import GROWTH_WINDOW_DIVISOR, RouteSignals, make_observation
 
 
 @dataclass
@@ -28,11 +28,17 @@ class Decision:
     max_wait: float
     rate: float
     p99: float | None
+    since_last: float = 0.0  # since the group's newest member arrived
+    short_rate: float = 0.0  # the route's arrival rate over tau = 10 ms
+    recent: int = 0  # members that arrived within the last max_wait / 16
+    span: float = 0.0  # from the group's opening to its newest member's arrival
 
     @property
     def observation(self):
-        """The four features levee feeds the learned policy."""
-        return make_observation(self.size, self.size_cap, self.age, self.max_wait, self.rate, self.p99)
+        """The features levee feeds the learned policy (observation version 2)."""
+        return make_observation(self.size, self.size_cap, self.age, self.max_wait, self.rate,
+                                self.p99, self.since_last, self.short_rate, self.recent,
+                                self.span)
 
 
 @dataclass
@@ -97,9 +103,15 @@ def simulate(arrivals, policy, latency, rng, envelope=Envelope()):
         if notify is not None:
             notify(record)
 
+    growth_window = envelope.max_wait / GROWTH_WINDOW_DIVISOR
+
     def ask(now):
+        recent_from = max(first, int(np.searchsorted(arrivals, now - growth_window, side="left")))
         decision = Decision(now, i - first, envelope.size_cap, now - opened, envelope.max_wait,
-                            signals.arrival_rate(now), signals.upstream_p99(now))
+                            signals.arrival_rate(now), signals.upstream_p99(now),
+                            since_last=now - arrivals[i - 1],
+                            short_rate=signals.short_arrival_rate(now), recent=i - recent_from,
+                            span=arrivals[i - 1] - opened)
         return bool(policy.decide(decision))
 
     while i < count or opened is not None:

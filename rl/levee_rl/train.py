@@ -1,7 +1,9 @@
 """`make train`: trains the learned flush policy with PPO, exports it, writes fixtures and the table.
 
-Deterministic for a given --seed: every random stream is derived from it, torch runs on two
-threads. Training traffic is workloads.TRAINING only; the evaluation is on workloads.HELD_OUT.
+Deterministic for a given --seed (and telemetry file): every random stream is derived from it,
+torch runs on two threads. Training traffic is workloads.TRAINING, plus, with --telemetry,
+pieces of the arrival traces levee recorded (trace.py), REPLAY_EPISODES of them per
+iteration; the evaluation is on workloads.HELD_OUT.
 """
 
 import argparse
@@ -10,26 +12,45 @@ import time
 import numpy as np
 import torch
 
-from levee_rl import evaluate, make_fixtures, ppo, workloads
+from levee_rl import evaluate, make_fixtures, ppo, trace, workloads
 from levee_rl.export import export
 from levee_rl.latency import LogNormalLatency
 from levee_rl.model import ActorCritic, NumpyActorCritic
+from levee_rl.signals import OBSERVATION_VERSION
 from levee_rl.simulator import simulate
 
 
-def train(seed, iterations, price, log=print):
-    """Returns the trained ActorCritic."""
+# Replayed episodes per iteration next to the synthetic ones, and how long each piece is.
+REPLAY_EPISODES = 3
+REPLAY_PIECE_S = 1.5
+
+
+def replay_workloads(telemetry_path):
+    """[(name, function(rng) -> arrival times)]: one random piece of a recorded trace per call
+    (every route's pieces together), or [] when the file has no replayable arrivals."""
+    pieces = []
+    for route, times in sorted(trace.arrival_traces(trace.read_events(telemetry_path)).items()):
+        pieces += [piece for piece in trace.split_trace(times, REPLAY_PIECE_S) if piece.size > 1]
+    if not pieces:
+        return []
+    pick = lambda rng: pieces[int(rng.integers(len(pieces)))]  # noqa: E731
+    return [(f"replay-{k}", pick) for k in range(REPLAY_EPISODES)]
+
+
+def train(seed, iterations, price, log=print, extra_workloads=()):
+    """Returns the trained ActorCritic; `extra_workloads` join workloads.TRAINING."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     net = ActorCritic()
     optimiser = torch.optim.Adam(net.parameters(), lr=1e-3)
-    trackers = {name: ppo.RatioTracker() for name, _ in workloads.TRAINING}
+    mix = list(workloads.TRAINING) + list(extra_workloads)
+    trackers = {name: ppo.RatioTracker() for name, _ in mix}
     for iteration in range(iterations):
         started = time.monotonic()
         snapshot = NumpyActorCritic(net)
         buffer = ppo.Buffer(lam=0.95)
         sizes = []
-        for index, (name, make) in enumerate(workloads.TRAINING):
+        for index, (name, make) in enumerate(mix):
             rng = np.random.default_rng([seed, iteration, index])
             median = rng.choice(workloads.TRAINING_LATENCY_MEDIANS)
             policy = ppo.RolloutPolicy(snapshot, rng, price, trackers[name], buffer)
@@ -52,12 +73,17 @@ def main():
     parser.add_argument("--model", default="models/flush_policy.onnx")
     parser.add_argument("--fixtures", default="tests/data/policy")
     parser.add_argument("--docs", default="docs")
-    parser.add_argument("--telemetry", help="levee flush telemetry (JSONL) to fit the evaluation's upstream latency")
+    parser.add_argument("--telemetry",
+                        help="levee flush telemetry (JSONL): its arrival traces join the training "
+                             "mix, and it fits the evaluation's upstream latency")
     args = parser.parse_args()
     torch.set_num_threads(2)
     started = time.monotonic()
-    net = train(args.seed, args.iterations, args.price)
-    export(net.actor, args.model)
+    extra = replay_workloads(args.telemetry) if args.telemetry else []
+    if args.telemetry:
+        print(f"{args.telemetry}: {REPLAY_EPISODES if extra else 0} replayed episodes per iteration")
+    net = train(args.seed, args.iterations, args.price, extra_workloads=extra)
+    export(net.actor, args.model, OBSERVATION_VERSION)
     print(f"trained and exported {args.model} in {time.monotonic() - started:.0f} s")
     make_fixtures.write_shipped_reference(net.actor, args.model, args.fixtures, args.seed)
     make_fixtures.write_random_fixtures(args.fixtures, args.seed)

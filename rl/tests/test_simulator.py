@@ -72,7 +72,26 @@ class SimulatorTest(unittest.TestCase):
         recorder = Recorder()
         self.run_policy(np.array([0.0]), recorder)
         first = recorder.decisions[0]
-        self.assertEqual(first.observation, [1 / 128, 0.0, 0.0, np.tanh(1.0 / 100)])
+        self.assertEqual(first.observation[:4], [1 / 128, 0.0, 0.0, np.tanh(1.0 / 100)])
+        # The opener: it arrived just now, and it is all of the group's recent growth.
+        self.assertEqual(first.since_last, 0.0)
+        self.assertEqual(first.recent, 1)
+        self.assertEqual(first.observation[4], 0.0)
+        self.assertEqual(first.observation[6], 1.0)
+
+    def test_a_group_that_stopped_growing_is_seen_as_such(self):
+        recorder = Recorder()
+        # Three arrivals within 0.2 ms, then nothing: ticks see the time since the last one
+        # grow, and the recent members leave the W/16 = 3.125 ms window.
+        self.run_policy(np.array([0.0, 0.0001, 0.0002]), recorder)
+        by_age = {round(d.age, 6): d for d in recorder.decisions}
+        self.assertAlmostEqual(by_age[0.0002].since_last, 0.0)
+        self.assertAlmostEqual(by_age[0.002].span, 0.0002)
+        self.assertEqual(by_age[0.0002].recent, 3)
+        self.assertAlmostEqual(by_age[0.002].since_last, 0.0018)
+        self.assertEqual(by_age[0.003].recent, 3)
+        self.assertEqual(by_age[0.004].recent, 0)
+        self.assertGreater(by_age[0.002].short_rate, by_age[0.010].short_rate)
 
     def test_deterministic_per_seed(self):
         times = arrivals.bursty(np.random.default_rng(4), 50.0, 2000.0, 0.2, 0.1, 2.0)
