@@ -167,6 +167,23 @@ class FrontierTest(unittest.TestCase):
                                (timer["p50_ms"] / gap["p50_at_equal_reduction_ms"] - 1) * 100)
         self.assertIsNone(frontier.at_reduction(0.999))  # beyond the envelope
 
+    def test_a_short_timer_is_matched_near_the_upstreams_own_latency(self):
+        # A p50 of a couple of ms: the p50 DP alone (half the requests low, half as late as
+        # the envelope allows) has a latency p50 far above its wait threshold there; the
+        # mean-wait schedules still match the 2 ms timer's reduction at its p50.
+        times = arrivals.poisson(np.random.default_rng(21), 2000.0, 0.5)
+
+        def rng_factory():
+            return np.random.default_rng(22)
+
+        timer = summarise(simulate(times, EnvelopeOnly("timer"), LATENCY, rng_factory(),
+                                   Envelope(size_cap=128, max_wait=0.002)), times.size)
+        frontier = oracle.Frontier(times, LATENCY, rng_factory)
+        gap = oracle.distance(timer, frontier)
+        self.assertGreater(timer["reduction"], 0.5)
+        self.assertGreaterEqual(gap["reduction_at_equal_p50"], timer["reduction"] - 0.01)
+        self.assertLessEqual(gap["p50_at_equal_reduction_ms"], timer["p50_ms"] * 1.01)
+
 
 if __name__ == "__main__":
     unittest.main()
