@@ -72,10 +72,10 @@ class GroupArrivals {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;
 
-  // The "last few ms" of recent_arrivals: a sixteenth of max_wait (3.125 ms of 50 ms).
+  // The "last few ms" of recent_arrivals: a thirty-second of max_wait (1.5625 ms of 50 ms).
   [[nodiscard]] static constexpr std::chrono::nanoseconds growth_window(
       std::chrono::nanoseconds max_wait) noexcept {
-    return max_wait / 16;
+    return max_wait / 32;
   }
 
   GroupArrivals() = default;

@@ -50,7 +50,7 @@ OBSERVATION_VERSION = 2
 OBSERVATION_SIZE = 9
 TIME_RESOLUTION = 1000.0  # max_wait / this maps to 0.1 on the log time scale
 SHORT_TAU_S = 0.010
-GROWTH_WINDOW_DIVISOR = 16  # GroupArrivals::growth_window: max_wait / 16
+GROWTH_WINDOW_DIVISOR = 32  # GroupArrivals::growth_window: max_wait / 32
 
 
 def log_time(duration_s, max_wait_s):

@@ -30,7 +30,7 @@ class Decision:
     p99: float | None
     since_last: float = 0.0  # since the group's newest member arrived
     short_rate: float = 0.0  # the route's arrival rate over tau = 10 ms
-    recent: int = 0  # members that arrived within the last max_wait / 16
+    recent: int = 0  # members that arrived within the last max_wait / 32
     span: float = 0.0  # from the group's opening to its newest member's arrival
 
     @property

@@ -76,6 +76,8 @@ def main():
     parser.add_argument("--telemetry",
                         help="levee flush telemetry (JSONL): its arrival traces join the training "
                              "mix, and it fits the evaluation's upstream latency")
+    parser.add_argument("--no-evaluation", action="store_true",
+                        help="export the model only: no fixtures, table or charts (the live loop)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     started = time.monotonic()
@@ -85,6 +87,8 @@ def main():
     net = train(args.seed, args.iterations, args.price, extra_workloads=extra)
     export(net.actor, args.model, OBSERVATION_VERSION)
     print(f"trained and exported {args.model} in {time.monotonic() - started:.0f} s")
+    if args.no_evaluation:
+        return
     make_fixtures.write_shipped_reference(net.actor, args.model, args.fixtures, args.seed)
     make_fixtures.write_random_fixtures(args.fixtures, args.seed)
     latency = (LogNormalLatency.from_telemetry(args.telemetry) if args.telemetry

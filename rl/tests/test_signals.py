@@ -35,7 +35,7 @@ class ObservationTest(unittest.TestCase):
         self.assertEqual(log_time(9.0, 0.050), 1.0)
 
     def test_version_2_features_hand_checked(self):
-        # A wave of 40 that stopped 2 ms ago, 10 of them in the last W/16, on a route whose
+        # A wave of 40 that stopped 2 ms ago, 10 of them in the last W/32, on a route whose
         # short-horizon rate is 4000/s, at age 3 ms of a 50 ms window.
         obs = make_observation(40, 128, 0.003, 0.050, 100.0, None, since_last_s=0.002,
                                short_rate_per_s=4000.0, recent=10, span_s=0.00078)

@@ -82,15 +82,15 @@ class SimulatorTest(unittest.TestCase):
     def test_a_group_that_stopped_growing_is_seen_as_such(self):
         recorder = Recorder()
         # Three arrivals within 0.2 ms, then nothing: ticks see the time since the last one
-        # grow, and the recent members leave the W/16 = 3.125 ms window.
+        # grow, and the recent members leave the W/32 = 1.5625 ms window.
         self.run_policy(np.array([0.0, 0.0001, 0.0002]), recorder)
         by_age = {round(d.age, 6): d for d in recorder.decisions}
         self.assertAlmostEqual(by_age[0.0002].since_last, 0.0)
         self.assertAlmostEqual(by_age[0.002].span, 0.0002)
         self.assertEqual(by_age[0.0002].recent, 3)
         self.assertAlmostEqual(by_age[0.002].since_last, 0.0018)
-        self.assertEqual(by_age[0.003].recent, 3)
-        self.assertEqual(by_age[0.004].recent, 0)
+        self.assertEqual(by_age[0.001].recent, 3)
+        self.assertEqual(by_age[0.002].recent, 0)
         self.assertGreater(by_age[0.002].short_rate, by_age[0.010].short_rate)
 
     def test_deterministic_per_seed(self):

@@ -11,7 +11,7 @@
 //   3 tanh(arrival rate over tau = 1 s, per second / 100)
 //   4 time since the group's newest member arrived, on the log time scale below
 //   5 the mean gap between arrivals over the short horizon (tau = 10 ms), same scale
-//   6 the members that joined within the last W/16, over size (how fast it still grows)
+//   6 the members that joined within the last W/32, over size (how fast it still grows)
 //   7 e / (e + size), e = the short-horizon rate x (W - age): the share of the group
 //     still to come if arrivals go on as they have
 //   8 the group's own mean gap between arrivals (arrival_span / (size - 1)), log time

@@ -47,7 +47,7 @@ TEST(Observation, VersionOneFeaturesAreUnchanged) {
 
 // The same case rl/tests/test_signals.py checks: both sides compute the same features.
 TEST(Observation, VersionTwoFeaturesHandChecked) {
-  // A wave of 40 that stopped 2 ms ago, 10 of them in the last W/16, on a route whose
+  // A wave of 40 that stopped 2 ms ago, 10 of them in the last W/32, on a route whose
   // short-horizon rate is 4000/s, at age 3 ms of a 50 ms window.
   GroupState g = group(40, 128, milliseconds(3), milliseconds(50));
   g.since_last_arrival = milliseconds(2);
@@ -138,14 +138,14 @@ TEST(GroupArrivals, DescribesTheTimeSinceTheLastArrivalAndTheRecentGrowth) {
   arrivals.add(open + microseconds(100));
   arrivals.add(open + microseconds(200));
   arrivals.add(open + microseconds(150));  // lost a race to the lock: counts as 200 µs
-  GroupState state = group(4, 128, milliseconds(2), milliseconds(50));
-  arrivals.describe(state, open + milliseconds(2));
-  EXPECT_EQ(state.since_last_arrival, microseconds(1800));
-  EXPECT_EQ(state.recent_arrivals, 4U);  // all within W/16 = 3.125 ms
+  GroupState state = group(4, 128, milliseconds(1), milliseconds(50));
+  arrivals.describe(state, open + milliseconds(1));
+  EXPECT_EQ(state.since_last_arrival, microseconds(800));
+  EXPECT_EQ(state.recent_arrivals, 4U);  // all within W/32 = 1.5625 ms
   EXPECT_EQ(state.arrival_span, microseconds(200));
-  arrivals.describe(state, open + milliseconds(3) + microseconds(200));
+  arrivals.describe(state, open + microseconds(1600));
   EXPECT_EQ(state.recent_arrivals, 3U);  // the opener left the window
-  arrivals.describe(state, open + milliseconds(4));
+  arrivals.describe(state, open + microseconds(1800));
   EXPECT_EQ(state.recent_arrivals, 0U);
   const auto offsets = arrivals.offsets();
   ASSERT_EQ(offsets.size(), 4U);
