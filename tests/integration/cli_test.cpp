@@ -160,18 +160,30 @@ TEST(Cli, CheckAndServeRefuseADirectoryAsTheConfig) {
   }
 }
 
-TEST(Cli, CheckRefusesAMissingModelThatServeStartsWithoutOnTheFallback) {
-  TempDir dir;
+// A config whose collapse route runs `learned` on models/policy.onnx next to it.
+std::string write_learned_route_config(const TempDir& dir) {
   LeveeOptions options;
   options.routes =
       "[[routes]]\nname = \"api\"\nupstream = \"legacy\"\nmode = \"collapse\"\n"
       "[routes.collapse]\nstrategy = \"window\"\npolicy = \"learned\"\n"
       "model = \"models/policy.onnx\"\n";
-  const auto path = write_file(dir.path() / "levee.toml", make_config(options, "127.0.0.1:9"));
+  return write_file(dir.path() / "levee.toml", make_config(options, "127.0.0.1:9"));
+}
+
+// `levee check` refuses the config; its error line on the model key, which must name the
+// key's place in the file.
+std::string check_error_on_model(const std::string& path) {
   Process check(binary_path("levee"), {"check", "--config", path});
   EXPECT_EQ(check.wait_exit(10s), 1);
-  const std::string error = line_naming(check.stderr_text(), "routes[0].collapse.model");
+  std::string error = line_naming(check.stderr_text(), "routes[0].collapse.model");
   EXPECT_TRUE(error.starts_with(path + ":20:9: ")) << error;
+  return error;
+}
+
+TEST(Cli, CheckRefusesAMissingModelThatServeStartsWithoutOnTheFallback) {
+  TempDir dir;
+  const auto path = write_learned_route_config(dir);
+  const std::string error = check_error_on_model(path);
   EXPECT_NE(error.find((dir.path() / "models/policy.onnx").string()), std::string::npos) << error;
   EXPECT_NE(error.find("adaptive fallback"), std::string::npos) << error;
 
@@ -185,16 +197,8 @@ TEST(Cli, AModelOfAnotherObservationVersionIsRefusedByCheckAndLoggedByServe) {
   std::filesystem::create_directories(dir.path() / "models");
   // What `make train` wrote before observation version 2: four inputs, no declared version.
   test::publish(dir.path() / "models/policy.onnx", test::size_threshold_model(0.5F, 4, 0).bytes());
-  LeveeOptions options;
-  options.routes =
-      "[[routes]]\nname = \"api\"\nupstream = \"legacy\"\nmode = \"collapse\"\n"
-      "[routes.collapse]\nstrategy = \"window\"\npolicy = \"learned\"\n"
-      "model = \"models/policy.onnx\"\n";
-  const auto path = write_file(dir.path() / "levee.toml", make_config(options, "127.0.0.1:9"));
-  Process check(binary_path("levee"), {"check", "--config", path});
-  EXPECT_EQ(check.wait_exit(10s), 1);
-  const std::string error = line_naming(check.stderr_text(), "routes[0].collapse.model");
-  EXPECT_TRUE(error.starts_with(path + ":20:9: ")) << error;
+  const auto path = write_learned_route_config(dir);
+  const std::string error = check_error_on_model(path);
   EXPECT_NE(error.find("declares no observation version"), std::string::npos) << error;
   EXPECT_NE(error.find("observation version 2 with 9 features"), std::string::npos) << error;
 
