@@ -79,8 +79,25 @@ for round in $(seq "$rounds"); do
       --scenario "$scenario" --target "http://127.0.0.1:$LEVEE_PORT" \
       --upstream-stats "http://127.0.0.1:$UPSTREAM_PORT/__stats" --label "$label" \
       --json-out "$out" --progress off --quiet >/dev/null || rc=$?
+    # levee's own count of the slots it sent, by reason: the forced flush rate of seed 000's
+    # table (sent by the envelope: timeout, size_cap) and the average group size.
+    curl -s --max-time 5 "http://127.0.0.1:$LEVEE_ADMIN_PORT/metrics" >"$BENCH_DIR/metrics.txt" || true
     stop_levee
-    bench_log "round $round $label: $(tail -n 1 "$out" | "$PYTHON" -c 'import json,sys; r=json.loads(sys.stdin.read()); print("p50 %.3f ms, p99 %.3f ms, reduction %.4f, errors %d, mismatches %d" % (r["p50_ms"], r["p99_ms"], r["upstream_reduction"], r["errors"], r["mismatches"]))') (exit $rc)"
+    "$PYTHON" - "$out" "$BENCH_DIR/metrics.txt" <<'PYEOF'
+import json, re, sys
+out, metrics = sys.argv[1], open(sys.argv[2]).read()
+flushes = {m.group(1): float(m.group(2)) for m in re.finditer(
+    r'^levee_batch_flush_total\{route="api",reason="([a-z_]+)"\} ([0-9.e+]+)$', metrics, re.M)}
+lines = open(out).read().splitlines()
+r = json.loads(lines[-1])
+total = sum(flushes.values())
+r["levee_flushes_by_reason"] = flushes
+r["forced_flush_rate"] = (flushes.get("timeout", 0) + flushes.get("size_cap", 0)) / total if total else None
+r["avg_batch"] = r["requests"] / r["upstream_calls"] if r.get("upstream_calls") else None
+lines[-1] = json.dumps(r)
+open(out, "w").write("\n".join(lines) + "\n")
+PYEOF
+    bench_log "round $round $label: $(tail -n 1 "$out" | "$PYTHON" -c 'import json,sys; r=json.loads(sys.stdin.read()); f=r.get("forced_flush_rate"); print("p50 %.3f ms, p99 %.3f ms, reduction %.4f, forced %s, errors %d, mismatches %d" % (r["p50_ms"], r["p99_ms"], r["upstream_reduction"], "-" if f is None else "%.3f" % f, r["errors"], r["mismatches"]))') (exit $rc)"
   done
 done
 
