@@ -35,8 +35,9 @@ namespace levee::admin {
 // index reduction in set_metrics_shard is a mask.
 inline constexpr unsigned k_metric_shards = 32;
 inline constexpr std::size_t k_cache_line = 64;
-// Upper bound on a histogram's finite bucket bounds; keeps observe() a short search.
-inline constexpr std::size_t k_max_histogram_bounds = 32;
+// Upper bound on a histogram's finite bucket bounds; observe() finds the bucket by binary
+// search. The phase histograms (100 µs steps to 10 ms, layers/metrics/phase_metrics.hpp) need 109.
+inline constexpr std::size_t k_max_histogram_bounds = 128;
 
 // Picks this thread's shard (index % k_metric_shards). A worker thread calls it once, before
 // its first update; threads that never call it write shard 0.

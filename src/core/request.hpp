@@ -14,6 +14,7 @@
 #include "core/body_stream.hpp"
 #include "core/client_watch.hpp"
 #include "core/headers.hpp"
+#include "core/phases.hpp"
 
 namespace levee::core {
 
@@ -35,6 +36,9 @@ struct Request {
   std::chrono::steady_clock::time_point received_at{};
   // Null when there is no client connection to watch (tests, internal requests).
   std::shared_ptr<ClientWatch> client;
+  // Where this request's time goes (core/phases.hpp): owned by the session serving it, null
+  // for requests no client waits on (a batch or slot call, a cache refresh).
+  Phases* phases = nullptr;
 
   [[nodiscard]] std::string_view path() const noexcept;
   [[nodiscard]] std::string_view query() const noexcept;  // without the '?'

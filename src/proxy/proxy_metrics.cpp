@@ -36,7 +36,19 @@ ProxyMetrics::ProxyMetrics(admin::Registry& registry)
           "levee_shed_total",
           "Requests refused with 503 for want of capacity, by reason (max_pending, "
           "upstream_inflight, breaker_open).",
-          {"route", "reason"})) {
+          {"route", "reason"})),
+      phase_(registry.histogram_family(
+          "levee_request_phase_seconds",
+          "Where an answered request's time went, per route and mode: admission (waiting for "
+          "the route's permit), parked (the policy's chosen wait for a collapse slot or batch), "
+          "upstream (the call), proxy (levee's own work besides), total (last request byte "
+          "parsed to last answer byte handed to the socket).",
+          {"route", "mode", "phase"}, layers::phase_buckets())),
+      added_latency_(registry.histogram_family(
+          "levee_added_latency_seconds",
+          "Latency levee adds to a bare upstream, per route and mode: total minus upstream "
+          "minus parked.",
+          {"route", "mode"}, layers::phase_buckets())) {
   server_.open_connections =
       &registry.gauge("levee_open_connections", "Client connections open now.");
   server_.connections_accepted =
@@ -71,6 +83,18 @@ const layers::RouteMetrics& ProxyMetrics::add_route(std::string_view route) {
         &shed_.with({route, layers::limit::to_string(static_cast<layers::limit::ShedReason>(i))});
   }
   return *routes_.emplace(std::string(route), std::move(metrics)).first->second;
+}
+
+const layers::PhaseMetrics& ProxyMetrics::add_route_phases(std::string_view route,
+                                                           std::string_view mode) {
+  std::string key = std::string(route) + '\n' + std::string(mode);
+  if (auto it = phases_.find(key); it != phases_.end()) return *it->second;
+  auto metrics = std::make_unique<layers::PhaseMetrics>();
+  for (std::size_t i = 0; i < layers::k_phase_names.size(); ++i) {
+    metrics->phases[i] = &phase_.with({route, mode, layers::k_phase_names[i]});
+  }
+  metrics->added = &added_latency_.with({route, mode});
+  return *phases_.emplace(std::move(key), std::move(metrics)).first->second;
 }
 
 void ProxyMetrics::ensure_flush_families() {

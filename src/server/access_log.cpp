@@ -64,10 +64,20 @@ std::string format_access_record(const AccessRecord& r, std::chrono::system_cloc
   core::append_json_string(line, r.host);
   line += ",\"route\":";
   core::append_json_string(line, r.route);
-  fmt::format_to(
-      std::back_inserter(line),
-      ",\"status\":{},\"request_bytes\":{},\"response_bytes\":{},\"duration_ms\":{:.3f}}}",
-      r.status, r.request_bytes, r.response_bytes, r.duration_seconds * 1000.0);
+  fmt::format_to(std::back_inserter(line),
+                 ",\"status\":{},\"request_bytes\":{},\"response_bytes\":{},\"duration_ms\":{:.3f}",
+                 r.status, r.request_bytes, r.response_bytes, r.duration_seconds * 1000.0);
+  if (r.phases != nullptr) {
+    const auto ms = [](core::Clock::duration d) {
+      return std::chrono::duration<double, std::milli>(d).count();
+    };
+    fmt::format_to(std::back_inserter(line),
+                   ",\"admission_ms\":{:.3f},\"parked_ms\":{:.3f},\"upstream_ms\":{:.3f},"
+                   "\"added_ms\":{:.3f}",
+                   ms(r.phases->admission), ms(r.phases->parked), ms(r.phases->upstream),
+                   ms(r.phases->added()));
+  }
+  line += '}';
   return line;
 }
 

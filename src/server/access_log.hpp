@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "core/log_throttle.hpp"
+#include "core/phases.hpp"
 
 namespace levee::server {
 
@@ -41,6 +42,8 @@ struct AccessRecord {
   std::size_t response_bytes = 0;
   std::size_t request_bytes = 0;
   double duration_seconds = 0;
+  // Where the time went (core/phases.hpp); null for requests no route answered.
+  const core::PhaseBreakdown* phases = nullptr;
 };
 
 struct AccessLogOptions {

@@ -398,7 +398,6 @@ asio::awaitable<bool> HttpSession::serve_one() {
   parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   parser.body_limit(limits.max_body_bytes);
   parser.trailer_limit(limits.max_header_bytes);
-  const auto started = core::Clock::now();
 
   arm(limits.header_timeout);
   boost::system::error_code header_ec = parse_buffered(parser, buffer_, ParseUntil::header);
@@ -484,11 +483,17 @@ asio::awaitable<bool> HttpSession::serve_one() {
     }
   } body_scope{body_stream, body_pending_};
 
+  // The request's clock starts once its head (and what came with it) is parsed: its time
+  // before that is the client's. One read for the whole accounting of this request until its
+  // answer is written.
+  core::Phases phases;
+  phases.received = core::Clock::now();
   const bool keep_alive_requested = parser.keep_alive();
   core::Request request = std::move(parser.request());
   if (!parser.trailers().empty()) request.trailers = parser.take_trailers();
   request.client_address = client_address_;
-  request.received_at = started;
+  request.received_at = phases.received;
+  request.phases = &phases;
   request.client = std::shared_ptr<core::ClientWatch>(shared_from_this(), this);
   request.body_stream = body_stream;
   const bool head_request = request.method == "HEAD";
@@ -543,10 +548,18 @@ asio::awaitable<bool> HttpSession::serve_one() {
   const bool written =
       co_await write(response, head_request, keep_alive && !close_delimited, version, body_sent);
 
+  const auto answered = core::Clock::now();
+  // A streamed upstream body was pulled as it was written: its span ends with the last write.
+  if (phases.upstream_open_since != core::Clock::time_point{}) {
+    phases.upstream += answered - phases.upstream_open_since;
+  }
+  const core::PhaseBreakdown breakdown = phases.breakdown(answered);
+  if (phases.sink != nullptr) phases.sink->record(breakdown);
   if (context_.access_log != nullptr) {
-    context_.access_log->record(
-        AccessRecord{client_address_, method_for_log, target_for_log, host_for_log, dispatch.route,
-                     response.status, body_sent, request_bytes, core::seconds_since(started)});
+    context_.access_log->record(AccessRecord{
+        client_address_, method_for_log, target_for_log, host_for_log, dispatch.route,
+        response.status, body_sent, request_bytes, core::seconds_between(phases.received, answered),
+        phases.sink != nullptr ? &breakdown : nullptr});
   }
   co_return written&& keep_alive && !close_delimited;
 }

@@ -13,6 +13,9 @@
 // how its batch went: `X-Levee-Batch: items=N; waited_us=W; upstream_us=U` (W: from parking
 // to the batch call, U: the call), so that a client can tell levee's own overhead apart.
 //
+// Accounting (core/phases.hpp): a member's `parked` runs from its parking (admission in the
+// batcher included) to its batch call's start, and its `upstream` is that call.
+//
 // Threading: one instance per worker, called on that worker's io_context. A batch is sent by
 // the worker whose item opened it, through that worker's inner service (its upstream pool).
 
@@ -94,7 +97,13 @@ class BatchService {
     }
     const auto parked_at = now_();
     if (rules_->reporter) rules_->reporter->arrival(parked_at);
+    core::Phases* phases = request.phases;
     auto outcome = co_await handle_->submit(std::move(parked), bytes, key, withdraw.slot());
+    if (const auto* result = std::get_if<ItemResult>(&outcome); result && phases != nullptr) {
+      // Its batch's wait and call, as this member saw them; the rest is levee's.
+      phases->parked += std::max<core::Clock::duration>(result->departed - parked_at, {});
+      phases->upstream += result->upstream_time;
+    }
     co_return answer(std::move(outcome), parked_at);
   }
 

@@ -132,7 +132,8 @@ class CollapseService {
     if (request.body_stream && !co_await core::read_whole_body(request)) {
       co_return core::Response::text(400, "request body cut short");
     }
-    if (rules_->reporter) rules_->reporter->arrival(std::chrono::steady_clock::now());
+    const auto joined_at = std::chrono::steady_clock::now();
+    if (rules_->reporter) rules_->reporter->arrival(joined_at);
     Joined joined = table_->join(
         make_collapse_key(request, rules_->vary, CollapseRules::keys_body(request.method)));
     core::ClientWatch* client = request.client.get();
@@ -156,6 +157,7 @@ class CollapseService {
       std::optional<core::Response> answer =
           co_await member(joined.slot, client, opener, std::move(membership));
       if (answer) {
+        if (request.phases != nullptr) account(*request.phases, *joined.slot->call, joined_at);
         guard.slot.reset();  // served: the slot's count stays as the call's audience
         if (!opener) counters_->count_follower();
         co_return std::move(*answer);
@@ -177,6 +179,17 @@ class CollapseService {
       if (slot) table->leave(slot);
     }
   };
+
+  // A member's wait, split (core/phases.hpp): parked until the slot's call started (a window's
+  // wait; none for a member that joined a call in flight), upstream from then until its answer
+  // was in. A streamed body's remainder is read while it is written, and counts as levee's.
+  static void account(core::Phases& phases, const SharedCall& call,
+                      std::chrono::steady_clock::time_point joined_at) {
+    const auto answered = std::chrono::steady_clock::now();
+    const auto departed = std::clamp(call.departed(), joined_at, answered);
+    phases.parked += departed - joined_at;
+    phases.upstream += answered - departed;
+  }
 
   core::Response client_closed() {
     // nginx's 499: nobody reads it, but the access log and the metrics show why.
@@ -218,6 +231,7 @@ class CollapseService {
                   FlushReason reason, std::chrono::steady_clock::time_point opened) {
     core::Request copy = request;
     copy.client = nullptr;  // the call outlives any one client
+    copy.phases = nullptr;
     auto call = slot->call;
     boost::asio::co_spawn(executor,
                           run_call(inner_, table_, rules_, counters_, slot, std::move(copy),
@@ -249,6 +263,7 @@ class CollapseService {
     CallGuard guard{table.get(), slot};
     SharedCall& call = *slot->call;
     const auto departed = std::chrono::steady_clock::now();
+    call.mark_departed(departed);
     core::Response response = co_await inner->call(std::move(request));
     const auto answered = std::chrono::steady_clock::now();
     if (!call.claim()) {

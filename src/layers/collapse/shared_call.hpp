@@ -22,6 +22,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -79,6 +80,16 @@ class SharedCall : public std::enable_shared_from_this<SharedCall> {
   void complete();
   void fail(core::BodyError error);
   [[nodiscard]] std::size_t max_bytes() const noexcept { return max_bytes_; }
+  // When the first of the slot's calls started, for the members' accounting; unset before.
+  void mark_departed(std::chrono::steady_clock::time_point at) noexcept {
+    std::chrono::steady_clock::rep unset = 0;
+    departed_.compare_exchange_strong(unset, at.time_since_epoch().count(),
+                                      std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::chrono::steady_clock::time_point departed() const noexcept {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(departed_.load(std::memory_order_relaxed)));
+  }
 
   // --- the members' side ---
   void add_member();
@@ -118,6 +129,7 @@ class SharedCall : public std::enable_shared_from_this<SharedCall> {
   std::vector<std::shared_ptr<Waiter>> waiters_;
   std::size_t members_ = 0;
   std::atomic<bool> abandoned_{false};
+  std::atomic<std::chrono::steady_clock::rep> departed_{0};
   bool claimed_ = false;
   struct Run {
     boost::asio::any_io_executor executor;

@@ -9,6 +9,7 @@
 //
 // Threading: one instance per worker; the permit pool is shared by every worker of the route.
 // Cancellation: an abandoned call's permit is released by its guard.
+// Accounting: the moment the permit is granted is the request's `admitted` (core/phases.hpp).
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
@@ -16,6 +17,7 @@
 #include <string>
 #include <utility>
 
+#include "core/clock.hpp"
 #include "core/permit_pool.hpp"
 #include "core/service.hpp"
 #include "layers/limit/permit_gate.hpp"
@@ -26,8 +28,9 @@ template <core::Service Inner>
 class AdmissionService {
  public:
   AdmissionService(Inner inner, std::shared_ptr<core::PermitPool> pool,
-                   std::shared_ptr<const LimitRules> rules)
-      : inner_(std::move(inner)), gate_(std::move(pool), std::move(rules)) {}
+                   std::shared_ptr<const LimitRules> rules,
+                   core::NowFunction now = core::Clock::now)
+      : inner_(std::move(inner)), gate_(std::move(pool), std::move(rules)), now_(std::move(now)) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
     core::PermitPool::Permit permit = gate_.try_acquire();
@@ -38,6 +41,7 @@ class AdmissionService {
       if (request.client && request.client->gone_now()) co_return core::Response::client_closed();
     }
     if (!permit) co_return gate_.refuse(ShedReason::max_pending);
+    if (request.phases != nullptr) request.phases->admitted = now_();
     core::Response response = co_await inner_.call(std::move(request));
     response.hold(std::make_shared<core::PermitPool::Permit>(std::move(permit)));
     co_return response;
@@ -48,6 +52,7 @@ class AdmissionService {
  private:
   Inner inner_;
   PermitGate gate_;
+  core::NowFunction now_;
 };
 
 }  // namespace levee::layers::limit

@@ -9,7 +9,9 @@
 #include "admin/metrics.hpp"
 #include "layers/limit/shed.hpp"
 #include "layers/metrics/metrics_service.hpp"
+#include "layers/metrics/phase_metrics.hpp"
 #include "layers/metrics/route_metrics.hpp"
+#include "proxy/proxy_metrics.hpp"
 #include "upstream/upstream_error.hpp"
 
 namespace levee::layers {
@@ -18,10 +20,12 @@ namespace {
 
 class MetricsLayer final : public runtime::RouteLayer {
  public:
-  explicit MetricsLayer(const RouteMetrics& metrics) : metrics_(metrics) {}
+  MetricsLayer(const RouteMetrics& metrics, const PhaseMetrics& phases)
+      : metrics_(metrics), phases_(phases) {}
 
   [[nodiscard]] core::Next wrap(core::Next inner, const runtime::WorkerLinks&) const override {
-    return core::Next(core::make_stage(MetricsService<core::Next>(std::move(inner), metrics_)));
+    return core::Next(core::make_stage(
+        MetricsService<core::Next>(std::move(inner), metrics_, core::Clock::now, &phases_)));
   }
 
   void append_stats(std::string& out) const override {
@@ -64,16 +68,20 @@ class MetricsLayer final : public runtime::RouteLayer {
                    ",\"shed\":{{\"max_pending\":{},\"upstream_inflight\":{},\"breaker_open\":{}}}",
                    shed(ShedReason::max_pending), shed(ShedReason::upstream_inflight),
                    shed(ShedReason::breaker_open));
+    phases_.append_stats(out);
   }
 
  private:
   const RouteMetrics& metrics_;  // registry children: never freed
+  const PhaseMetrics& phases_;   // likewise
 };
 
 }  // namespace
 
 std::unique_ptr<runtime::RouteLayer> make_metrics_layer(const runtime::LayerInputs& inputs) {
-  return std::make_unique<MetricsLayer>(inputs.metrics);
+  return std::make_unique<MetricsLayer>(
+      inputs.metrics, inputs.services.metrics.add_route_phases(
+                          inputs.route.name, config::to_string(inputs.route.mode)));
 }
 
 }  // namespace levee::layers

@@ -1,6 +1,8 @@
 #pragma once
 // The outermost layer of every route: counts each answer by status class and observes the
-// time from the request being read to the response being ready. Touches nothing else.
+// time from the request being read to the response being ready, and names the route's phase
+// sink (core/phases.hpp) to the session, which records the request's breakdown once it has
+// written the answer. Touches nothing else.
 // Runs on the worker's io_context; if the call is abandoned, nothing is recorded.
 
 #include <boost/asio/awaitable.hpp>
@@ -8,6 +10,7 @@
 
 #include "admin/metrics.hpp"
 #include "core/clock.hpp"
+#include "core/phases.hpp"
 #include "core/service.hpp"
 #include "layers/metrics/route_metrics.hpp"
 
@@ -16,11 +19,13 @@ namespace levee::layers {
 template <core::Service Inner>
 class MetricsService {
  public:
-  MetricsService(Inner inner, const RouteMetrics& metrics, core::NowFunction now = core::Clock::now)
-      : inner_(std::move(inner)), metrics_(&metrics), now_(std::move(now)) {}
+  MetricsService(Inner inner, const RouteMetrics& metrics, core::NowFunction now = core::Clock::now,
+                 const core::PhaseSink* phases = nullptr)
+      : inner_(std::move(inner)), metrics_(&metrics), now_(std::move(now)), phases_(phases) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
     const auto started = request.received_at;
+    if (request.phases != nullptr) request.phases->sink = phases_;
     core::Response response = co_await inner_.call(std::move(request));
     const int status_class = response.status / 100;
     if (status_class >= 1 && status_class <= 5) {
@@ -36,6 +41,7 @@ class MetricsService {
   Inner inner_;
   const RouteMetrics* metrics_;
   core::NowFunction now_;
+  const core::PhaseSink* phases_;  // registry-owned: outlives every request
 };
 
 }  // namespace levee::layers

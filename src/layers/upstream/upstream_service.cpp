@@ -12,7 +12,16 @@ boost::asio::awaitable<core::Response> UpstreamService::call(core::Request reque
   if (!forward_trailers_ && !request.trailers.empty()) request.trailers = {};
   const auto started = now_();
   auto result = co_await client_->send(request, forward_trailers_);
-  metrics_->upstream_duration->observe(core::seconds_between(started, now_()));
+  const auto ended = now_();
+  metrics_->upstream_duration->observe(core::seconds_between(started, ended));
+  if (request.phases != nullptr) {
+    // A streamed body is still to be read: the session ends the span at the body's end.
+    if (result && result.value().stream) {
+      request.phases->upstream_open_since = started;
+    } else {
+      request.phases->upstream += ended - started;
+    }
+  }
   if (result) {
     metrics_->upstream_responses->inc();
     co_return std::move(result).value();

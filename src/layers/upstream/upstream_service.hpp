@@ -5,6 +5,9 @@
 // calls and their outcomes. Runs on the worker's io_context.
 // A request's trailer fields go upstream only when the route forwards trailers; otherwise
 // they are dropped here, as nginx does.
+// Accounting: the call's time is the request's `upstream` phase (core/phases.hpp), from the
+// hand-over to the upstream client (a pooled connection's reuse, or a new one's connect) to the
+// last byte read; for a streamed body the session ends it when the body ends.
 
 #include <boost/asio/awaitable.hpp>
 #include <utility>
