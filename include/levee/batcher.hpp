@@ -230,8 +230,11 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
     boost::asio::any_io_executor executor_;
     // The submitter sleeps on it; owned by its submit frame, touched on executor_ only.
     std::weak_ptr<boost::asio::steady_timer> timer;
-    // Guarded by the batcher's mutex:
+    // Written under the batcher's mutex, once; read without it by the submitter once `ready`
+    // says so (its release follows the write), so that a woken member takes no lock.
     std::optional<Outcome> outcome;
+    std::atomic<bool> ready{false};
+    // Guarded by the batcher's mutex:
     Batch* batch = nullptr;  // set while in a batch that has not left (open or queued)
     bool waiting_admission = false;
   };
@@ -476,6 +479,39 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
     self->finish(*batch, std::move(reply));
   }
 
+  // Wake-ups grouped by the members' executors: one post per worker and batch, not one per
+  // member, and each worker resumes its own members (in parallel with the others).
+  struct WakeGroup {
+    boost::asio::any_io_executor executor;
+    std::vector<std::weak_ptr<boost::asio::steady_timer>> timers;
+  };
+  using Wakes = std::vector<WakeGroup>;
+
+  static void add_wake(Wakes& wakes, const Member& member) {
+    auto group = std::find_if(wakes.begin(), wakes.end(), [&member](const WakeGroup& g) {
+      return g.executor == member.executor_;
+    });
+    if (group == wakes.end()) group = wakes.insert(wakes.end(), WakeGroup{member.executor_, {}});
+    group->timers.push_back(member.timer);
+  }
+
+  // Outside the lock. The other workers' groups first, so that they start while this one
+  // (`here`) is still posting; each group's cancels run on its own executor, where the timers
+  // live.
+  void post_wakes(Wakes wakes, const boost::asio::any_io_executor& here) const {
+    if (closed()) return;
+    for (const bool local : {false, true}) {
+      for (WakeGroup& group : wakes) {
+        if ((group.executor == here) != local) continue;
+        boost::asio::post(group.executor, [timers = std::move(group.timers)] {
+          for (const auto& timer : timers) {
+            if (auto alive = timer.lock()) alive->cancel();
+          }
+        });
+      }
+    }
+  }
+
   void finish(Batch& batch, BatchReply<Result> reply) {
     const std::size_t count = batch.members.size();
     auto* results = std::get_if<std::vector<Result>>(&reply);
@@ -486,6 +522,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       results = nullptr;
     }
     Starts starts;
+    Wakes wakes;
     {
       std::lock_guard lock(mutex_);
       for (std::size_t i = 0; i < count; ++i) {
@@ -495,7 +532,8 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
         } else {
           member.outcome.emplace(std::in_place_index<1>, std::get<BatchFailure>(reply));
         }
-        wake(batch.members[i]);
+        member.ready.store(true, std::memory_order_release);
+        add_wake(wakes, member);
       }
       if (observer_) observer_->answered(count, results != nullptr);
       --inflight_;
@@ -505,6 +543,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       if (open_ && open_->due) seal_open(*open_->due, starts);
       wake_next_in_line();
     }
+    post_wakes(std::move(wakes), batch.lane->executor);
     start(std::move(starts));
   }
 
@@ -526,6 +565,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
     leave_line(*member);
     member->outcome.emplace(std::in_place_index<1>,
                             BatchFailure{BatchError::withdrawn, "withdrawn before its batch left"});
+    member->ready.store(true, std::memory_order_release);
     if (observer_) observer_->withdrawn();
     if (auto timer = member->timer.lock()) timer->cancel();
     wake_next_in_line();  // the place it held may be what the first in line waits for
@@ -633,12 +673,9 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       }
       timer->expires_at(boost::asio::steady_timer::time_point::max());
       for (;;) {
-        {
-          std::lock_guard lock(batcher->mutex_);
-          if (member->outcome) {
-            leave.settled = true;  // no second lock on the way out
-            co_return std::move(*member->outcome);
-          }
+        if (member->ready.load(std::memory_order_acquire)) {
+          leave.settled = true;  // the batcher holds nothing of it any more: no lock on the way out
+          co_return std::move(*member->outcome);
         }
         boost::system::error_code ignored;  // woken by a cancel: re-check the outcome
         co_await timer->async_wait(

@@ -168,9 +168,11 @@ class BatchService {
     if (auto* result = std::get_if<ItemResult>(&outcome)) {
       const bool failed = result->element.failed;
       counters_->count_item(failed ? ItemOutcomeKind::item_failed : ItemOutcomeKind::ok);
-      core::Response response =
-          core::Response::with_body(failed ? rules_->item_error_status : 200, "application/json",
-                                    std::move(result->element.body));
+      core::Response response;
+      response.status = failed ? rules_->item_error_status : 200;
+      response.headers.reserve(rules_->debug_header ? 2 : 1);  // one allocation per answer
+      response.headers.add("Content-Type", "application/json");
+      response.body = std::make_shared<const std::string>(std::move(result->element.body));
       if (rules_->debug_header) mark(response, *result, parked_at);
       return response;
     }
