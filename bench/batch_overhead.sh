@@ -9,7 +9,15 @@
 # never in CI; results in docs/benchmarks.md "Issue 5: batch".
 #
 #   bench/batch_overhead.sh [--rounds N] [--out FILE.jsonl] [--constant-rates "50000 40000"]
-#                           [--constant-duration 10s] [--control]
+#                           [--constant-duration 10s] [--control] [--old-levee PATH]
+#
+# levee's own figure (issue 19): at the end of each levee run the script reads levee's
+# /metrics and adds levee_added_ms (p50, p90, p99, count of levee_added_latency_seconds, the
+# latency levee adds: total - upstream - parked) and levee_phase_ms (p50 and p99 of each
+# phase of levee_request_phase_seconds), interpolated in the histograms' buckets as PromQL's
+# histogram_quantile does. A binary without these metrics gets null.
+# --old-levee PATH: after each levee run, the same run with another levee binary (server
+# "levee-old"), for a side-by-side comparison in one invocation.
 #
 # Each run starts a fresh levee (so VmHWM is that run's peak); the upstream starts once.
 # --control: after each levee run, the same scenario straight at a second levee-upstream on
@@ -72,6 +80,7 @@ while (($#)); do
     --rounds) (($# >= 2)) || bench_die "--rounds wants a value"; rounds=$2; shift 2 ;;
     --out) (($# >= 2)) || bench_die "--out wants a file"; out=$2; shift 2 ;;
     --control) control=1; shift ;;
+    --old-levee) (($# >= 2)) || bench_die "--old-levee wants a binary"; OLD_LEVEE_BIN=$2; shift 2 ;;
     --constant-rates) (($# >= 2)) || bench_die "--constant-rates wants a list"; constant_rates=$2; shift 2 ;;
     --constant-duration) (($# >= 2)) || bench_die "--constant-duration wants a duration"; constant_duration=$2; shift 2 ;;
     -h | --help) sed -n '2,40p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
@@ -124,6 +133,7 @@ cpu_ticks() {
        END {print ""}' /proc/stat
 }
 upstream_stats() { curl -s --max-time 5 "http://127.0.0.1:$UPSTREAM_PORT/__stats"; }
+levee_metrics() { curl -s --max-time 5 "http://127.0.0.1:$LEVEE_ADMIN_PORT/metrics"; }
 
 # A constant-rate scenario derived from the bursts one (same request, limits and header).
 constant_scenario() {  # $1 rate -> path
@@ -166,9 +176,10 @@ run_one() {  # $1 label, $2 scenario file, $3 levee | control, $4 the control's 
   local label=$1 scenario=$2 server=$3 rc=0 line_file=$BENCH_DIR/line.jsonl log
   local time_file=$BENCH_DIR/bench_time server_pid port stats_port
   local cpu_before cpu_after up_before up_after ticks_before ticks_after hwm
-  local stats_before stats_after
+  local stats_before stats_after metrics_file=$BENCH_DIR/metrics.txt
   log=$BENCH_DIR/run-$label-$(date -u +%H%M%S).txt
-  if [[ $server == levee ]]; then
+  : >"$metrics_file"
+  if [[ $server == levee* ]]; then
     start_levee
     server_pid=$LEVEE_PID port=$LEVEE_PORT stats_port=$UPSTREAM_PORT
   else
@@ -197,6 +208,7 @@ run_one() {  # $1 label, $2 scenario file, $3 levee | control, $4 the control's 
   ticks_after=$(cpu_ticks)
   hwm=$(vm_hwm_kib "$server_pid")
   stats_after=$(upstream_stats)
+  if [[ $server == levee* ]]; then levee_metrics >"$metrics_file" || true; fi
   bench_stop_pid "$server_pid"
   if [[ ! -s $line_file ]]; then
     tail -n 20 "$log" >&2
@@ -207,10 +219,10 @@ run_one() {  # $1 label, $2 scenario file, $3 levee | control, $4 the control's 
   "$PYTHON" - "$line_file" "$server" "$cpu_before" "$cpu_after" "$hwm" "$stats_before" \
     "$stats_after" "$ticks_before" "$ticks_after" "$(tail -n 1 "$time_file")" "$up_before" \
     "$up_after" "$server $SERVER_CPU, levee-bench $CLIENT_CPU, upstream $UPSTREAM_CPU" \
-    >>"$out" <<'PY'
-import json, sys
+    "$metrics_file" "${levee_bin_for_run:-$LEVEE_BIN}" >>"$out" <<'PY'
+import json, re, sys
 (line_file, server, cpu_before, cpu_after, hwm, before, after, t0, t1, bench_time, up_before,
- up_after, cpus) = sys.argv[1:14]
+ up_after, cpus, metrics_file, levee_bin) = sys.argv[1:16]
 run = json.loads(open(line_file).read().splitlines()[-1])
 run["server"] = server
 cpu = float(cpu_after) - float(cpu_before)
@@ -219,7 +231,7 @@ run["server_cpu_s_per_100k"] = round(cpu / run["requests"] * 1e5, 3) if run["req
 run["server_vmhwm_kib"] = int(hwm)
 run["bench_cpu_s"] = round(sum(float(x) for x in bench_time.split()[:2]), 2)
 run["upstream_cpu_s"] = round(float(up_after) - float(up_before), 2)
-if server == "levee":
+if server.startswith("levee"):
     before, after = json.loads(before), json.loads(after)
     def delta(key):
         return after["endpoints"].get(key, 0) - before["endpoints"].get(key, 0)
@@ -235,6 +247,42 @@ run["steal_pct"] = share(1, 0)
 if len(a) == len(b) == 6:
     run["cpu0_busy_pct"], run["cpu1_busy_pct"] = share(2, 3), share(4, 5)
 run["cpus"] = cpus
+if server.startswith("levee"):
+    run["levee_bin"] = levee_bin
+    # Histograms of levee's own /metrics: {(name, labels without le): [(le, cumulative)]}.
+    buckets = {}
+    sample = re.compile(r'^(\w+)_bucket\{(.*)\} (\S+)$')
+    for text in open(metrics_file).read().splitlines():
+        m = sample.match(text)
+        if not m: continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
+        le = labels.pop("le")
+        key = (m.group(1), tuple(sorted(labels.items())))
+        buckets.setdefault(key, []).append((float("inf") if le == "+Inf" else float(le),
+                                            float(m.group(3))))
+    def quantile(series, q):  # PromQL's histogram_quantile, in ms
+        series = sorted(series)
+        total = series[-1][1]
+        if total == 0: return None
+        rank, prev_le, prev_count = q * total, 0.0, 0.0
+        for le, count in series:
+            if count >= rank:
+                if le == float("inf"): return round(prev_le * 1000, 3)
+                width = count - prev_count
+                frac = (rank - prev_count) / width if width else 1.0
+                return round((prev_le + (le - prev_le) * frac) * 1000, 3)
+            prev_le, prev_count = le, count
+        return None
+    added = [v for (name, _), v in buckets.items() if name == "levee_added_latency_seconds"]
+    run["levee_added_ms"] = None
+    if added:
+        series = added[0]
+        run["levee_added_ms"] = {"p50": quantile(series, 0.5), "p90": quantile(series, 0.9),
+                                 "p99": quantile(series, 0.99), "count": int(max(c for _, c in series))}
+    phases = {dict(labels)["phase"]: v for (name, labels), v in buckets.items()
+              if name == "levee_request_phase_seconds"}
+    run["levee_phase_ms"] = {p: {"p50": quantile(v, 0.5), "p99": quantile(v, 0.99)}
+                             for p, v in phases.items()} or None
 print(json.dumps(run, separators=(",", ":")))
 PY
   bench_log "$label: $(tail -n 1 "$out" | "$PYTHON" -c '
@@ -243,10 +291,12 @@ r = json.loads(sys.stdin.read())
 o = r.get("overhead_ms") or {}
 kinds = ", ".join("%s %d" % kv for kv in r["errors_by_kind"].items() if kv[1])
 print("sent %d, answered %d, errors %d%s, mismatches %d, batch calls %s (items/100 = %.0f), "
-      "p99 %.2f ms, overhead p99 %s ms, lag p99 %.2f ms, %s %.2f cpu-s/100k, VmHWM %d KiB" % (
+      "p99 %.2f ms, overhead p99 %s ms, levee added p99 %s ms, lag p99 %.2f ms, "
+      "%s %.2f cpu-s/100k, VmHWM %d KiB" % (
       r["requests"], r["completed"], r["errors"], " (%s)" % kinds if kinds else "",
       r["mismatches"], r.get("upstream_batch_calls", "-"), r["requests"] / 100, r["p99_ms"],
-      o.get("p99", "-"), r["dispatch_lag_p99_ms"], r["server"], r["server_cpu_s_per_100k"] or 0,
+      o.get("p99", "-"), (r.get("levee_added_ms") or {}).get("p99", "-"),
+      r["dispatch_lag_p99_ms"], r["server"], r["server_cpu_s_per_100k"] or 0,
       r["server_vmhwm_kib"]))')"
 }
 
@@ -261,13 +311,27 @@ start_upstream
 bench_log "levee-upstream on 127.0.0.1:$UPSTREAM_PORT (cpu $UPSTREAM_CPU, batch latency" \
   "$UPSTREAM_BATCH_LATENCY); levee on cpu $SERVER_CPU, levee-bench on cpu $CLIENT_CPU;" \
   "load average $(load_average); results appended to $out"
+# The same run with the old binary (--old-levee), right after the new one.
+run_old() {  # $1 label, $2 scenario file
+  [[ -n ${OLD_LEVEE_BIN:-} ]] || return 0
+  local new_bin=$LEVEE_BIN
+  LEVEE_BIN=$OLD_LEVEE_BIN levee_bin_for_run=$OLD_LEVEE_BIN
+  run_one "old-$1" "$2" levee-old
+  LEVEE_BIN=$new_bin levee_bin_for_run=""
+}
+if [[ -n ${OLD_LEVEE_BIN:-} ]]; then
+  [[ -x $OLD_LEVEE_BIN ]] || bench_die "--old-levee $OLD_LEVEE_BIN is not executable"
+fi
+
 for round in $(seq "$rounds"); do
   run_one "bursts-$round" "$SCENARIO" levee
+  run_old "bursts-$round" "$SCENARIO"
   if ((control)); then run_one "control-bursts-$round" "$SCENARIO" control 10ms; fi
 done
 for rate in "${rates[@]}"; do
   scenario=$(constant_scenario "$rate")
   run_one "constant-$rate" "$scenario" levee
+  run_old "constant-$rate" "$scenario"
   if ((control)); then run_one "control-constant-$rate" "$scenario" control "$(fill_time_us "$rate")us"; fi
 done
 
@@ -282,6 +346,7 @@ cols = [("sent", lambda r: r["requests"]), ("answered", lambda r: r["completed"]
         ("ovh p50", lambda r: (r.get("overhead_ms") or {}).get("p50")),
         ("ovh p99", lambda r: (r.get("overhead_ms") or {}).get("p99")),
         ("ovh max", lambda r: (r.get("overhead_ms") or {}).get("max")),
+        ("added p99", lambda r: (r.get("levee_added_ms") or {}).get("p99")),
         ("lag p99", lambda r: r["dispatch_lag_p99_ms"]),
         ("cpu-s/100k", lambda r: r["server_cpu_s_per_100k"]),
         ("bench cpu-s", lambda r: r.get("bench_cpu_s")),
