@@ -39,8 +39,8 @@ struct BatchItem {
 struct ItemResult {
   DemuxedItem element;
   std::size_t batch_items = 0;
-  std::chrono::steady_clock::time_point departed{};  // the batch call started
-  std::chrono::nanoseconds upstream_time{0};         // the batch call took
+  std::chrono::steady_clock::time_point departed{};  // its call began (the payload not yet built)
+  std::chrono::nanoseconds upstream_time{0};  // the batch's request sent to its response read
 };
 
 using RouteBatcher = Batcher<BatchItem, ItemResult>;
@@ -94,6 +94,8 @@ boost::asio::awaitable<BatchReply<ItemResult>> send_batch(BelowBatch<Inner> inne
                                                           std::shared_ptr<BatchCounters> counters,
                                                           core::NowFunction now,
                                                           std::vector<BatchItem> items) {
+  // The members' wait ends here; building the payload is levee's work, not the upstream's.
+  const auto started = now();
   std::vector<std::string_view> texts;
   std::vector<std::string> ids;
   texts.reserve(items.size());
@@ -143,7 +145,7 @@ boost::asio::awaitable<BatchReply<ItemResult>> send_batch(BelowBatch<Inner> inne
   std::vector<ItemResult> results;
   results.reserve(result.items.size());
   for (DemuxedItem& element : result.items) {
-    results.push_back(ItemResult{std::move(element), items.size(), departed, upstream_time});
+    results.push_back(ItemResult{std::move(element), items.size(), started, upstream_time});
   }
   co_return results;
 }
