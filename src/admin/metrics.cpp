@@ -64,8 +64,14 @@ Histogram::Histogram(std::span<const double> upper_bounds)
 
 void Histogram::observe(double v) noexcept {
   if (std::isnan(v)) return;
-  const auto bucket = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
-                                               bounds_.begin());
+  observe_in(static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
+                                      bounds_.begin()),
+             v);
+}
+
+void Histogram::observe_in(std::size_t bucket, double v) noexcept {
+  if (std::isnan(v)) return;
+  bucket = std::min(bucket, bounds_.size());
   const unsigned shard = current_metrics_shard();
   word(shard, bucket).fetch_add(1, std::memory_order_relaxed);
   // No atomic add for doubles on plain words; the CAS is uncontended when each worker has

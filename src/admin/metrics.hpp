@@ -142,6 +142,9 @@ class Histogram {
 
   // NaN is dropped: one NaN would turn _sum into NaN for the life of the process.
   void observe(double v) noexcept;
+  // observe(v) for a caller that knows v's bucket cheaper than the search: `bucket` is the
+  // index of the first bound >= v (bounds().size() for +Inf). Out of range goes to +Inf.
+  void observe_in(std::size_t bucket, double v) noexcept;
 
   [[nodiscard]] HistogramSnapshot snapshot() const;
   [[nodiscard]] double quantile(double q) const { return snapshot().quantile(q); }

@@ -91,7 +91,11 @@ const layers::PhaseMetrics& ProxyMetrics::add_route_phases(std::string_view rout
   if (auto it = phases_.find(key); it != phases_.end()) return *it->second;
   auto metrics = std::make_unique<layers::PhaseMetrics>();
   for (std::size_t i = 0; i < layers::k_phase_names.size(); ++i) {
-    metrics->phases[i] = &phase_.with({route, mode, layers::k_phase_names[i]});
+    const std::string_view phase = layers::k_phase_names[i];
+    if ((phase == "parked" && mode == "pass") || (phase == "admission" && mode == "batch")) {
+      continue;
+    }
+    metrics->phases[i] = &phase_.with({route, mode, phase});
   }
   metrics->added = &added_latency_.with({route, mode});
   return *phases_.emplace(std::move(key), std::move(metrics)).first->second;

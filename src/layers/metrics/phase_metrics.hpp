@@ -27,9 +27,13 @@ inline constexpr std::array<std::string_view, 5> k_phase_names = {"admission", "
 
 // 100 µs steps up to 10 ms (where levee's own overhead lives), then coarser to 10 s.
 [[nodiscard]] std::span<const double> phase_buckets() noexcept;
+// The index of the first of phase_buckets() >= d (its size for +Inf), without a search.
+[[nodiscard]] std::size_t phase_bucket(core::Clock::duration d) noexcept;
 
 class PhaseMetrics final : public core::PhaseSink {
  public:
+  // Null for a phase the route's mode never has (a pass route never parks, a batch route's
+  // batcher admits): nothing to observe per request, and no series always at 0.
   std::array<admin::Histogram*, k_phase_names.size()> phases{};
   admin::Histogram* added = nullptr;
 

@@ -5,10 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "admin/metrics.hpp"
@@ -190,6 +192,26 @@ TEST(PhaseAccounting, BreakdownClampsSpansSoThePartsAlwaysAddUp) {
   EXPECT_EQ(b.parked, 10ms);
   EXPECT_EQ(b.upstream, 9ms);
   EXPECT_EQ(b.proxy, Clock::duration::zero());
+}
+
+TEST(PhaseAccounting, TheBucketIsTheOneTheSearchWouldFind) {
+  const std::span<const double> bounds = phase_buckets();
+  EXPECT_EQ(bounds.size(), 109u);
+  EXPECT_DOUBLE_EQ(bounds[0], 100e-6);
+  EXPECT_DOUBLE_EQ(bounds[99], 10e-3);
+  const auto searched = [&bounds](Clock::duration d) {
+    const double v = seconds(d);
+    return static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) -
+                                    bounds.begin());
+  };
+  for (auto d = Clock::duration::zero(); d < 30ms; d += 37us + 11ns) {
+    ASSERT_EQ(phase_bucket(d), searched(d)) << d.count() << " ns";
+  }
+  for (auto d : {Clock::duration(-5us), Clock::duration(1ns), Clock::duration(100us + 1ns),
+                 Clock::duration(10ms + 1ns), Clock::duration(20ms), Clock::duration(3s),
+                 Clock::duration(10s + 1ns), Clock::duration(1h)}) {
+    EXPECT_EQ(phase_bucket(d), d <= Clock::duration::zero() ? 0 : searched(d)) << d.count();
+  }
 }
 
 }  // namespace
