@@ -7,14 +7,17 @@
 # side and their levee-bench JSON lines appended to --out. Run by hand, never in CI.
 #
 #   bench/learn_loop.sh [--scenario FILE.toml] [--sink jsonl|kafka] [--iterations N]
-#                       [--seed N] [--out FILE.jsonl] [--train-args "ARGS"] [--keep]
+#                       [--seed N] [--no-gate] [--out FILE.jsonl] [--train-args "ARGS"] [--keep]
 #
 #   --scenario    the workload, run twice (default bench/scenarios/k6_sparse_then_burst.toml)
 #   --sink        jsonl (default): levee's JSONL sink writes the telemetry file; kafka: levee's
 #                 Kafka sink sends it to build/bin/levee-kafka-capture (librdkafka's mock
 #                 cluster on 127.0.0.1), which writes the same lines back to a file
-#   --iterations  PPO iterations of the training (default 50, as `make train`; 2 for a smoke run)
+#   --iterations  PPO iterations of each training (default 30; 50 with --no-gate, as `make
+#                 train`; 2 for a smoke run)
 #   --seed        training seed (default 7, as `make train`)
+#   --no-gate     train one network from scratch (synthetic mix + telemetry) and promote it
+#                 unconditionally, instead of the gated candidates below
 #   --out         JSON lines file the two levee-bench results are appended to
 #                 (default results/learn_loop-<UTC time>.jsonl)
 #   --train-args  more arguments for `python3 -m levee_rl.train`, word-split
@@ -27,7 +30,8 @@
 #
 # Environment: bench/lib.sh's (ports, SERVER_CPU for levee, CLIENT_CPU for levee-bench and the
 # capture, UPSTREAM_CPU, UPSTREAM_LATENCY, NICE), and the step bounds BENCH_TIMEOUT (600 s per
-# levee-bench run), TRAIN_TIMEOUT (1200 s), RELOAD_TIMEOUT (30 s), DRAIN_TIMEOUT (30 s).
+# levee-bench run), TRAIN_TIMEOUT (1200 s), RELOAD_TIMEOUT (30 s), DRAIN_TIMEOUT (30 s), and
+# PRICES (the candidates' price of an upstream call, seconds; default "0.8 0.9 1.0 0.7").
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR
@@ -40,13 +44,15 @@ BENCH_TIMEOUT=${BENCH_TIMEOUT:-600}
 TRAIN_TIMEOUT=${TRAIN_TIMEOUT:-1200}
 RELOAD_TIMEOUT=${RELOAD_TIMEOUT:-30}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-30}
+PRICES=${PRICES:-0.8 0.9 1.0 0.7}
 
 scenario=$BENCH_ROOT/bench/scenarios/k6_sparse_then_burst.toml
 sink=jsonl
-iterations=50
+iterations=""
 seed=7
 out=""
 train_args=""
+no_gate=""
 keep_dir=""
 while (($#)); do
   case $1 in
@@ -54,6 +60,7 @@ while (($#)); do
     --sink) sink=$2; shift 2 ;;
     --iterations) iterations=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
+    --no-gate) no_gate=1; shift ;;
     --out) out=$2; shift 2 ;;
     --train-args) train_args=$2; shift 2 ;;
     --keep) keep_dir=1; shift ;;
@@ -63,6 +70,7 @@ done
 [[ $sink == jsonl || $sink == kafka ]] || bench_die "--sink wants jsonl or kafka"
 [[ $iterations =~ ^[1-9][0-9]*$ ]] || bench_die "--iterations wants a positive integer"
 [[ $seed =~ ^[0-9]+$ ]] || bench_die "--seed wants a non-negative integer"
+[[ -n $iterations ]] || iterations=$([[ -n $no_gate ]] && echo 50 || echo 30)
 [[ -r $scenario ]] || bench_die "scenario $scenario not readable"
 [[ -x $LEVEE_BIN && -x $LEVEE_BENCH_BIN && -x $UPSTREAM_BIN ]] ||
   bench_die "build first: cmake --build --preset release"
@@ -188,16 +196,53 @@ spans = ", ".join(f"{route}: {t.size} arrivals over {t[-1]:.1f} s" for route, t 
 print(f"telemetry snapshot: {len(events)} events; replayable traces: {spans or 'none'}; "
       f"{traces.without_arrivals} events without arrivals_ns, {traces.truncated_groups} truncated")
 EOF
-trained=$BENCH_DIR/train/flush_policy.onnx
-bench_log "training: $iterations iteration(s), seed $seed, on $snapshot"
-started=$SECONDS
-# shellcheck disable=SC2086  # --train-args is word-split on purpose
-(cd "$BENCH_ROOT" && PYTHONPATH=rl timeout --kill-after=10 "$TRAIN_TIMEOUT" "$PYTHON" -m levee_rl.train \
-  --seed "$seed" --iterations "$iterations" --telemetry "$snapshot" --model "$trained" \
-  --docs "$BENCH_DIR/train/docs" --fixtures "$BENCH_DIR/train/fixtures" $train_args) \
-  >"$BENCH_DIR/train.log" 2>&1 || { tail -n 30 "$BENCH_DIR/train.log" >&2; bench_die "training failed"; }
-[[ -s $trained ]] || bench_die "training wrote no $trained"
-bench_log "training done in $((SECONDS - started)) s (log: $BENCH_DIR/train.log)"
+# Candidates: the served model fine-tuned on the recorded traffic (replay-heavy), one per
+# price of an upstream call in PRICES; the first the gate finds at least as good as the served
+# model on both reduction and p50 (levee_rl.gate: the recorded traffic replayed in the
+# simulator) replaces it. --no-gate: one network trained from scratch on the synthetic mix
+# plus the telemetry, promoted unconditionally.
+served_copy=$BENCH_DIR/served.onnx
+cp "$model" "$served_copy"
+trained=""
+if [[ -n $no_gate ]]; then
+  prices=(0.8)
+else
+  read -r -a prices <<<"$PRICES"
+fi
+for price in "${prices[@]}"; do
+  candidate=$BENCH_DIR/train/candidate-$price.onnx
+  if [[ -n $no_gate ]]; then
+    how=(--iterations "$iterations")
+    bench_log "training: $iterations iteration(s) from scratch, seed $seed, on $snapshot"
+  else
+    how=(--iterations "$iterations" --init "$served_copy" --lr 3e-4 --replay-episodes 9 --price "$price")
+    bench_log "training: fine-tuning the served model, $iterations iteration(s), price $price s, seed $seed, on $snapshot"
+  fi
+  started=$SECONDS
+  # shellcheck disable=SC2086  # --train-args is word-split on purpose
+  (cd "$BENCH_ROOT" && PYTHONPATH=rl timeout --kill-after=10 "$TRAIN_TIMEOUT" "$PYTHON" -m levee_rl.train \
+    --seed "$seed" --telemetry "$snapshot" --model "$candidate" --no-evaluation "${how[@]}" \
+    $train_args) >>"$BENCH_DIR/train.log" 2>&1 ||
+    { tail -n 30 "$BENCH_DIR/train.log" >&2; bench_die "training failed"; }
+  [[ -s $candidate ]] || bench_die "training wrote no $candidate"
+  bench_log "training done in $((SECONDS - started)) s (log: $BENCH_DIR/train.log)"
+  if [[ -n $no_gate ]]; then
+    trained=$candidate
+    break
+  fi
+  verdict=0
+  (cd "$BENCH_ROOT" && PYTHONPATH=rl "$PYTHON" -m levee_rl.gate --telemetry "$snapshot" \
+    --served "$served_copy" --candidate "$candidate") >&2 || verdict=$?
+  ((verdict == 2)) && bench_die "the gate could not compare the models"
+  if ((verdict == 0)); then
+    trained=$candidate
+    break
+  fi
+done
+if [[ -z $trained ]]; then
+  bench_log "no candidate was at least as good as the served model on the recorded traffic: it stays"
+  exit 1
+fi
 
 # --- 4, 5: the new model renamed over the one levee serves, and its reload -------------------
 loaded_before=$(metric "$loaded_series")

@@ -10,6 +10,7 @@ import argparse
 import io
 
 import onnx
+import onnx.numpy_helper
 import torch
 
 from levee_rl.model import ActorCritic
@@ -44,6 +45,24 @@ def export(module, path, observation_version=None):
     with open(path, "wb") as out:
         out.write(model.SerializeToString())
     return model
+
+
+def load_actor(module, path):
+    """Loads an exported actor's weights back into `module` (the same architecture): the
+    starting point for fine-tuning the deployed model on what levee recorded. Refuses a file
+    of another observation version or shape."""
+    model = onnx.load(path)
+    declared = {entry.key: entry.value for entry in model.metadata_props}.get(VERSION_KEY)
+    if declared != str(OBSERVATION_VERSION):
+        raise ValueError(f"{path}: declares observation version {declared!r}, "
+                         f"training uses {OBSERVATION_VERSION}")
+    weights = {tensor.name: torch.from_numpy(onnx.numpy_helper.to_array(tensor).copy())
+               for tensor in model.graph.initializer}
+    state = module.state_dict()
+    if set(weights) != set(state) or any(weights[k].shape != state[k].shape for k in state):
+        raise ValueError(f"{path}: its weights do not fit this actor "
+                         f"({sorted(weights)} against {sorted(state)})")
+    module.load_state_dict(weights)
 
 
 def main():

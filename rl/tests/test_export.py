@@ -10,7 +10,7 @@ import onnx
 import torch
 
 from levee_rl import make_fixtures
-from levee_rl.export import VERSION_KEY, export, input_width
+from levee_rl.export import VERSION_KEY, export, input_width, load_actor
 from levee_rl.model import ActorCritic, NumpyActorCritic
 from levee_rl.onnx_eval import ALLOWED_OPS, OnnxMlp
 from levee_rl.signals import OBSERVATION_SIZE, OBSERVATION_VERSION
@@ -53,6 +53,21 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(self.metadata(model), {VERSION_KEY: str(OBSERVATION_VERSION)})
         dims = model.graph.input[0].type.tensor_type.shape.dim
         self.assertEqual(dims[1].dim_value, OBSERVATION_SIZE)
+
+    def test_an_exported_actor_loads_back_for_fine_tuning(self):
+        net = ActorCritic()
+        for p in net.parameters():
+            torch.nn.init.normal_(p, std=0.5)
+        path = os.path.join(self.dir.name, "m.onnx")
+        export(net.actor, path, OBSERVATION_VERSION)
+        fresh = ActorCritic()
+        load_actor(fresh.actor, path)
+        obs = torch.from_numpy(np.ascontiguousarray(self.inputs[:, :OBSERVATION_SIZE]))
+        with torch.no_grad():
+            np.testing.assert_allclose(fresh.actor(obs).numpy(), net.actor(obs).numpy(), atol=1e-6)
+        export(net.actor, path)  # no declared version: refused
+        with self.assertRaises(ValueError):
+            load_actor(fresh.actor, path)
 
     def test_a_net_exported_without_a_version_declares_none(self):
         model = self.check(make_fixtures.random_nets(11)["random_mlp_a"])

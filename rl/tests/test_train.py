@@ -35,6 +35,15 @@ class ReplayWorkloadsTest(unittest.TestCase):
                 for _, make in extra}
         self.assertEqual(seen, {(0.0, 0.001, 0.002), (0.5, 0.5005, 0.5006)})
 
+    def test_pieces_are_drawn_in_proportion_to_their_requests(self):
+        base = 1_765_000_000_000_000_000
+        # A piece of two requests and a piece of eight (2 s apart).
+        path = self.write([event("api", base, [0, 1_000]),
+                           event("api", base + 2_000_000_000, [k * 1_000 for k in range(8)])])
+        make = train.replay_workloads(path)[0][1]
+        sizes = [make(np.random.default_rng(k)).size for k in range(400)]
+        self.assertAlmostEqual(sizes.count(8) / len(sizes), 0.8, delta=0.05)
+
     def test_a_file_without_arrivals_adds_nothing(self):
         path = self.write([{"route": "api", "size": 3, "observation": [0, 0, 0, 0]}])
         with self.assertWarns(UserWarning):
