@@ -74,7 +74,9 @@ TEST(UpstreamLimitService, AtMostMaxInflightCallsReachTheInnerService) {
 }
 
 TEST(UpstreamLimitService, ACallWithoutAPermitInTimeGets503UpstreamInflight) {
-  Fixture f(1, 1ms);
+  // Long enough that the poll below runs before it, even under a sanitizer on a busy machine
+  // (1 ms was not: the late call was refused before the poll looked).
+  Fixture f(1, 250ms);
   f.inner.hold();
   auto holder = spawn_call(f.io, f.service, make_request("GET", "/a"));
   auto late = spawn_call(f.io, f.service, make_request("GET", "/b"));
