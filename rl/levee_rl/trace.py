@@ -6,7 +6,7 @@ observation version 2 an event also carries
 
 - `opened_unix_ns`: when the group opened (its first member arrived), system clock, ns;
 - `arrivals_ns`: each member's arrival as an offset from `opened_unix_ns`, ns, ascending and
-  starting at 0; at most 4096 of them, a larger group listing its first 4096 with
+  starting at 0; at most 1024 of them, a larger group listing its first 1024 with
   `"arrivals_truncated": true`.
 
 Every request of a route joins exactly one group, so the route's arrival trace is the union

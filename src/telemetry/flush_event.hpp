@@ -23,9 +23,11 @@ inline constexpr int k_action_wait = 0;
 inline constexpr int k_action_flush = 1;
 
 // The observation's width (policy/observation.hpp, version 2), and the most member arrivals
-// one event lists (a bigger group lists its first ones and says it was cut).
+// one event lists (a bigger group lists its first ones and says it was cut). The telemetry
+// queue holds up to queue_capacity events (8,192 by default): at 8 bytes an arrival this
+// bounds what a burst of large batches can make it hold to about 64 MiB, not 256.
 inline constexpr std::size_t k_event_observation_size = 9;
-inline constexpr std::size_t k_max_event_arrivals = 4096;
+inline constexpr std::size_t k_max_event_arrivals = 1024;
 
 struct FlushEvent {
   std::string route;
