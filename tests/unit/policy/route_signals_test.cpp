@@ -30,15 +30,6 @@ SignalSettings settings(Duration tau = seconds(1), Duration window = seconds(8))
   return s;
 }
 
-GroupState group(std::size_t size, std::size_t cap, Duration age, Duration max_wait) {
-  GroupState g;
-  g.size = size;
-  g.size_cap = cap;
-  g.age = age;
-  g.max_wait = max_wait;
-  return g;
-}
-
 // Records arrivals every `gap` from `from` for `span`; returns the time of the last one.
 TimePoint steady_arrivals(RouteSignals& signals, TimePoint from, Duration gap, Duration span) {
   TimePoint t = from;
@@ -194,7 +185,8 @@ TEST(RouteSignals, ObserveReadsTheRoutesSignals) {
   RouteSignals signals(settings(seconds(1)));
   const TimePoint last = steady_arrivals(signals, k_start, milliseconds(10), seconds(8));
   signals.record_upstream_latency(milliseconds(20), last);
-  const Observation obs = signals.observe(group(1, 4, milliseconds(1), milliseconds(4)), last);
+  const Observation obs =
+      signals.observe(GroupState{1, 4, 0, 0, milliseconds(1), milliseconds(4)}, last);
   EXPECT_FLOAT_EQ(obs[0], 0.25F);
   EXPECT_FLOAT_EQ(obs[1], 0.25F);
   const double p99_ms =
@@ -248,7 +240,7 @@ TEST(RouteSignals, ConcurrentRecordsAndReads) {
     threads.emplace_back([&] {
       for (int i = 0; i < k_rounds; ++i) {
         for (float feature :
-             signals.observe(group(3, 8, milliseconds(1), milliseconds(5)), now())) {
+             signals.observe(GroupState{3, 8, 0, 0, milliseconds(1), milliseconds(5)}, now())) {
           if (!(feature >= 0.0F && feature <= 1.0F)) bad.fetch_add(1);
         }
       }
