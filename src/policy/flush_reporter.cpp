@@ -16,8 +16,8 @@ static_assert(telemetry::k_event_observation_size == k_observation_size,
               "flush telemetry records the whole observation");
 
 // The group's arrivals, on the system clock the event's timestamp uses (for replay offline).
-void record_arrivals(const GroupArrivals& arrivals, telemetry::FlushEvent& event) {
-  const auto since_open = std::chrono::steady_clock::now() - arrivals.opened();
+void record_arrivals(const GroupArrivals& arrivals, TimePoint now, telemetry::FlushEvent& event) {
+  const auto since_open = now - arrivals.opened();
   event.opened =
       event.timestamp - std::chrono::duration_cast<std::chrono::system_clock::duration>(since_open);
   const std::span<const std::int64_t> offsets = arrivals.offsets();
@@ -61,7 +61,7 @@ void FlushReporter::flushed(const FlushedGroup& group, TimePoint now) noexcept {
       }
       event.policy = policy_name_;
       event.timestamp = std::chrono::system_clock::now();
-      if (group.arrivals != nullptr) record_arrivals(*group.arrivals, event);
+      if (group.arrivals != nullptr) record_arrivals(*group.arrivals, now, event);
       telemetry_->record(std::move(event));
     } catch (const std::exception&) {
       // Out of memory for one event: telemetry is best effort, the request is not.

@@ -213,10 +213,8 @@ class CollapseService {
         slot->call->fail(core::BodyError::cancelled);
         co_return false;
       }
-      std::size_t members = 0;
-      std::tie(members, reason) = table_->dispatch(slot, go.value_or(FlushReason::immediate));
-      at_flush = table_->state_of(slot);  // closed: no one joins after dispatch
-      count_flush(reason, members, at_flush.age);
+      std::tie(at_flush, reason) = table_->dispatch(slot, go.value_or(FlushReason::immediate));
+      count_flush(reason, at_flush.size, at_flush.age);
     } else {
       count_flush(FlushReason::immediate, std::nullopt, {});
     }

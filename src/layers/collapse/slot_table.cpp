@@ -90,13 +90,13 @@ GroupState SlotTable::state_of(const std::shared_ptr<Slot>& slot) {
   return state_locked(*slot, std::chrono::steady_clock::now());
 }
 
-std::pair<std::size_t, FlushReason> SlotTable::dispatch(const std::shared_ptr<Slot>& slot,
-                                                        FlushReason otherwise) {
+std::pair<GroupState, FlushReason> SlotTable::dispatch(const std::shared_ptr<Slot>& slot,
+                                                       FlushReason otherwise) {
   std::lock_guard lock(shard_of(*slot).mutex);
   slot->dispatched = true;
   slot->parked_leader.reset();
   const FlushReason reason = slot->flush_now.value_or(otherwise);
-  return {slot->members, reason};
+  return {state_locked(*slot, std::chrono::steady_clock::now()), reason};
 }
 
 void SlotTable::flush_all() {

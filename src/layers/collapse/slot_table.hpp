@@ -96,15 +96,15 @@ class SlotTable {
   // Window leader, at a policy tick between arrivals: the reason the slot should go now (one
   // an arrival recorded, or the policy's answer now), or nullopt to keep waiting.
   [[nodiscard]] std::optional<FlushReason> ask_on_tick(const std::shared_ptr<Slot>& slot);
-  // What the policy sees of the slot now (window leader: at its own arrival, and at dispatch
-  // for the flush telemetry).
+  // What the policy sees of the slot now (window leader: at its own arrival).
   [[nodiscard]] GroupState state_of(const std::shared_ptr<Slot>& slot);
 
-  // Window leader: closes the slot to new members. Returns the members it answers and why it
-  // goes now: the reason recorded on the slot (full, policy, shutdown), else `otherwise`
-  // (timeout when the leader's max_wait timer fired, or the leader's own policy decision).
-  std::pair<std::size_t, FlushReason> dispatch(const std::shared_ptr<Slot>& slot,
-                                               FlushReason otherwise);
+  // Window leader: closes the slot to new members. Returns the slot as it goes (its size is
+  // the members it answers; what flush telemetry records) and why it goes now: the reason
+  // recorded on the slot (full, policy, shutdown), else `otherwise` (timeout when the
+  // leader's max_wait timer fired, or the leader's own policy decision).
+  std::pair<GroupState, FlushReason> dispatch(const std::shared_ptr<Slot>& slot,
+                                              FlushReason otherwise);
   // Shutdown: every parked window slot goes upstream now, and later ones at once.
   void flush_all();
 
