@@ -41,14 +41,14 @@
 #include <utility>
 #include <vector>
 
+#include "telemetry/kafka_handle.hpp"
+
 namespace {
 
 using namespace std::chrono_literals;
 
-struct KafkaDeleter {
-  void operator()(rd_kafka_t* handle) const { rd_kafka_destroy(handle); }
-};
-using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+using levee::telemetry::KafkaHandle;
+using levee::telemetry::make_kafka_handle;
 
 struct MockClusterDeleter {
   void operator()(rd_kafka_mock_cluster_t* cluster) const {
@@ -66,26 +66,6 @@ struct MessageDeleter {
   void operator()(rd_kafka_message_t* message) const { rd_kafka_message_destroy(message); }
 };
 using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
-
-KafkaHandle new_handle(rd_kafka_type_t type,
-                       const std::vector<std::pair<std::string, std::string>>& settings) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  std::array<char, 512> error{};
-  for (const auto& [key, value] : settings) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error.data(), error.size()) !=
-        RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      throw std::runtime_error(key + ": " + error.data());
-    }
-  }
-  // On success rd_kafka_new() owns conf; on failure it is still ours.
-  rd_kafka_t* handle = rd_kafka_new(type, conf, error.data(), error.size());
-  if (handle == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(error.data());
-  }
-  return KafkaHandle(handle);
-}
 
 enum class StopReason { none, signal, max_seconds, max_messages };
 
@@ -120,7 +100,7 @@ class Capture {
                                " for appending: " + std::strerror(errno));
     }
     // The cluster's brokers run on this handle's threads; it never produces anything itself.
-    host_ = new_handle(RD_KAFKA_PRODUCER, {{"log_level", "3"}});
+    host_ = make_kafka_handle(RD_KAFKA_PRODUCER, {{"log_level", "3"}});
     cluster_.reset(rd_kafka_mock_cluster_new(host_.get(), 1));
     if (cluster_ == nullptr) throw std::runtime_error("cannot start the mock cluster");
     bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_.get());
@@ -132,11 +112,11 @@ class Capture {
     }
     // Assigned, not subscribed: no group rebalance to wait for, and every partition is read
     // from its first offset, so nothing produced before the consumer's first fetch is missed.
-    consumer_ = new_handle(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap_},
-                                               {"group.id", "levee-kafka-capture"},
-                                               {"enable.auto.commit", "false"},
-                                               {"auto.offset.reset", "earliest"},
-                                               {"log_level", "3"}});
+    consumer_ = make_kafka_handle(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstrap_},
+                                                      {"group.id", "levee-kafka-capture"},
+                                                      {"enable.auto.commit", "false"},
+                                                      {"auto.offset.reset", "earliest"},
+                                                      {"log_level", "3"}});
     rd_kafka_poll_set_consumer(consumer_.get());
     rd_kafka_topic_partition_list_t* partitions =
         rd_kafka_topic_partition_list_new(options_.partitions);

@@ -22,6 +22,7 @@
 #include "support/http_client.hpp"
 #include "support/polling.hpp"
 #include "support/process.hpp"
+#include "telemetry/kafka_handle.hpp"
 
 namespace levee::testing {
 namespace {
@@ -86,16 +87,10 @@ class KafkaCaptureTest : public ::testing::Test {
 };
 
 void produce(const std::string& bootstrap, const std::vector<std::string>& values) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  std::array<char, 512> error{};
-  for (const auto& [key, value] : {std::pair{"bootstrap.servers", bootstrap.c_str()},
-                                   std::pair{"linger.ms", "5"}, std::pair{"log_level", "3"}}) {
-    ASSERT_EQ(rd_kafka_conf_set(conf, key, value, error.data(), error.size()), RD_KAFKA_CONF_OK)
-        << error.data();
-  }
-  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> producer(
-      rd_kafka_new(RD_KAFKA_PRODUCER, conf, error.data(), error.size()), &rd_kafka_destroy);
-  ASSERT_NE(producer, nullptr) << error.data();
+  const telemetry::KafkaHandle producer = telemetry::make_kafka_handle(
+      RD_KAFKA_PRODUCER,
+      {{"bootstrap.servers", bootstrap}, {"linger.ms", "5"}, {"log_level", "3"}});
+  ASSERT_NE(producer, nullptr);
   for (const std::string& value : values) {
     ASSERT_EQ(rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(k_topic),
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),

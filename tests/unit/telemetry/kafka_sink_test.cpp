@@ -13,15 +13,12 @@
 #include <thread>
 #include <vector>
 
+#include "telemetry/kafka_handle.hpp"
+
 namespace levee::telemetry {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct KafkaDeleter {
-  void operator()(rd_kafka_t* handle) const { rd_kafka_destroy(handle); }
-};
-using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
 
 struct MockClusterDeleter {
   void operator()(rd_kafka_mock_cluster_t* cluster) const {
@@ -29,25 +26,6 @@ struct MockClusterDeleter {
   }
 };
 using MockCluster = std::unique_ptr<rd_kafka_mock_cluster_t, MockClusterDeleter>;
-
-KafkaHandle new_handle(rd_kafka_type_t type,
-                       const std::vector<std::pair<std::string, std::string>>& settings) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  std::array<char, 512> error{};
-  for (const auto& [key, value] : settings) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error.data(), error.size()) !=
-        RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      throw std::runtime_error(key + ": " + error.data());
-    }
-  }
-  rd_kafka_t* handle = rd_kafka_new(type, conf, error.data(), error.size());
-  if (handle == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(error.data());
-  }
-  return KafkaHandle(handle);
-}
 
 // librdkafka's in-process mock cluster (rdkafka_mock.h): real Kafka protocol on loopback
 // ports, no broker needed. It lives on a handle of its own, which the sink and the consumer
@@ -64,7 +42,7 @@ class KafkaSinkTest : public ::testing::Test {
     GTEST_SKIP() << "librdkafka's threads are invisible to ThreadSanitizer";
 #endif
 #endif
-    host_ = new_handle(RD_KAFKA_PRODUCER, {{"log_level", "3"}});
+    host_ = make_kafka_handle(RD_KAFKA_PRODUCER, {{"log_level", "3"}});
     cluster_.reset(rd_kafka_mock_cluster_new(host_.get(), 1));
     ASSERT_NE(cluster_, nullptr);
     bootstraps_ = rd_kafka_mock_cluster_bootstraps(cluster_.get());
@@ -82,11 +60,12 @@ class KafkaSinkTest : public ::testing::Test {
   // Everything on partition 0 of the topic from the beginning, until `count` messages or the
   // deadline.
   std::vector<std::pair<std::string, std::string>> consume(std::size_t count) {
-    KafkaHandle consumer = new_handle(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstraps_},
-                                                          {"group.id", "levee-telemetry-test"},
-                                                          {"enable.auto.commit", "false"},
-                                                          {"auto.offset.reset", "earliest"},
-                                                          {"log_level", "3"}});
+    KafkaHandle consumer =
+        make_kafka_handle(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstraps_},
+                                              {"group.id", "levee-telemetry-test"},
+                                              {"enable.auto.commit", "false"},
+                                              {"auto.offset.reset", "earliest"},
+                                              {"log_level", "3"}});
     rd_kafka_poll_set_consumer(consumer.get());
     rd_kafka_topic_partition_list_t* partitions = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(partitions, k_topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
