@@ -21,6 +21,9 @@ struct Response {
   Body body;  // null means empty (or streamed)
   // Set instead of `body` when the body is still arriving; the holder reads it once.
   std::shared_ptr<BodyStream> stream;
+  // The trailer section of a whole body (HTTP/2 and gRPC answers: grpc-status, grpc-message).
+  // A streamed body gives its trailers through stream->take_trailers() once read to its end.
+  Headers trailers;
 
   // When set, the server closes the connection after writing this response.
   bool close_connection = false;
