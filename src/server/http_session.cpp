@@ -22,7 +22,6 @@
 
 #include "admin/metrics.hpp"
 #include "core/clock.hpp"
-#include "core/deadline_sweep.hpp"
 #include "core/log_throttle.hpp"
 #include "server/access_log.hpp"
 #include "server/request_body.hpp"
@@ -91,23 +90,6 @@ std::string remote_address(const asio::ip::tcp::socket& socket) {
 }
 
 }  // namespace
-
-void SessionSet::drain_all() {
-  // drain() may close sockets but never destroys a session synchronously, so iterating over
-  // a copy is only needed because a session removes itself from its destructor.
-  std::vector<HttpSession*> snapshot(sessions_.begin(), sessions_.end());
-  for (auto* session : snapshot) session->drain();
-}
-
-void SessionSet::expire_due(std::chrono::steady_clock::time_point now) {
-  // expire_if_due() only cancels operations; completions run later, so no session leaves
-  // the set while it is being iterated.
-  for (auto* session : sessions_) session->expire_if_due(now);
-}
-
-void SessionSet::start_sweeping(const asio::any_io_executor& executor) {
-  core::start_deadline_sweep(executor, [this](core::Clock::time_point now) { expire_due(now); });
-}
 
 HttpSession::HttpSession(asio::ip::tcp::socket socket, SessionContext& context)
     : socket_(std::move(socket)),

@@ -23,7 +23,6 @@
 #include <functional>
 #include <memory>
 #include <string_view>
-#include <unordered_set>
 
 #include "config/config.hpp"
 #include "core/client_watch.hpp"
@@ -32,29 +31,11 @@
 #include "server/connection_gate.hpp"
 #include "server/request_parser.hpp"
 #include "server/server_metrics.hpp"
+#include "server/session_set.hpp"
 
 namespace levee::server {
 
 class AccessLog;
-class HttpSession;
-
-// The live sessions of one worker; touched only on that worker's thread. It also enforces
-// the sessions' timeouts through a deadline sweep (core/deadline_sweep.hpp).
-class SessionSet {
- public:
-  void add(HttpSession* session) { sessions_.insert(session); }
-  void remove(HttpSession* session) { sessions_.erase(session); }
-  // Closes idle connections now and makes busy ones close after their current response.
-  void drain_all();
-  // Cancels the pending operation of every session whose deadline is at or before `now`.
-  void expire_due(std::chrono::steady_clock::time_point now);
-  // Starts the deadline sweep on `executor`; the set must outlive its io_context.
-  void start_sweeping(const boost::asio::any_io_executor& executor);
-  [[nodiscard]] std::size_t size() const noexcept { return sessions_.size(); }
-
- private:
-  std::unordered_set<HttpSession*> sessions_;
-};
 
 struct SessionContext {
   const config::ServerConfig& limits;
@@ -64,6 +45,9 @@ struct SessionContext {
   const ServerMetrics* metrics = nullptr;  // null: not counted (admin listener)
   AccessLog* access_log = nullptr;         // null: off
   bool count_connection = true;            // false for admin sessions
+  // HTTP/2 is spoken on this listener when [server.http2] enables it (the proxy's, not the
+  // admin one).
+  bool offer_http2 = false;
 };
 
 // While a request is being handled the session reads nothing; a layer that parks the request
@@ -72,7 +56,8 @@ struct SessionContext {
 // request, kept for the next request, and the watch ends. A read still pending when the
 // answer is written is not cancelled: it is the next request's read.
 class HttpSession final : public std::enable_shared_from_this<HttpSession>,
-                          public core::ClientWatch {
+                          public core::ClientWatch,
+                          public TrackedSession {
  public:
   HttpSession(boost::asio::ip::tcp::socket socket, SessionContext& context);
   ~HttpSession();
@@ -85,10 +70,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   [[nodiscard]] std::shared_ptr<boost::asio::cancellation_signal> cancellation() const {
     return cancel_;
   }
-  void drain();
+  void drain() override;
   // Called by the SessionSet's sweep: cancels the pending operation if the deadline passed,
   // and starts watching the client of a request that has been in its route for a sweep.
-  void expire_if_due(std::chrono::steady_clock::time_point now);
+  void expire_if_due(std::chrono::steady_clock::time_point now) override;
 
   // The next piece of the current request's streamed body (RequestBody::read).
   [[nodiscard]] boost::asio::awaitable<core::BodyPiece> read_body_piece(RequestParser& parser);
