@@ -30,6 +30,20 @@ struct LogConfig {
   bool operator==(const LogConfig&) const = default;
 };
 
+// [server.http2]: the HTTP/2 side of the proxy listener (h2c with prior knowledge, and h2
+// chosen by ALPN over TLS). The limits bound what one connection can make levee hold.
+struct Http2Config {
+  bool enabled = true;
+  std::uint32_t max_concurrent_streams = 100;       // SETTINGS_MAX_CONCURRENT_STREAMS
+  std::uint32_t initial_window_bytes = 256 * 1024;  // per stream, SETTINGS_INITIAL_WINDOW_SIZE
+  std::uint32_t connection_window_bytes = 1 << 20;  // the whole connection's receive window
+  Duration stream_idle_timeout = std::chrono::seconds(30);  // no progress on a stream: reset
+  // Streams a client may reset (or have refused) per second, averaged over a short burst,
+  // before the connection is closed with ENHANCE_YOUR_CALM (rapid reset, CVE-2023-44487).
+  std::uint32_t max_resets_per_second = 100;
+  bool operator==(const Http2Config&) const = default;
+};
+
 struct ServerConfig {
   Endpoint listen{"127.0.0.1", 8080};
   Endpoint admin_listen{"127.0.0.1", 9901};
@@ -41,6 +55,7 @@ struct ServerConfig {
   Duration header_timeout = std::chrono::seconds(10);
   Duration body_timeout = std::chrono::seconds(30);
   Duration idle_timeout = std::chrono::seconds(60);
+  Http2Config http2;
   bool operator==(const ServerConfig&) const = default;
 };
 
@@ -203,6 +218,10 @@ struct RouteConfig {
   // Send a chunked request's trailer fields upstream as trailers (pass routes only). Off:
   // they are dropped, as nginx does. Never merged into the header section either way.
   bool forward_trailers = false;
+  // gRPC unary calls (pass and collapse routes): the collapse key takes the request message
+  // (collapse.methods defaults to POST), grpc-timeout is the call's deadline, and levee's
+  // own refusals reach the client as grpc-status trailers (layers/grpc/).
+  bool grpc = false;
   bool operator==(const RouteConfig&) const = default;
 };
 

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "config/http2_section.hpp"
 #include "config/resilience_sections.hpp"
 #include "config/route_sections.hpp"
 #include "config/table_reader.hpp"
@@ -33,11 +34,17 @@ using namespace detail;  // NOLINT(google-build-using-namespace): the loader's o
 // Schema of the tables read here (Kind, Field: table_reader.hpp).
 
 constexpr std::array server_schema{
-    Field{"listen", Kind::address},          Field{"admin_listen", Kind::address},
-    Field{"workers", Kind::integer},         Field{"drain_timeout", Kind::duration},
-    Field{"max_connections", Kind::integer}, Field{"max_header_bytes", Kind::size},
-    Field{"max_body_bytes", Kind::size},     Field{"header_timeout", Kind::duration},
-    Field{"body_timeout", Kind::duration},   Field{"idle_timeout", Kind::duration},
+    Field{"listen", Kind::address},
+    Field{"admin_listen", Kind::address},
+    Field{"workers", Kind::integer},
+    Field{"drain_timeout", Kind::duration},
+    Field{"max_connections", Kind::integer},
+    Field{"max_header_bytes", Kind::size},
+    Field{"max_body_bytes", Kind::size},
+    Field{"header_timeout", Kind::duration},
+    Field{"body_timeout", Kind::duration},
+    Field{"idle_timeout", Kind::duration},
+    Field{"http2", Kind::table},
 };
 
 constexpr std::array log_schema{
@@ -65,6 +72,7 @@ constexpr std::array route_schema{
     Field{"max_pending", Kind::integer},
     Field{"admission_timeout", Kind::duration},
     Field{"forward_trailers", Kind::boolean},
+    Field{"grpc", Kind::boolean},
 };
 
 constexpr std::array<std::string_view, 6> section_names{"server", "log",   "upstreams",
@@ -94,6 +102,7 @@ void read_server(const toml::table& table, ServerConfig& server, Diagnostics& di
   assign(server.header_timeout, reader.duration("header_timeout", Zero::rejected));
   assign(server.body_timeout, reader.duration("body_timeout", Zero::rejected));
   assign(server.idle_timeout, reader.duration("idle_timeout", Zero::rejected));
+  read_http2(reader, server.http2, diagnostics);
 
   // Compare only values that were read successfully or defaulted, to avoid a second error
   // about an address that is already reported as invalid.
@@ -250,6 +259,10 @@ void read_routes(const toml::node* node, bool check_upstreams, Config& config,
     read_route_cache(reader, path, route, diagnostics);
     read_admission(reader, route);
     read_forward_trailers(reader, route);
+    const toml::node* collapse_table = reader.find("collapse");
+    read_grpc(reader, route,
+              collapse_table != nullptr && collapse_table->as_table() != nullptr &&
+                  collapse_table->as_table()->contains("methods"));
     reader.reject_unknown_keys();
     config.routes.push_back(std::move(route));
   }

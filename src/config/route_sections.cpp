@@ -288,6 +288,18 @@ void read_forward_trailers(TableReader& reader, RouteConfig& route) {
   route.forward_trailers = *forward;
 }
 
+void read_grpc(TableReader& reader, RouteConfig& route, bool collapse_methods_set) {
+  const auto grpc = reader.boolean("grpc");
+  if (!grpc || !*grpc) return;
+  if (route.mode == RouteMode::batch) {
+    reader.report("grpc", "grpc applies to mode = \"pass\" and \"collapse\" (batch speaks JSON)");
+    return;
+  }
+  route.grpc = true;
+  // Every gRPC call is a POST; its message is part of the collapse key.
+  if (!collapse_methods_set) route.collapse.methods = {"POST"};
+}
+
 // [routes.collapse]: only with mode = "collapse"; absent keys keep their defaults.
 void read_collapse(TableReader& route_reader, const std::string& route_path, RouteConfig& route,
                    Diagnostics& diagnostics) {

@@ -24,6 +24,9 @@ void read_admission(TableReader& reader, RouteConfig& route);
 // forward_trailers: pass routes only (a collapsed or batched call has no one sender whose
 // trailers it could carry).
 void read_forward_trailers(TableReader& reader, RouteConfig& route);
+// grpc: pass and collapse routes. Unless [routes.collapse] names its methods, a gRPC route
+// collapses POST (every gRPC call), keyed on the request message.
+void read_grpc(TableReader& reader, RouteConfig& route, bool collapse_methods_set);
 // The schema of a route's sub-table ("collapse", "batch"), for environment overrides of
 // single keys in it; empty for any other name.
 [[nodiscard]] Schema route_subtable_schema(std::string_view name) noexcept;
