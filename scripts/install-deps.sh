@@ -25,8 +25,12 @@ packages=(
   libhiredis-dev  # the response cache's shared Redis tier (issue 6)
   libonnx-dev libprotobuf-dev  # the learned flush policy's model files (issue 7)
   librdkafka-dev  # the Kafka flush-telemetry sink (issue 7)
+  libnghttp2-dev libssl-dev  # HTTP/2 framing and TLS (issue 20)
   # test and benchmark peers
   prometheus nginx wrk curl procps util-linux redis-server
+  # HTTP/2 and gRPC peers nobody here wrote (issue 20): nghttp/h2load, nghttpd, a real gRPC
+  # server and client in Python, openssl for throwaway test certificates
+  nghttp2-client nghttp2-server python3-grpcio openssl
   # rl/ (issue 7): the flush-policy simulator, PPO training and ONNX export, and their tests,
   # on Debian's /usr/bin/python3 (pip has no registry here). python3-munkres: see below.
   python3-torch python3-onnx python3-numpy python3-matplotlib python3-munkres

@@ -63,6 +63,26 @@ ProxyMetrics::ProxyMetrics(admin::Registry& registry)
   for (std::size_t i = 0; i < server_.rejected.size(); ++i) {
     server_.rejected[i] = &rejected.with({server::to_string(static_cast<server::RejectReason>(i))});
   }
+  auto& http2 = server_.http2;
+  http2.connections = &registry.counter("levee_http2_connections_total",
+                                        "Client connections served as HTTP/2 (h2c and h2).");
+  http2.streams = &registry.counter("levee_http2_streams_total",
+                                    "HTTP/2 streams that carried a client request.");
+  http2.client_resets = &registry.counter("levee_http2_client_resets_total",
+                                          "HTTP/2 streams the client reset with RST_STREAM.");
+  auto& goaways = registry.counter_family(
+      "levee_http2_goaways_sent_total",
+      "HTTP/2 connections levee ended with GOAWAY, by reason (flood and rapid_reset are "
+      "attacks or broken clients).",
+      {"reason"});
+  for (std::size_t i = 0; i < http2.goaways.size(); ++i) {
+    http2.goaways[i] = &goaways.with({server::to_string(static_cast<server::GoawayReason>(i))});
+  }
+  auto& resets = registry.counter_family("levee_http2_stream_resets_sent_total",
+                                         "HTTP/2 streams levee reset, by reason.", {"reason"});
+  for (std::size_t i = 0; i < http2.resets.size(); ++i) {
+    http2.resets[i] = &resets.with({server::to_string(static_cast<server::StreamResetReason>(i))});
+  }
 }
 
 const layers::RouteMetrics& ProxyMetrics::add_route(std::string_view route) {

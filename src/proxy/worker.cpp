@@ -87,8 +87,9 @@ void Worker::retire_unused_links() {
 }
 
 asio::ip::tcp::endpoint Worker::bind(const asio::ip::tcp::endpoint& endpoint) {
-  server::SessionContext context{env_.server,          router_,         env_.gate, sessions_,
-                                 &env_.server_metrics, env_.access_log, true};
+  server::SessionContext context{
+      env_.server,          router_,         env_.gate, sessions_,
+      &env_.server_metrics, env_.access_log, true,      env_.server.http2.enabled};
   listener_ = std::make_shared<server::Listener>(io_, endpoint, context);
   return listener_->local_endpoint();
 }

@@ -22,4 +22,34 @@ std::string_view to_string(RejectReason reason) noexcept {
   return "unknown";
 }
 
+std::string_view to_string(GoawayReason reason) noexcept {
+  switch (reason) {
+    case GoawayReason::drain:
+      return "drain";
+    case GoawayReason::idle:
+      return "idle";
+    case GoawayReason::flood:
+      return "flood";
+    case GoawayReason::rapid_reset:
+      return "rapid_reset";
+    case GoawayReason::protocol_error:
+      return "protocol_error";
+    case GoawayReason::count_:
+      break;
+  }
+  return "unknown";
+}
+
+std::string_view to_string(StreamResetReason reason) noexcept {
+  switch (reason) {
+    case StreamResetReason::stalled:
+      return "stalled";
+    case StreamResetReason::refused:
+      return "refused";
+    case StreamResetReason::count_:
+      break;
+  }
+  return "unknown";
+}
+
 }  // namespace levee::server

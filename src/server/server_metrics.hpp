@@ -27,11 +27,40 @@ enum class RejectReason : std::size_t {
 
 [[nodiscard]] std::string_view to_string(RejectReason reason) noexcept;
 
+// Why levee ended an HTTP/2 connection with GOAWAY.
+enum class GoawayReason : std::size_t {
+  drain,           // shutting down: NO_ERROR, streams below the last id still answered
+  idle,            // no stream and no frame for idle_timeout (or the preface for header_timeout)
+  flood,           // frames levee must answer (PING, SETTINGS) sent faster than they are read
+  rapid_reset,     // streams reset or refused faster than max_resets_per_second
+  protocol_error,  // a frame or header block the RFC calls a connection error
+  count_,
+};
+
+// Why levee reset an HTTP/2 stream that the client had opened.
+enum class StreamResetReason : std::size_t {
+  stalled,  // no progress for stream_idle_timeout (a zero window, a silent body)
+  refused,  // over max_concurrent_streams, or opened after GOAWAY
+  count_,
+};
+
+[[nodiscard]] std::string_view to_string(GoawayReason reason) noexcept;
+[[nodiscard]] std::string_view to_string(StreamResetReason reason) noexcept;
+
+struct Http2Metrics {
+  admin::Counter* connections = nullptr;    // HTTP/2 connections served (h2c and h2)
+  admin::Counter* streams = nullptr;        // streams that carried a request
+  admin::Counter* client_resets = nullptr;  // streams the client reset (RST_STREAM)
+  std::array<admin::Counter*, static_cast<std::size_t>(GoawayReason::count_)> goaways{};
+  std::array<admin::Counter*, static_cast<std::size_t>(StreamResetReason::count_)> resets{};
+};
+
 struct ServerMetrics {
   admin::Gauge* open_connections = nullptr;
   admin::Counter* connections_accepted = nullptr;
   admin::Counter* connections_refused = nullptr;  // over max_connections
   std::array<admin::Counter*, static_cast<std::size_t>(RejectReason::count_)> rejected{};
+  Http2Metrics http2;
 };
 
 }  // namespace levee::server

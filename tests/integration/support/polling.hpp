@@ -26,9 +26,10 @@ bool eventually(Condition condition, std::chrono::milliseconds within = std::chr
 // The value of one series (name with labels, exactly as exposed), or ~0 when it is absent.
 inline std::uint64_t metric_value(std::uint16_t admin_port, std::string_view series) {
   const auto metrics = http_get(admin_port, "/metrics");
-  const auto at = metrics.body.find(std::string(series) + " ");
+  // At the start of a line: a HELP line names the series too.
+  const auto at = metrics.body.find("\n" + std::string(series) + " ");
   if (at == std::string::npos) return ~std::uint64_t{0};
-  return std::stoull(metrics.body.substr(at + series.size() + 1));
+  return std::stoull(metrics.body.substr(at + series.size() + 2));
 }
 
 }  // namespace levee::testing
