@@ -33,6 +33,8 @@ struct Response {
   // Set when levee refused the request for want of capacity (503 shed): no upstream was
   // asked, so the breaker counts nothing for it.
   bool shed = false;
+  // Set when the route's circuit breaker refused the call (503): gRPC answers it UNAVAILABLE.
+  bool breaker_open = false;
   // Whatever must be held until the response has been written (the route's admission permit,
   // the upstream permit of a streamed answer); the server drops it after the write.
   std::shared_ptr<void> held_until_written;

@@ -6,6 +6,7 @@
 #include "layers/breaker/breaker_layer.hpp"
 #include "layers/cache/cache_layer.hpp"
 #include "layers/collapse/collapse_layer.hpp"
+#include "layers/grpc/grpc_layer.hpp"
 #include "layers/limit/admission_layer.hpp"
 #include "layers/limit/upstream_limit_layer.hpp"
 #include "layers/metrics/metrics_layer.hpp"
@@ -16,6 +17,7 @@ namespace levee::runtime {
 namespace {
 
 constexpr std::array k_layer_order{
+    LayerEntry{"grpc", layers::grpc::make_grpc_layer},
     LayerEntry{"metrics", layers::make_metrics_layer},
     LayerEntry{"admission", layers::limit::make_admission_layer},
     LayerEntry{"cache", layers::cache::make_cache_layer},

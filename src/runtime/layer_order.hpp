@@ -1,7 +1,9 @@
 #pragma once
 // The one place where a route's layer order is decided (STYLE.md, DESIGN.md "Request flow"),
 // outermost first:
-//   metrics ► admission ► cache ► collapse | batch ► breaker ► upstream limit ► upstream
+//   grpc ► metrics ► admission ► cache ► collapse | batch ► breaker ► upstream limit ► upstream
+// gRPC (routes with grpc = true) is outside the metrics, so that the metrics count levee's
+// refusals as what they are (a 503 shed) while the gRPC client gets them as a grpc-status.
 // Metrics wraps everything, so every answer is counted once, including those a later layer
 // produces itself (503 shed, cache hit). Admission reserves a permit before anything parks.
 // The cache answers hits before a slot is looked for. Collapse and batch sit above the breaker

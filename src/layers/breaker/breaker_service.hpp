@@ -52,6 +52,7 @@ class BreakerService {
     if (!admission) {
       if (metrics_.rejected != nullptr) metrics_.rejected->inc();
       core::Response refused = core::Response::text(503, refusal_);
+      refused.breaker_open = true;
       refused.headers.set("Retry-After", std::to_string(admission.retry_after.count()));
       co_return refused;
     }

@@ -296,7 +296,7 @@ class CollapseService {
           break;
         }
         if (piece.value().empty()) {
-          call.complete();
+          call.complete(response.stream->take_trailers());
           break;
         }
         if (!call.append(piece.value())) break;

@@ -48,6 +48,10 @@ SharedCall::Head head_of(core::Response& response, bool shareable) {
   head.response.close_connection = response.close_connection;
   head.response.upstream_failed = response.upstream_failed;
   head.response.shed = response.shed;
+  head.response.breaker_open = response.breaker_open;
+  // A whole answer's trailers (gRPC's grpc-status) go to every member with its head; a
+  // streamed one's come at its end (complete()).
+  head.response.trailers = response.trailers;
   return head;
 }
 }  // namespace
@@ -102,7 +106,18 @@ void SharedCall::append_block(Block block) {
   for (auto& waiter : to_wake) Waiter::wake(std::move(waiter));
 }
 
-void SharedCall::complete() { end(std::nullopt); }
+void SharedCall::complete(core::Headers trailers) {
+  if (!trailers.empty()) {
+    std::lock_guard lock(mutex_);
+    trailers_ = std::move(trailers);
+  }
+  end(std::nullopt);
+}
+
+core::Headers SharedCall::trailers() {
+  std::lock_guard lock(mutex_);
+  return trailers_;
+}
 
 void SharedCall::fail(core::BodyError error) { end(error); }
 
@@ -183,6 +198,8 @@ SharedCall::Next SharedCall::next_block(std::size_t& cursor, Block& block, core:
   waiters_.push_back(waiter);
   return Next::wait;
 }
+
+core::Headers ReplayStream::take_trailers() { return call_->trailers(); }
 
 ReplayStream::~ReplayStream() {
   if (waiter_) call_->forget(waiter_);

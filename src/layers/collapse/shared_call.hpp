@@ -77,8 +77,11 @@ class SharedCall : public std::enable_shared_from_this<SharedCall> {
   // Appends a piece; false (and the call failed with too_large) past max_bytes.
   bool append(std::string_view piece);
   void append_block(Block block);
-  void complete();
+  // The body's clean end, with the trailer section that followed it (every member gets it).
+  void complete(core::Headers trailers = {});
   void fail(core::BodyError error);
+  // The trailers complete() recorded; a copy, since every member takes them.
+  [[nodiscard]] core::Headers trailers();
   [[nodiscard]] std::size_t max_bytes() const noexcept { return max_bytes_; }
   // When the first of the slot's calls started, for the members' accounting; unset before.
   void mark_departed(std::chrono::steady_clock::time_point at) noexcept {
@@ -123,6 +126,7 @@ class SharedCall : public std::enable_shared_from_this<SharedCall> {
   std::mutex mutex_;
   std::optional<Head> head_;
   std::vector<Block> blocks_;
+  core::Headers trailers_;
   std::size_t bytes_ = 0;
   bool complete_ = false;
   std::optional<core::BodyError> failed_;
@@ -151,6 +155,7 @@ class ReplayStream final : public core::BodyStream {
 
   [[nodiscard]] boost::asio::awaitable<core::BodyPiece> read() override;
   [[nodiscard]] std::optional<std::uint64_t> length() const noexcept override { return length_; }
+  [[nodiscard]] core::Headers take_trailers() override;
 
  private:
   std::shared_ptr<SharedCall> call_;

@@ -20,11 +20,11 @@ namespace {
 
 using ::testing::ElementsAre;
 
-TEST(LayerOrder, IsMetricsAdmissionCacheCollapseOrBatchBreakerLimitUpstream) {
+TEST(LayerOrder, IsGrpcMetricsAdmissionCacheCollapseOrBatchBreakerLimitUpstream) {
   std::vector<std::string_view> names;
   for (const LayerEntry& entry : layer_order()) names.emplace_back(entry.name);
-  EXPECT_THAT(names, ElementsAre("metrics", "admission", "cache", "collapse", "batch", "breaker",
-                                 "upstream_limit", "upstream"));
+  EXPECT_THAT(names, ElementsAre("grpc", "metrics", "admission", "cache", "collapse", "batch",
+                                 "breaker", "upstream_limit", "upstream"));
 }
 
 TEST(LayerOrder, EachModeKeepsTheLayersThatApply) {
@@ -35,6 +35,8 @@ TEST(LayerOrder, EachModeKeepsTheLayersThatApply) {
       "[routes.cache]\nttl = \"1s\"\n"
       "[[routes]]\nname = \"items\"\npath_prefix = \"/api/\"\nupstream = \"legacy\"\n"
       "mode = \"collapse\"\n"
+      "[[routes]]\nname = \"grpc\"\npath_prefix = \"/svc.\"\nupstream = \"legacy\"\n"
+      "mode = \"collapse\"\ngrpc = true\n"
       "[[routes]]\nname = \"process\"\npath_prefix = \"/process\"\nupstream = \"legacy\"\n"
       "mode = \"batch\"\n[routes.batch]\nupstream_path = \"/process_batch\"\n"
       "[[routes]]\nname = \"rest\"\npath_prefix = \"/\"\nupstream = \"plain\"\n",
@@ -44,13 +46,17 @@ TEST(LayerOrder, EachModeKeepsTheLayersThatApply) {
   proxy::FlushPolicySetup policies(registry, nullptr);
   RuntimeServices services{registry, metrics, policies};
   const auto snapshot = build_snapshot(config, services, nullptr);
-  ASSERT_EQ(snapshot->routes.size(), 4u);
+  ASSERT_EQ(snapshot->routes.size(), 5u);
   EXPECT_THAT(
       snapshot->route("cached")->layer_names(),
       ElementsAre("metrics", "admission", "cache", "breaker", "upstream_limit", "upstream"));
   EXPECT_THAT(
       snapshot->route("items")->layer_names(),
       ElementsAre("metrics", "admission", "collapse", "breaker", "upstream_limit", "upstream"));
+  // gRPC outermost: the metrics count levee's refusals before they become grpc-status.
+  EXPECT_THAT(snapshot->route("grpc")->layer_names(),
+              ElementsAre("grpc", "metrics", "admission", "collapse", "breaker", "upstream_limit",
+                          "upstream"));
   // The batcher admits; the breaker is the upstream's.
   EXPECT_THAT(snapshot->route("process")->layer_names(),
               ElementsAre("metrics", "batch", "breaker", "upstream_limit", "upstream"));
