@@ -9,19 +9,23 @@
 
 Requests are opaque bytes (no generated code). --same-request sends the request bytes as they
 are on every call (the default); --distinct-requests appends "-I" (I the call's index) to each.
---authorization-per-call sends "authorization: Bearer token-I". --stream makes the method a
+--authorization-per-call sends "authorization: Bearer token-I". --metadata values must be
+printable ASCII unless the key ends in -bin (binary metadata: the value's UTF-8 bytes). --stream makes the method a
 server-streaming one. --channels N spreads the calls round robin over N channels, each with
 its own connection. At most --concurrency calls are outstanding at a time; every call has the
 deadline --timeout-ms, and the whole run is bounded by it as well.
 
 Prints one JSON document on stdout:
   {"calls": [{"index", "code" (a grpc.StatusCode name), "details", "body", "body_base64",
-              "messages" (--stream: the bodies in order), "message_ms" (--stream: when each
-              came, in ms since the call started), "initial_metadata": [[k, v], ...],
-              "trailing_metadata": [[k, v], ...], "latency_ms"}, ...],
+              "messages", "messages_base64" (--stream: the messages in order), "message_ms"
+              (--stream: when each came, in ms since the call started),
+              "initial_metadata": [[k, v], ...], "trailing_metadata": [[k, v], ...],
+              "latency_ms"}, ...],
    "summary": {"calls", "ok", "errors": {code: n}, "latency_ms": {"p50", "p99", "max"},
                "wall_ms"}}
-"body" is the response as UTF-8 text, or null when it is not UTF-8 (then read "body_base64").
+"body" (and each of "messages") is the message as UTF-8 text, or null when it is not UTF-8;
+"body_base64" and "messages_base64" always hold the exact bytes. A unary call that failed
+has null bodies. A call that the run had no time to finish has the code NOT_STARTED.
 Metadata values of -bin keys are base64. gRPC errors are data: the exit status is non-zero
 only when this client itself fails (bad arguments, unreadable files).
 """
@@ -126,7 +130,13 @@ def parse_args(argv):
         key, sep, value = item.partition("=")
         if not sep or not key:
             parser.error(f"--metadata wants KEY=VALUE, got {item!r}")
-        pairs.append((key.lower(), value))
+        key = key.lower()
+        if key.endswith("-bin"):
+            pairs.append((key, value.encode("utf-8")))  # binary metadata: any bytes
+        elif all(" " <= c <= "~" for c in value):
+            pairs.append((key, value))
+        else:
+            parser.error(f"--metadata {key}: a value that is not printable ASCII needs a -bin key")
     args.metadata = pairs
     if args.request_base64 is not None:
         try:
@@ -196,8 +206,8 @@ class Run:
             result["body"] = text_or_none(body)
             result["body_base64"] = base64.b64encode(body).decode("ascii")
         if messages is not None:
-            result["messages"] = [text_or_none(m) if text_or_none(m) is not None
-                                  else base64.b64encode(m).decode("ascii") for m in messages]
+            result["messages"] = [text_or_none(m) for m in messages]
+            result["messages_base64"] = [base64.b64encode(m).decode("ascii") for m in messages]
             result["message_ms"] = message_ms
         with self.lock:
             if self.results[index] is None:
@@ -300,7 +310,8 @@ def main(argv):
     # its calls will report UNAVAILABLE.
     for channel in channels:
         try:
-            grpc.channel_ready_future(channel).result(timeout=CONNECT_MS / 1000.0)
+            grpc.channel_ready_future(channel).result(
+                timeout=min(CONNECT_MS, args.timeout_ms) / 1000.0)
         except grpc.FutureTimeoutError:
             pass
     started = time.monotonic()

@@ -23,6 +23,7 @@ also ServerStream):
                            metadata x-await-met: 1 or 0. Makes overlap certain without timing.
   x-fail-code: CODE        abort with that status (a name, NOT_FOUND, or a number, 5) and the
   x-fail-message: TEXT     message TEXT; trailing metadata x-detail: failed-call-N.
+  x-fail-message-bin: B    the message as UTF-8 bytes, for text that ASCII metadata cannot carry.
   x-trailers-only: 1       with x-fail-code: send no initial metadata, so that grpcio answers
                            in the Trailers-Only form (one HEADERS frame carrying grpc-status).
   x-interval-ms: D         ServerStream: wait D ms between messages (at most 10000 in total per
@@ -183,6 +184,13 @@ def status_code(text):
     return grpc.StatusCode.UNKNOWN
 
 
+def failure_message(metadata):
+    binary = metadata.get("x-fail-message-bin")
+    if binary is not None:
+        return binary.decode("utf-8", errors="replace")
+    return metadata.get("x-fail-message", "")
+
+
 class Call:
     """One RPC's lifetime: counted in on entry, out on exit; knows when the RPC has ended."""
 
@@ -235,7 +243,7 @@ def unary(request, context):
                 context.send_initial_metadata((("x-call", str(call.number)),))
             trailing.append(("x-detail", f"failed-call-{call.number}"))
             context.set_trailing_metadata(tuple(trailing))
-            context.abort(status_code(fail), call.metadata.get("x-fail-message", ""))
+            context.abort(status_code(fail), failure_message(call.metadata))
         context.send_initial_metadata((("x-call", str(call.number)),))
         context.set_trailing_metadata(tuple(trailing))
         return request + b"|" + authorization.encode() + b"|call=" + str(call.number).encode()
