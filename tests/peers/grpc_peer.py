@@ -76,6 +76,7 @@ class Counters:
     def __init__(self):
         self._lock = threading.Lock()
         self._awaiting = []  # (wanted, threading.Event) of the calls in x-await-in-flight
+        self.in_flight = 0
         self._reset_locked()
 
     def _reset_locked(self):
@@ -83,8 +84,8 @@ class Counters:
         self.stream_calls = 0
         self.failed_calls = 0
         self.cancelled_calls = 0
-        self.in_flight = 0
-        self.max_in_flight = 0
+        # in_flight is the present, not a count: the calls under way stay under way.
+        self.max_in_flight = self.in_flight
         self.by_method = {}
         self.by_peer = {}
         self.authorizations = {}
@@ -113,7 +114,7 @@ class Counters:
 
     def end(self):
         with self._lock:
-            self.in_flight = max(0, self.in_flight - 1)
+            self.in_flight -= 1
 
     def count_authorization(self, value):
         with self._lock:
