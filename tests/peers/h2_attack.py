@@ -28,7 +28,7 @@ In the flood modes the attacker's receive buffer is made small before connecting
 server's answers (SETTINGS and PING ACKs) back up on the server instead of in our kernel: a
 server that queues them without bound is what the flood is meant to show.
 
-After the send phase (all modes but zero-window) one PING with a payload of its own is sent as
+After the send phase (in zero-window: once every stream was reset) one PING with a payload of its own is sent as
 a probe, and frames are read until its ACK, a GOAWAY, a TCP close or --seconds: a server
 answers frames in order, so the probe's ACK means it has processed everything that came before
 it and the connection is still open.
@@ -95,8 +95,10 @@ HANDSHAKE_SECONDS = 5.0
 DEFAULT_LIMITS = {
     "rapid-reset": 20000,  # streams
     "continuation-flood": 1 << 20,  # CONTINUATION frames (the byte cap usually ends it first)
-    "settings-flood": 200000,  # SETTINGS frames
-    "ping-flood": 200000,  # PING frames
+    # Enough frames that the ACKs cannot all fit in the server's socket send buffer (Linux
+    # autotunes it up to tcp_wmem's 4 MiB), so they must pile up in the server itself.
+    "settings-flood": 1000000,  # SETTINGS frames
+    "ping-flood": 1000000,  # PING frames
     "zero-window": 100,  # streams
     "header-list-size": 65536,  # header block bytes, when the server advertises no limit
     "get": 1,  # not an attack: one well-behaved request, to show other clients are served
@@ -587,7 +589,9 @@ def stop_reason(conn, args):
         return "byte_cap"
     if conn.remaining() <= 0:
         return "time_cap"
-    return "limit" if args.mode != "zero-window" else "time_cap"
+    if args.mode == "zero-window":
+        return "streams_reset"  # the server gave up every stream; is the connection open?
+    return "limit"
 
 
 def parse_arguments(argv):
@@ -640,8 +644,7 @@ def main(argv):
             return 1
         detail = MODES[args.mode](conn, args)
         stopped = stop_reason(conn, args)
-        if args.mode != "zero-window":
-            probe(conn)
+        probe(conn)
     except OSError as error:
         if error.errno not in (errno.ECONNRESET, errno.EPIPE):
             raise
