@@ -30,6 +30,8 @@ packages=(
   # rl/ (issue 7): the flush-policy simulator, PPO training and ONNX export, and their tests,
   # on Debian's /usr/bin/python3 (pip has no registry here). python3-munkres: see below.
   python3-torch python3-onnx python3-numpy python3-matplotlib python3-munkres
+  # nghttpd, the real HTTP/2 server that tests/peers/h2_attack.py is checked against (issue 20)
+  nghttp2-server
 )
 # Opt-in: only the hand-run side-by-side comparison needs these, so CI never pays for them.
 # /usr/bin/python3 with Debian's matplotlib and numpy draws bench/plot.py's charts.
