@@ -388,8 +388,9 @@ class Connection:
             except BlockingIOError:
                 pass
             except (BrokenPipeError, ConnectionResetError):
+                # What came before the reset (a GOAWAY, a FIN) tells more than the reset.
+                self.read_available()
                 self._mark_end("tcp_reset")
-                self.read_available()  # a GOAWAY may have come before the reset
                 return False
             self.send_blocked = True
             remaining = self.remaining()
