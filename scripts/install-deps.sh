@@ -34,9 +34,6 @@ packages=(
   # rl/ (issue 7): the flush-policy simulator, PPO training and ONNX export, and their tests,
   # on Debian's /usr/bin/python3 (pip has no registry here). python3-munkres: see below.
   python3-torch python3-onnx python3-numpy python3-matplotlib python3-munkres
-  # issue 20: the real gRPC server and client of the gRPC tests (tests/peers/grpc_*.py);
-  # generic handlers with bytes in and out, so no codegen (python3-grpc-tools) is needed.
-  python3-grpcio
 )
 # Opt-in: only the hand-run side-by-side comparison needs these, so CI never pays for them.
 # /usr/bin/python3 with Debian's matplotlib and numpy draws bench/plot.py's charts.
