@@ -25,8 +25,10 @@ packages=(
   libhiredis-dev  # the response cache's shared Redis tier (issue 6)
   libonnx-dev libprotobuf-dev  # the learned flush policy's model files (issue 7)
   librdkafka-dev  # the Kafka flush-telemetry sink (issue 7)
+  libssl-dev libnghttp2-dev  # upstream TLS and HTTP/2 (issue 20)
   # test and benchmark peers
   prometheus nginx wrk curl procps util-linux redis-server
+  nghttp2-server openssl  # nghttpd, the HTTP/2 upstream of the h2 tests, and their test certificates
   # rl/ (issue 7): the flush-policy simulator, PPO training and ONNX export, and their tests,
   # on Debian's /usr/bin/python3 (pip has no registry here). python3-munkres: see below.
   python3-torch python3-onnx python3-numpy python3-matplotlib python3-munkres
