@@ -46,14 +46,22 @@ constexpr std::array log_schema{
 };
 
 constexpr std::array upstream_schema{
-    Field{"address", Kind::address},          Field{"connect_timeout", Kind::duration},
-    Field{"request_timeout", Kind::duration}, Field{"max_idle_connections", Kind::integer},
-    Field{"idle_timeout", Kind::duration},    Field{"max_response_bytes", Kind::size},
-    Field{"max_inflight", Kind::integer},     Field{"breaker", Kind::table},
-    Field{"protocol", Kind::string},          Field{"max_h2_connections", Kind::integer},
-    Field{"tls", Kind::boolean},              Field{"tls_ca_file", Kind::string},
-    Field{"tls_server_name", Kind::string},   Field{"tls_client_cert", Kind::string},
-    Field{"tls_client_key", Kind::string},    Field{"tls_verify", Kind::boolean},
+    Field{"address", Kind::address},
+    Field{"connect_timeout", Kind::duration},
+    Field{"request_timeout", Kind::duration},
+    Field{"max_idle_connections", Kind::integer},
+    Field{"idle_timeout", Kind::duration},
+    Field{"max_response_bytes", Kind::size},
+    Field{"max_inflight", Kind::integer},
+    Field{"breaker", Kind::table},
+    Field{"protocol", Kind::string},
+    Field{"max_h2_connections", Kind::integer},
+    Field{"tls", Kind::boolean},
+    Field{"tls_ca_file", Kind::string},
+    Field{"tls_server_name", Kind::string},
+    Field{"tls_client_cert", Kind::string},
+    Field{"tls_client_key", Kind::string},
+    Field{"tls_verify", Kind::boolean},
 };
 
 constexpr std::array route_schema{
@@ -148,21 +156,23 @@ void read_upstream_protocol(TableReader& reader, UpstreamConfig& upstream) {
   const auto enabled = reader.boolean("tls");
   if (upstream.protocol == UpstreamProtocol::h2) {
     if (enabled && !*enabled) {
-      reader.report("tls", "protocol = \"h2\" is HTTP/2 over TLS; use protocol = \"h2c\" for "
-                           "cleartext HTTP/2");
+      reader.report("tls",
+                    "protocol = \"h2\" is HTTP/2 over TLS; use protocol = \"h2c\" for "
+                    "cleartext HTTP/2");
     }
     tls.enabled = true;
   } else if (enabled) {
     if (*enabled && upstream.protocol == UpstreamProtocol::h2c) {
-      reader.report("tls", "protocol = \"h2c\" is cleartext HTTP/2; use protocol = \"h2\" for "
-                           "HTTP/2 over TLS");
+      reader.report("tls",
+                    "protocol = \"h2c\" is cleartext HTTP/2; use protocol = \"h2\" for "
+                    "HTTP/2 over TLS");
     }
     tls.enabled = *enabled;
   }
-  for (auto [key, target] : {std::pair{"tls_ca_file", &tls.ca_file},
-                             std::pair{"tls_server_name", &tls.server_name},
-                             std::pair{"tls_client_cert", &tls.client_cert},
-                             std::pair{"tls_client_key", &tls.client_key}}) {
+  for (auto [key, target] :
+       {std::pair{"tls_ca_file", &tls.ca_file}, std::pair{"tls_server_name", &tls.server_name},
+        std::pair{"tls_client_cert", &tls.client_cert},
+        std::pair{"tls_client_key", &tls.client_key}}) {
     auto text = reader.string(key);
     if (!text) continue;
     if (text->empty()) {

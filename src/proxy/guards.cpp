@@ -30,8 +30,8 @@ upstream::TransportPtr make_transport(const config::UpstreamConfig& upstream,
   auto transport = std::make_shared<upstream::UpstreamTransport>();
   auto context = upstream::make_tls_client_context(upstream);
   if (!context) {
-    throw std::runtime_error(fmt::format("upstreams.{}.{}: {}", upstream.name,
-                                         context.error().key, context.error().message));
+    throw std::runtime_error(fmt::format("upstreams.{}.{}: {}", upstream.name, context.error().key,
+                                         context.error().message));
   }
   transport->tls = std::move(context).value();
   if (upstream.tls.enabled && !upstream.tls.verify) {

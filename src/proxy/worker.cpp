@@ -74,8 +74,7 @@ std::shared_ptr<runtime::WorkerRoutes> Worker::build(
     const config::UpstreamConfig* upstream = snapshot->config->find_upstream(config.upstream);
     UpstreamLink& link = link_for(*upstream, snapshot->endpoints.at(config.upstream),
                                   snapshot->guards.at(config.upstream).transport);
-    runtime::WorkerLinks links{&link.client,
-                               config.cache.enabled ? tier : nullptr, index_};
+    runtime::WorkerLinks links{&link.client, config.cache.enabled ? tier : nullptr, index_};
     routes.push_back(router::Route{config.name, route->chain(links)});
   }
   auto table = snapshot->table;

@@ -13,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cstring>
+#include <utility>
 
 #include "admin/metrics.hpp"
 #include "upstream/tls_handshake.hpp"
@@ -61,8 +62,8 @@ struct H2Callbacks {
   }
 
   static int on_header(nghttp2_session* session, const nghttp2_frame* frame,
-                       const std::uint8_t* name, std::size_t name_length,
-                       const std::uint8_t* value, std::size_t value_length, std::uint8_t, void*) {
+                       const std::uint8_t* name, std::size_t name_length, const std::uint8_t* value,
+                       std::size_t value_length, std::uint8_t, void*) {
     if (frame->hd.type != NGHTTP2_HEADERS) return 0;
     H2Stream* stream = stream_of(session, frame->hd.stream_id);
     if (stream == nullptr || stream->error) return 0;
@@ -98,8 +99,8 @@ struct H2Callbacks {
         if (connection.transport_ && connection.transport_->metrics.h2_goaways != nullptr) {
           connection.transport_->metrics.h2_goaways->inc();
         }
-        spdlog::debug("upstream \"{}\": GOAWAY (last stream {}, error {})",
-                      connection.config_.name, frame->goaway.last_stream_id,
+        spdlog::debug("upstream \"{}\": GOAWAY (last stream {}, error {})", connection.config_.name,
+                      frame->goaway.last_stream_id,
                       nghttp2_http2_strerror(frame->goaway.error_code));
         connection.retire();
         break;
@@ -138,9 +139,9 @@ struct H2Callbacks {
         stream->refused = true;
         stream->error = UpstreamError{UpstreamErrorKind::reset, "HTTP/2 stream refused"};
       } else if (error_code != NGHTTP2_NO_ERROR) {
-        stream->error = UpstreamError{
-            UpstreamErrorKind::reset,
-            std::string("HTTP/2 stream reset: ") + nghttp2_http2_strerror(error_code)};
+        stream->error =
+            UpstreamError{UpstreamErrorKind::reset, std::string("HTTP/2 stream reset: ") +
+                                                        nghttp2_http2_strerror(error_code)};
       } else if (!stream->response.has_final_head()) {
         stream->error = UpstreamError{UpstreamErrorKind::invalid_response, "no final answer"};
       }
@@ -230,7 +231,8 @@ bool H2Connection::submit(const std::shared_ptr<H2Stream>& stream,
   if (id < 0) return false;
   stream->id = id;
   streams_.emplace(id, stream);
-  if (transport_ && transport_->metrics.h2_streams != nullptr) transport_->metrics.h2_streams->inc();
+  if (transport_ && transport_->metrics.h2_streams != nullptr)
+    transport_->metrics.h2_streams->inc();
   idle_timer_.cancel();
   wake_writer();
   return true;
@@ -246,7 +248,8 @@ void H2Connection::abandon(H2Stream& stream) {
 void H2Connection::finish(H2Stream& stream) {
   stream.done = true;
   stream.wake.cancel();
-  if (transport_ && transport_->metrics.h2_streams != nullptr) transport_->metrics.h2_streams->dec();
+  if (transport_ && transport_->metrics.h2_streams != nullptr)
+    transport_->metrics.h2_streams->dec();
   if (streams_.empty()) {
     if (retiring_) {
       // Every stream the GOAWAY let finish has: nothing more will come on it.
@@ -289,6 +292,7 @@ void H2Connection::fail(const UpstreamError& error, bool connect_failure) {
   if (closed_) return;
   closed_ = true;
   retiring_ = true;
+  if (std::exchange(counted_, false)) transport_->metrics.h2_connections->dec();
   boost::system::error_code ignored;
   socket_.close(ignored);
   connect_deadline_.cancel();
@@ -308,7 +312,9 @@ void H2Connection::fail(const UpstreamError& error, bool connect_failure) {
   changed();
 }
 
-void H2Connection::close() { fail(UpstreamError{UpstreamErrorKind::reset, "connection closed"}, false); }
+void H2Connection::close() {
+  fail(UpstreamError{UpstreamErrorKind::reset, "connection closed"}, false);
+}
 
 asio::awaitable<std::optional<UpstreamError>> H2Connection::connect() {
   connect_deadline_.expires_after(config_.connect_timeout);
@@ -319,8 +325,8 @@ asio::awaitable<std::optional<UpstreamError>> H2Connection::connect() {
     boost::system::error_code ignored;
     self->socket_.cancel(ignored);
   });
-  auto [ec, endpoint] = co_await asio::async_connect(socket_, endpoints_,
-                                                     asio::as_tuple(asio::use_awaitable));
+  auto [ec, endpoint] =
+      co_await asio::async_connect(socket_, endpoints_, asio::as_tuple(asio::use_awaitable));
   if (ec) {
     if (connect_timed_out_) co_return UpstreamError{UpstreamErrorKind::connect_timeout, {}};
     if (ec == asio::error::connection_refused) {

@@ -50,9 +50,9 @@ struct H2Stream {
   std::size_t body_sent = 0;
   std::int32_t id = -1;
   bool done = false;
-  bool headers_sent = false;    // its HEADERS left levee: the upstream may have acted on it
-  bool refused = false;         // the upstream did not process it (GOAWAY, REFUSED_STREAM)
-  bool connect_failed = false;  // the connection never came up
+  bool headers_sent = false;           // its HEADERS left levee: the upstream may have acted on it
+  bool refused = false;                // the upstream did not process it (GOAWAY, REFUSED_STREAM)
+  bool connect_failed = false;         // the connection never came up
   std::optional<UpstreamError> error;  // set when done unless the answer is complete
 };
 
@@ -62,8 +62,8 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   // or has stopped taking them: a stream ended, the peer's settings arrived, it retired or
   // closed. The pool it calls outlives the connection's use of it (see H2Pool).
   H2Connection(boost::asio::any_io_executor executor, const config::UpstreamConfig& config,
-               const std::vector<boost::asio::ip::tcp::endpoint>& endpoints,
-               TransportPtr transport, std::function<void()> on_change);
+               const std::vector<boost::asio::ip::tcp::endpoint>& endpoints, TransportPtr transport,
+               std::function<void()> on_change);
   ~H2Connection();
   H2Connection(const H2Connection&) = delete;
   H2Connection& operator=(const H2Connection&) = delete;
@@ -118,7 +118,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   bool closed_ = false;
   bool connect_timed_out_ = false;
   bool writer_waiting_ = false;
-  bool counted_ = false;  // in levee_upstream_h2_connections
+  bool counted_ = false;  // in levee_upstream_h2_connections (until closed)
 };
 
 }  // namespace levee::upstream

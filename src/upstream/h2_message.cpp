@@ -29,7 +29,8 @@ bool asks_for_trailers(std::string_view te) {
     const auto comma = te.find(',');
     std::string_view token = te.substr(0, comma);
     token = token.substr(0, token.find(';'));
-    while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+    while (!token.empty() && (token.front() == ' ' || token.front() == '\t'))
+      token.remove_prefix(1);
     while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
     if (core::iequals(token, "trailers")) return true;
     if (comma == std::string_view::npos) break;

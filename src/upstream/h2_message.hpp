@@ -53,9 +53,9 @@ class H2ResponseAssembler {
 
  private:
   std::uint64_t max_body_bytes_;
-  bool final_ = false;         // the final (non-1xx) head has ended
-  bool in_trailers_ = false;   // the current block is the trailer section
-  int status_ = 0;             // of the current head block
+  bool final_ = false;        // the final (non-1xx) head has ended
+  bool in_trailers_ = false;  // the current block is the trailer section
+  int status_ = 0;            // of the current head block
   core::Headers headers_;
   core::Headers trailers_;
   std::string body_;

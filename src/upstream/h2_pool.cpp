@@ -30,8 +30,8 @@ void H2Pool::close_all() {
 }
 
 std::size_t H2Pool::connection_count() const noexcept {
-  return static_cast<std::size_t>(std::count_if(
-      connections_.begin(), connections_.end(), [](const auto& c) { return !c->closed(); }));
+  return static_cast<std::size_t>(std::count_if(connections_.begin(), connections_.end(),
+                                                [](const auto& c) { return !c->closed(); }));
 }
 
 void H2Pool::wake_waiters() {
@@ -50,10 +50,10 @@ std::shared_ptr<H2Connection> H2Pool::pick() {
   if (static_cast<std::uint32_t>(serving) >= config_.max_h2_connections) return nullptr;
   // The callback reaches the pool only while it exists (a connection may outlive it briefly
   // at shutdown, in the frames of its reader and writer).
-  auto connection = std::make_shared<H2Connection>(
-      executor_, config_, endpoints_, transport_, [this, alive = alive_] {
-        if (*alive) wake_waiters();
-      });
+  auto connection = std::make_shared<H2Connection>(executor_, config_, endpoints_, transport_,
+                                                   [this, alive = alive_] {
+                                                     if (*alive) wake_waiters();
+                                                   });
   connections_.push_back(connection);
   connection->start();
   return connection;
@@ -65,8 +65,7 @@ asio::awaitable<core::Result<std::shared_ptr<H2Connection>, UpstreamError>> H2Po
     if (auto connection = pick()) co_return connection;
     if (Clock::now() >= deadline) {
       co_return core::unexpected(UpstreamError{
-          UpstreamErrorKind::timeout,
-          "every HTTP/2 connection was full for request_timeout"});
+          UpstreamErrorKind::timeout, "every HTTP/2 connection was full for request_timeout"});
     }
     asio::steady_timer wait(executor_, deadline);
     // Removed on every way out of this frame, destruction included.
@@ -83,9 +82,10 @@ asio::awaitable<core::Result<std::shared_ptr<H2Connection>, UpstreamError>> H2Po
 
 asio::awaitable<core::Result<core::Response, UpstreamError>> H2Pool::send(core::Request& request) {
   if (request.body_stream) {
-    auto body = co_await core::read_all(*request.body_stream,
-                                        std::numeric_limits<std::size_t>::max());
-    if (!body) co_return core::unexpected(UpstreamError{UpstreamErrorKind::reset, {}, body.error()});
+    auto body =
+        co_await core::read_all(*request.body_stream, std::numeric_limits<std::size_t>::max());
+    if (!body)
+      co_return core::unexpected(UpstreamError{UpstreamErrorKind::reset, {}, body.error()});
     request.body += std::move(body).value();
     request.body_stream.reset();
   }
@@ -110,9 +110,8 @@ asio::awaitable<core::Result<core::Response, UpstreamError>> H2Pool::send(core::
           UpstreamError{UpstreamErrorKind::reset, "HTTP/2 connection took no new stream"});
     }
     if (!stream->done) {
-      stream->wake.expires_at(deadline +
-                              (connection->connecting() ? config_.connect_timeout
-                                                        : Clock::duration::zero()));
+      stream->wake.expires_at(deadline + (connection->connecting() ? config_.connect_timeout
+                                                                   : Clock::duration::zero()));
       auto [ec] = co_await stream->wake.async_wait(asio::as_tuple(asio::use_awaitable));
       (void)ec;
     }

@@ -61,9 +61,9 @@ core::Result<TlsContextPtr, TlsSetupError> make_tls_client_context(
     }
     context->load_verify_file(tls.ca_file, ec);
     if (ec) {
-      return core::unexpected(TlsSetupError{
-          "tls_ca_file", "\"" + tls.ca_file + "\" holds no usable PEM certificate: " +
-                             take_openssl_reason(ec.message())});
+      return core::unexpected(
+          TlsSetupError{"tls_ca_file", "\"" + tls.ca_file + "\" holds no usable PEM certificate: " +
+                                           take_openssl_reason(ec.message())});
     }
   }
   context->set_verify_mode(tls.verify ? ssl::verify_peer : ssl::verify_none);
@@ -83,8 +83,8 @@ core::Result<TlsContextPtr, TlsSetupError> make_tls_client_context(
     context->use_private_key_file(tls.client_key, ssl::context::pem, ec);
     if (ec) {
       return core::unexpected(TlsSetupError{
-          "tls_client_key", "\"" + tls.client_key + "\" is no PEM private key: " +
-                                take_openssl_reason(ec.message())});
+          "tls_client_key", "\"" + tls.client_key +
+                                "\" is no PEM private key: " + take_openssl_reason(ec.message())});
     }
     if (SSL_CTX_check_private_key(native) != 1) {
       return core::unexpected(TlsSetupError{

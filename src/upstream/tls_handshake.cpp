@@ -60,8 +60,8 @@ asio::awaitable<std::optional<UpstreamError>> tls_handshake(UpstreamStream& stre
   if (timed_out) {
     reason = "no handshake within connect_timeout";
   } else if (const long verify = SSL_get_verify_result(ssl); verify != X509_V_OK) {
-    reason = std::string("certificate verification failed: ") +
-             X509_verify_cert_error_string(verify);
+    reason =
+        std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
   } else {
     reason = ec.message();
   }

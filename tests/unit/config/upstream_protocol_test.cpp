@@ -69,10 +69,10 @@ TEST(UpstreamProtocolConfig, DefaultsAreHttp1InCleartext) {
 }
 
 TEST(UpstreamProtocolConfig, ReadsEveryKey) {
-  const Config config = load(toml_with(
-      "protocol = \"h2\"\nmax_h2_connections = 4\ntls_ca_file = \"/ca.pem\"\n"
-      "tls_server_name = \"api.internal\"\ntls_client_cert = \"/c.pem\"\n"
-      "tls_client_key = \"/k.pem\"\ntls_verify = false"));
+  const Config config =
+      load(toml_with("protocol = \"h2\"\nmax_h2_connections = 4\ntls_ca_file = \"/ca.pem\"\n"
+                     "tls_server_name = \"api.internal\"\ntls_client_cert = \"/c.pem\"\n"
+                     "tls_client_key = \"/k.pem\"\ntls_verify = false"));
   const UpstreamConfig& upstream = config.upstreams.at(0);
   EXPECT_EQ(upstream.protocol, UpstreamProtocol::h2);
   EXPECT_TRUE(upstream.tls.enabled);  // implied by h2
@@ -82,14 +82,13 @@ TEST(UpstreamProtocolConfig, ReadsEveryKey) {
   EXPECT_EQ(upstream.tls.client_cert, "/c.pem");
   EXPECT_EQ(upstream.tls.client_key, "/k.pem");
   EXPECT_FALSE(upstream.tls.verify);
-  EXPECT_EQ(load(toml_with("protocol = \"h2c\"")).upstreams.at(0).protocol,
-            UpstreamProtocol::h2c);
+  EXPECT_EQ(load(toml_with("protocol = \"h2c\"")).upstreams.at(0).protocol, UpstreamProtocol::h2c);
   EXPECT_TRUE(load(toml_with("tls = true")).upstreams.at(0).tls.enabled);
 }
 
 TEST(UpstreamProtocolConfig, AnUnknownProtocolNamesTheChoices) {
-  const auto error = only_error(errors_of(toml_with("protocol = \"http2\"")),
-                                "upstreams.backend.protocol", 3);
+  const auto error =
+      only_error(errors_of(toml_with("protocol = \"http2\"")), "upstreams.backend.protocol", 3);
   EXPECT_THAT(error.message, HasSubstr("\"http1\", \"h2c\" or \"h2\""));
 }
 
@@ -101,10 +100,10 @@ TEST(UpstreamProtocolConfig, TlsKeysNeedTls) {
 }
 
 TEST(UpstreamProtocolConfig, H2IsAlwaysTlsAndH2cNever) {
-  (void)only_error(errors_of(toml_with("protocol = \"h2\"\ntls = false")),
-                   "upstreams.backend.tls", 4);
-  (void)only_error(errors_of(toml_with("protocol = \"h2c\"\ntls = true")),
-                   "upstreams.backend.tls", 4);
+  (void)only_error(errors_of(toml_with("protocol = \"h2\"\ntls = false")), "upstreams.backend.tls",
+                   4);
+  (void)only_error(errors_of(toml_with("protocol = \"h2c\"\ntls = true")), "upstreams.backend.tls",
+                   4);
 }
 
 TEST(UpstreamProtocolConfig, AClientCertificateNeedsItsKey) {
@@ -163,7 +162,8 @@ TEST_F(TlsFiles, ACaFileThatIsNoPemIsReported) {
 }
 
 TEST_F(TlsFiles, AClientCertificateThatIsNoPemIsReported) {
-  const auto cert = file("cert.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+  const auto cert =
+      file("cert.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
   const auto key = file("key.pem", "nothing\n");
   const Config config = load(toml_with("tls = true\ntls_client_cert = \"" + cert +
                                        "\"\ntls_client_key = \"" + key + "\""));

@@ -71,9 +71,9 @@ TEST(H2RequestFields, NamesAreLowerCasedAndHopByHopFieldsRemoved) {
     EXPECT_EQ(value_of(fields, gone), nullptr) << gone;
   }
   for (const auto& field : fields) {
-    EXPECT_FALSE(std::any_of(field.name.begin(), field.name.end(),
-                             [](char c) { return c >= 'A' && c <= 'Z'; }))
-        << field.name;
+    EXPECT_FALSE(std::any_of(field.name.begin(), field.name.end(), [](char c) {
+      return c >= 'A' && c <= 'Z';
+    })) << field.name;
   }
 }
 
