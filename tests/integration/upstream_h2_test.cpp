@@ -303,6 +303,54 @@ TEST_F(UpstreamH2, AnH2UpstreamThatDoesNotSelectH2InAlpnIs502) {
   EXPECT_THAT(r.body, HasSubstr("ALPN"));
 }
 
+TEST_F(UpstreamH2, AnIdleConnectionClosesAfterIdleTimeout) {
+  NghttpdPeer peer(cleartext());
+  Levee levee(upstream("c", peer.address(), "protocol = \"h2c\"\nidle_timeout = \"200ms\""), {"c"},
+              config_dir_);
+  const auto r = http_get(levee.port(), "/c/index.txt");
+  ASSERT_TRUE(r.ok) << r;
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(eventually(
+      [&] {
+        return metric_value(levee.admin_port(), "levee_upstream_h2_connections{upstream=\"c\"}") ==
+               0;
+      },
+      std::chrono::seconds(10)));
+  // The next call opens a new connection.
+  const auto again = http_get(levee.port(), "/c/index.txt");
+  ASSERT_TRUE(again.ok) << again;
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(peer.connections().size(), 2u);
+}
+
+// A listener that never accepts: the connect succeeds (the kernel's backlog) and nothing is
+// ever answered, so a stream can only end by levee's request_timeout.
+class SilentListener {
+ public:
+  SilentListener() : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {}
+  [[nodiscard]] std::string address() const {
+    return "127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+  }
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+};
+
+TEST_F(UpstreamH2, AStreamWithoutAnAnswerTimesOutAs504) {
+  SilentListener silent;
+  Levee levee(upstream("c", silent.address(), "protocol = \"h2c\"\nrequest_timeout = \"300ms\""),
+              {"c"}, config_dir_);
+  const auto r = http_get(levee.port(), "/c/index.txt");
+  ASSERT_TRUE(r.ok) << r;
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("did not answer in time"));
+  // The stream is reset (RST_STREAM) as the caller is answered, and then closed.
+  EXPECT_TRUE(eventually([&] {
+    return metric_value(levee.admin_port(), "levee_upstream_h2_streams{upstream=\"c\"}") == 0;
+  }));
+}
+
 TEST_F(UpstreamH2, AnUnreadableCaFileStopsStartWithItsKey) {
   const std::string text =
       "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n"
