@@ -351,6 +351,29 @@ TEST_F(UpstreamH2, AStreamWithoutAnAnswerTimesOutAs504) {
   }));
 }
 
+TEST_F(UpstreamH2, AGoawayLetsTheStreamInFlightFinishAndRetiresTheConnection) {
+  Process peer("/usr/bin/python3", {source_path("tests/peers/grpc_goaway_peer.py")});
+  const std::string ready = peer.wait_for_line("grpc_goaway_peer ready", std::chrono::seconds(20));
+  const std::string address = "127.0.0.1:" + ready.substr(ready.find("port=") + 5);
+  const std::string text =
+      "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nworkers = 1\n" +
+      upstream("g", address, "protocol = \"h2c\"") +
+      "[[routes]]\nname = \"g\"\npath_prefix = \"/test.Echo/\"\nupstream = \"g\"\n";
+  LeveeProcess levee(write_file(config_dir_.path() / "levee.toml", text));
+  // One gRPC message: uncompressed, length 5, "hello".
+  const std::string message("\0\0\0\0\5hello", 10);
+  const auto r = http_post(levee.port, "/test.Echo/Echo", message,
+                           {{"Content-Type", "application/grpc"}, {"TE", "trailers"}});
+  ASSERT_TRUE(r.ok) << r;
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, message);
+  EXPECT_GE(metric_value(levee.admin_port, "levee_upstream_h2_goaways_total{upstream=\"g\"}"), 1u);
+  // Nothing more is sent on it: it closes once its last stream has ended.
+  EXPECT_TRUE(eventually([&] {
+    return metric_value(levee.admin_port, "levee_upstream_h2_connections{upstream=\"g\"}") == 0;
+  }));
+}
+
 TEST_F(UpstreamH2, AnUnreadableCaFileStopsStartWithItsKey) {
   const std::string text =
       "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\n"
