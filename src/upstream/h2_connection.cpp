@@ -29,6 +29,7 @@ namespace {
 constexpr std::int32_t k_stream_window = 1 << 20;
 constexpr std::int32_t k_connection_window = 16 << 20;
 constexpr std::size_t k_read_size = 16 * 1024;
+constexpr std::uint32_t k_assumed_stream_limit = 100;
 // mem_send output gathered into one write.
 constexpr std::size_t k_write_batch = 64 * 1024;
 
@@ -103,6 +104,9 @@ struct H2Callbacks {
                       frame->goaway.last_stream_id,
                       nghttp2_http2_strerror(frame->goaway.error_code));
         connection.retire();
+        // With nothing in flight (streams above last_stream_id are closed after this
+        // callback, each through on_stream_close) nothing more will come on it.
+        if (connection.streams_.empty()) connection.close();
         break;
       default:
         break;
@@ -173,7 +177,14 @@ H2Connection::H2Connection(asio::any_io_executor executor, const config::Upstrea
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, H2Callbacks::on_data_chunk);
   nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, H2Callbacks::on_frame_send);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, H2Callbacks::on_stream_close);
-  nghttp2_session_client_new(&session_, callbacks, this);
+  // Until the peer's SETTINGS arrive nghttp2 would assume no stream limit at all; assume
+  // RFC 9113's recommended minimum instead, so that a burst before them spreads over
+  // connections as it would after.
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  nghttp2_option_set_peer_max_concurrent_streams(option, k_assumed_stream_limit);
+  nghttp2_session_client_new2(&session_, callbacks, this, option);
+  nghttp2_option_del(option);
   nghttp2_session_callbacks_del(callbacks);
   // The client's SETTINGS go first (nghttp2 sends the preface before them): no server push,
   // and windows that let a typical answer arrive without a WINDOW_UPDATE round trip.
@@ -278,7 +289,10 @@ void H2Connection::arm_idle_timer() {
   idle_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self || self->closed_ || !self->streams_.empty()) return;
-    self->retire();
+    // Retired without closing: the writer sends the GOAWAY, then closes (want_write and
+    // want_read both end).
+    self->retiring_ = true;
+    self->changed();
     nghttp2_session_terminate_session(self->session_, NGHTTP2_NO_ERROR);  // a GOAWAY
     self->wake_writer();
   });

@@ -84,7 +84,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   [[nodiscard]] bool closed() const noexcept { return closed_; }
   [[nodiscard]] bool connecting() const noexcept { return !up_ && !closed_; }
   [[nodiscard]] std::size_t streams() const noexcept { return streams_.size(); }
-  // The peer's SETTINGS_MAX_CONCURRENT_STREAMS (nghttp2 assumes 100 until it arrives).
+  // The peer's SETTINGS_MAX_CONCURRENT_STREAMS (100 assumed until it arrives).
   [[nodiscard]] std::size_t stream_limit() const noexcept;
 
  private:
