@@ -101,7 +101,7 @@ asio::awaitable<core::Result<core::Response, UpstreamError>> H2Pool::send(core::
     // connecting adds its connect_timeout.
     const auto deadline = Clock::now() + config_.request_timeout;
     auto acquired = co_await acquire(deadline);
-    if (!acquired) co_return core::unexpected(std::move(acquired.error()));
+    if (!acquired) co_return core::unexpected(acquired.error());
     std::shared_ptr<H2Connection> connection = std::move(acquired).value();
     auto stream = std::make_shared<H2Stream>(executor_, config_.max_response_bytes, body);
     if (!connection->submit(stream, fields)) {
