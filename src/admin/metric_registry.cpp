@@ -308,6 +308,14 @@ CounterFamily& Registry::ensure_counter_family(std::string_view name, std::strin
   return counter_family(name, help, std::move(label_names));
 }
 
+GaugeFamily& Registry::ensure_gauge_family(std::string_view name, std::string_view help,
+                                           std::vector<std::string> label_names) {
+  if (auto* family = find_family<Gauge>(name, help, MetricType::gauge, label_names)) {
+    return *family;
+  }
+  return gauge_family(name, help, std::move(label_names));
+}
+
 HistogramFamily& Registry::ensure_histogram_family(std::string_view name, std::string_view help,
                                                    std::vector<std::string> label_names,
                                                    std::span<const double> upper_bounds) {

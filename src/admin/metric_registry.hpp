@@ -145,6 +145,8 @@ class Registry {
   // names is returned instead of refused: for code that runs again on a configuration reload.
   CounterFamily& ensure_counter_family(std::string_view name, std::string_view help,
                                        std::vector<std::string> label_names = {});
+  GaugeFamily& ensure_gauge_family(std::string_view name, std::string_view help,
+                                   std::vector<std::string> label_names = {});
   HistogramFamily& ensure_histogram_family(
       std::string_view name, std::string_view help, std::vector<std::string> label_names = {},
       std::span<const double> upper_bounds = default_latency_buckets());

@@ -17,6 +17,18 @@ const UpstreamConfig* Config::find_upstream(std::string_view name) const noexcep
   return nullptr;
 }
 
+std::string_view to_string(UpstreamProtocol protocol) noexcept {
+  switch (protocol) {
+    case UpstreamProtocol::http1:
+      return "http1";
+    case UpstreamProtocol::h2c:
+      return "h2c";
+    case UpstreamProtocol::h2:
+      return "h2";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(RouteMode mode) noexcept {
   switch (mode) {
     case RouteMode::pass:

@@ -72,9 +72,33 @@ struct BreakerConfig {
   bool operator==(const BreakerConfig&) const = default;
 };
 
+// How levee speaks to an upstream: HTTP/1.1 (over TLS with `tls`), HTTP/2 with prior
+// knowledge in cleartext (h2c), or HTTP/2 over TLS chosen by ALPN (h2).
+enum class UpstreamProtocol { http1, h2c, h2 };
+
+// The protocol's name as written in the config file ("http1", "h2c", "h2").
+[[nodiscard]] std::string_view to_string(UpstreamProtocol protocol) noexcept;
+
+// TLS to an upstream (the tls_* keys of [upstreams.NAME]). Paths are absolute after loading
+// (a relative one is taken from the config file's directory).
+struct UpstreamTlsConfig {
+  bool enabled = false;      // `tls`, or implied by protocol = "h2"
+  std::string ca_file;       // PEM; empty: the system's default trust store
+  std::string server_name;   // SNI and the name verified; empty: the address's host
+  std::string client_cert;   // PEM, with client_key: both or neither
+  std::string client_key;
+  bool verify = true;        // false only for tests; logged loudly at start
+  bool operator==(const UpstreamTlsConfig&) const = default;
+};
+
 struct UpstreamConfig {
   std::string name;
   Endpoint address;
+  UpstreamProtocol protocol = UpstreamProtocol::http1;
+  UpstreamTlsConfig tls;
+  // HTTP/2: connections per worker; each carries as many streams as the peer's
+  // SETTINGS_MAX_CONCURRENT_STREAMS allows.
+  std::uint32_t max_h2_connections = 2;
   Duration connect_timeout = std::chrono::seconds(1);
   Duration request_timeout = std::chrono::seconds(5);
   std::uint32_t max_idle_connections = 64;           // per worker

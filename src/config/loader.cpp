@@ -53,10 +53,22 @@ constexpr std::array log_schema{
 };
 
 constexpr std::array upstream_schema{
-    Field{"address", Kind::address},          Field{"connect_timeout", Kind::duration},
-    Field{"request_timeout", Kind::duration}, Field{"max_idle_connections", Kind::integer},
-    Field{"idle_timeout", Kind::duration},    Field{"max_response_bytes", Kind::size},
-    Field{"max_inflight", Kind::integer},     Field{"breaker", Kind::table},
+    Field{"address", Kind::address},
+    Field{"connect_timeout", Kind::duration},
+    Field{"request_timeout", Kind::duration},
+    Field{"max_idle_connections", Kind::integer},
+    Field{"idle_timeout", Kind::duration},
+    Field{"max_response_bytes", Kind::size},
+    Field{"max_inflight", Kind::integer},
+    Field{"breaker", Kind::table},
+    Field{"protocol", Kind::string},
+    Field{"max_h2_connections", Kind::integer},
+    Field{"tls", Kind::boolean},
+    Field{"tls_ca_file", Kind::string},
+    Field{"tls_server_name", Kind::string},
+    Field{"tls_client_cert", Kind::string},
+    Field{"tls_client_key", Kind::string},
+    Field{"tls_verify", Kind::boolean},
 };
 
 constexpr std::array route_schema{
@@ -133,6 +145,64 @@ void read_log(const toml::table& table, LogConfig& log, Diagnostics& diagnostics
   reader.reject_unknown_keys();
 }
 
+// protocol, max_h2_connections and the tls_* keys. The files are read later, by the
+// preflight (config/preflight.hpp), which reports an unreadable or invalid one at its key.
+void read_upstream_protocol(TableReader& reader, UpstreamConfig& upstream) {
+  if (auto text = reader.string("protocol")) {
+    if (*text == "http1") {
+      upstream.protocol = UpstreamProtocol::http1;
+    } else if (*text == "h2c") {
+      upstream.protocol = UpstreamProtocol::h2c;
+    } else if (*text == "h2") {
+      upstream.protocol = UpstreamProtocol::h2;
+    } else {
+      reader.report("protocol", "unknown protocol " + quoted(*text) +
+                                    " (expected \"http1\", \"h2c\" or \"h2\")");
+    }
+  }
+  assign(upstream.max_h2_connections, reader.integer("max_h2_connections", 1, 1024));
+  UpstreamTlsConfig& tls = upstream.tls;
+  const auto enabled = reader.boolean("tls");
+  if (upstream.protocol == UpstreamProtocol::h2) {
+    if (enabled && !*enabled) {
+      reader.report("tls",
+                    "protocol = \"h2\" is HTTP/2 over TLS; use protocol = \"h2c\" for "
+                    "cleartext HTTP/2");
+    }
+    tls.enabled = true;
+  } else if (enabled) {
+    if (*enabled && upstream.protocol == UpstreamProtocol::h2c) {
+      reader.report("tls",
+                    "protocol = \"h2c\" is cleartext HTTP/2; use protocol = \"h2\" for "
+                    "HTTP/2 over TLS");
+    }
+    tls.enabled = *enabled;
+  }
+  for (auto [key, target] :
+       {std::pair{"tls_ca_file", &tls.ca_file}, std::pair{"tls_server_name", &tls.server_name},
+        std::pair{"tls_client_cert", &tls.client_cert},
+        std::pair{"tls_client_key", &tls.client_key}}) {
+    auto text = reader.string(key);
+    if (!text) continue;
+    if (text->empty()) {
+      reader.report(key, "must not be empty (leave the key out for the default)");
+    } else if (!tls.enabled) {
+      reader.report(key, "needs tls = true or protocol = \"h2\"");
+    } else {
+      *target = std::move(*text);
+    }
+  }
+  if (auto verify = reader.boolean("tls_verify")) {
+    if (!tls.enabled) reader.report("tls_verify", "needs tls = true or protocol = \"h2\"");
+    tls.verify = *verify;
+  }
+  if (tls.client_cert.empty() != tls.client_key.empty()) {
+    const auto* missing = tls.client_cert.empty() ? "tls_client_cert" : "tls_client_key";
+    const auto* given = tls.client_cert.empty() ? "tls_client_key" : "tls_client_cert";
+    reader.report(given, std::string(given) + " needs " + missing + ": give both or neither");
+  }
+}
+
 void read_upstreams(const toml::node* node, Config& config, Diagnostics& diagnostics) {
   if (node == nullptr) return;
   const toml::table* upstreams = node->as_table();
@@ -167,6 +237,7 @@ void read_upstreams(const toml::node* node, Config& config, Diagnostics& diagnos
     assign(upstream.max_response_bytes, reader.size("max_response_bytes", kib, 4 * gib));
     assign(upstream.max_inflight, reader.integer("max_inflight", 1, 1'000'000));
     read_breaker(reader, path, upstream, diagnostics);
+    read_upstream_protocol(reader, upstream);
     reader.reject_unknown_keys();
     config.upstreams.push_back(std::move(upstream));
   }
@@ -534,9 +605,10 @@ void record_origins(const toml::node& node, const std::string& key, const std::s
   }
 }
 
-// A relative model path names a file next to the config file, wherever levee is started.
+// A relative model or TLS file path names a file next to the config file, wherever levee is
+// started.
 // (Plain string handling: <filesystem> here would make std::quoted collide with ours.)
-void resolve_model_paths(Config& config) {
+void resolve_relative_paths(Config& config) {
   const auto slash = config.source.rfind('/');
   if (slash == std::string::npos) return;
   const std::string directory = config.source.substr(0, slash + 1);
@@ -545,6 +617,12 @@ void resolve_model_paths(Config& config) {
       if (!tuning->model.empty() && tuning->model.front() != '/') {
         tuning->model = directory + tuning->model;
       }
+    }
+  }
+  for (UpstreamConfig& upstream : config.upstreams) {
+    UpstreamTlsConfig& tls = upstream.tls;
+    for (std::string* file : {&tls.ca_file, &tls.client_cert, &tls.client_key}) {
+      if (!file->empty() && file->front() != '/') *file = directory + *file;
     }
   }
 }
@@ -574,7 +652,7 @@ Config load_string(std::string_view toml_text, std::string source_name,
   read_root(root, config, diagnostics);
   if (!diagnostics.empty()) throw ConfigErrors(diagnostics.take_sorted());
 
-  resolve_model_paths(config);
+  resolve_relative_paths(config);
   if (config.server.workers == 0) {
     config.server.workers = std::max(1U, std::thread::hardware_concurrency());
   }

@@ -23,6 +23,7 @@
 #include "config/resolve.hpp"
 #include "policy/observation.hpp"
 #include "policy/onnx_model.hpp"
+#include "upstream/tls_client_context.hpp"
 
 namespace levee::config {
 namespace {
@@ -142,7 +143,19 @@ std::optional<std::string> append_problem(const std::string& path) {
   return std::nullopt;
 }
 
+// The upstreams' TLS files (CA, client certificate and key) load into a client context as
+// serve builds it (proxy/guards.hpp).
+void check_tls(const Config& config, std::vector<ConfigError>& errors) {
+  for (const UpstreamConfig& upstream : config.upstreams) {
+    auto context = upstream::make_tls_client_context(upstream);
+    if (context) continue;
+    errors.push_back(error_at(config, "upstreams." + upstream.name + "." + context.error().key,
+                              context.error().message));
+  }
+}
+
 void check_files(const Config& config, std::vector<ConfigError>& errors) {
+  check_tls(config, errors);
   if (!config.log.access_log.empty()) {
     if (auto problem = append_problem(config.log.access_log)) {
       errors.push_back(error_at(config, "log.access_log",

@@ -19,6 +19,8 @@
 //   first listen address, the one serve binds, must also be an address of this machine
 //   (probed by binding its port 0).
 // - cache.redis, when a route caches: an IP address (the Redis client takes no host name).
+// - upstreams.NAME.tls_ca_file, tls_client_cert, tls_client_key: readable PEM that loads into
+//   the upstream's TLS client context, the key matching the certificate.
 // - log.access_log, and telemetry.path with sink = "jsonl": the file can be opened for
 //   appending, or created in its (existing) directory.
 // - For check only: routes[i].collapse.model and routes[i].batch.model of learned policies

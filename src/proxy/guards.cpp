@@ -6,6 +6,7 @@
 #include <array>
 
 #include "admin/metrics.hpp"
+#include "upstream/tls_client_context.hpp"
 
 namespace levee::proxy {
 
@@ -22,6 +23,48 @@ breaker::BreakerSettings breaker_settings(const config::BreakerConfig& config) {
   settings.half_open_probes = config.half_open_probes;
   settings.count_5xx = config.count_5xx;
   return settings;
+}
+
+upstream::TransportPtr make_transport(const config::UpstreamConfig& upstream,
+                                      admin::Registry& registry) {
+  auto transport = std::make_shared<upstream::UpstreamTransport>();
+  auto context = upstream::make_tls_client_context(upstream);
+  if (!context) {
+    throw std::runtime_error(fmt::format("upstreams.{}.{}: {}", upstream.name, context.error().key,
+                                         context.error().message));
+  }
+  transport->tls = std::move(context).value();
+  if (upstream.tls.enabled && !upstream.tls.verify) {
+    spdlog::warn(
+        "upstream {}: tls_verify = false: its certificate is NOT verified, so anyone on the "
+        "path can impersonate it; use this only for tests",
+        upstream.name);
+  }
+  transport->metrics.tls_handshake_failures =
+      &registry
+           .ensure_counter_family(
+               "levee_upstream_tls_handshake_failures_total",
+               "TLS handshakes with an upstream that failed (verification, protocol, ALPN).",
+               {"upstream"})
+           .with({upstream.name});
+  transport->metrics.h2_goaways =
+      &registry
+           .ensure_counter_family("levee_upstream_h2_goaways_total",
+                                  "HTTP/2 GOAWAY frames received from an upstream.", {"upstream"})
+           .with({upstream.name});
+  transport->metrics.h2_connections =
+      &registry
+           .ensure_gauge_family("levee_upstream_h2_connections",
+                                "HTTP/2 connections to an upstream open now, all workers.",
+                                {"upstream"})
+           .with({upstream.name});
+  transport->metrics.h2_streams =
+      &registry
+           .ensure_gauge_family("levee_upstream_h2_streams",
+                                "HTTP/2 streams in flight to an upstream now, all workers.",
+                                {"upstream"})
+           .with({upstream.name});
+  return transport;
 }
 
 }  // namespace
@@ -99,6 +142,7 @@ UpstreamGuardMap make_upstream_guards(const config::Config& config, admin::Regis
             return held ? static_cast<double>(static_cast<int>(held->state())) : 0.0;
           });
     }
+    entry.transport = make_transport(upstream, registry);
     guards.emplace(name, std::move(entry));
   }
   return guards;

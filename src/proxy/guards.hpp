@@ -14,18 +14,25 @@
 #include "layers/breaker/circuit_breaker.hpp"
 #include "layers/limit/permit_gate.hpp"
 #include "layers/metrics/route_metrics.hpp"
+#include "upstream/upstream_transport.hpp"
 
 namespace levee::proxy {
 
 struct UpstreamGuards {
   std::shared_ptr<core::PermitPool> inflight;
   std::shared_ptr<layers::breaker::CircuitBreaker> breaker;  // null: breaker.enabled = false
+  // The TLS context and transport metrics every worker's connections to it share.
+  upstream::TransportPtr transport;
 };
 
 using UpstreamGuardMap = std::map<std::string, UpstreamGuards, std::less<>>;
 
 // One entry per upstream; registers levee_upstream_inflight, levee_upstream_waiting,
 // levee_breaker_state and levee_breaker_transitions_total, and logs each breaker transition.
+// Builds each upstream's transport: its TLS context (throws std::runtime_error when that
+// fails; the preflight reports it first) with a loud warning for tls_verify = false, and
+// registers levee_upstream_tls_handshake_failures_total, levee_upstream_h2_goaways_total,
+// levee_upstream_h2_connections and levee_upstream_h2_streams.
 // `running` (a reload: the running configuration and its guards, else null) hands over what
 // still means the same thing: the permit pool of an upstream whose max_inflight is unchanged,
 // and the breaker, with its state, of one whose address and breaker settings are unchanged.

@@ -13,11 +13,13 @@ namespace asio = boost::asio;
 
 Worker::UpstreamLink::UpstreamLink(const asio::any_io_executor& executor,
                                    config::UpstreamConfig settings,
-                                   std::vector<asio::ip::tcp::endpoint> addresses)
+                                   std::vector<asio::ip::tcp::endpoint> addresses,
+                                   upstream::TransportPtr transport)
     : config(std::move(settings)),
       endpoints(std::move(addresses)),
-      pool(executor, config, endpoints),
-      client(pool) {}
+      pool(executor, config, endpoints, transport),
+      h2(executor, config, endpoints, transport),
+      client(pool, config.protocol == config::UpstreamProtocol::http1 ? nullptr : &h2) {}
 
 Worker::Worker(unsigned index, const WorkerEnv& env,
                std::shared_ptr<const runtime::Snapshot> snapshot)
@@ -36,15 +38,19 @@ Worker::~Worker() {
   join();
   for (auto& [setup, tier] : redis_tiers_) tier->shutdown();
   // Sockets must go before the io_context that serves them; the pools themselves outlive it.
-  for (auto& link : links_) link->pool.close_idle();
+  for (auto& link : links_) {
+    link->pool.close_idle();
+    link->h2.close_all();
+  }
 }
 
 Worker::UpstreamLink& Worker::link_for(const config::UpstreamConfig& upstream,
-                                       const std::vector<asio::ip::tcp::endpoint>& at) {
+                                       const std::vector<asio::ip::tcp::endpoint>& at,
+                                       const upstream::TransportPtr& transport) {
   for (auto& link : links_) {
     if (link->config == upstream && link->endpoints == at) return *link;
   }
-  links_.push_back(std::make_unique<UpstreamLink>(io_.get_executor(), upstream, at));
+  links_.push_back(std::make_unique<UpstreamLink>(io_.get_executor(), upstream, at, transport));
   return *links_.back();
 }
 
@@ -66,8 +72,9 @@ std::shared_ptr<runtime::WorkerRoutes> Worker::build(
   for (const auto& route : snapshot->routes) {
     const config::RouteConfig& config = route->config();
     const config::UpstreamConfig* upstream = snapshot->config->find_upstream(config.upstream);
-    runtime::WorkerLinks links{&link_for(*upstream, snapshot->endpoints.at(config.upstream)).client,
-                               config.cache.enabled ? tier : nullptr, index_};
+    UpstreamLink& link = link_for(*upstream, snapshot->endpoints.at(config.upstream),
+                                  snapshot->guards.at(config.upstream).transport);
+    runtime::WorkerLinks links{&link.client, config.cache.enabled ? tier : nullptr, index_};
     routes.push_back(router::Route{config.name, route->chain(links)});
   }
   auto table = snapshot->table;
@@ -82,6 +89,8 @@ void Worker::retire_unused_links() {
     const auto at = installed.endpoints.find(link->config.name);
     const bool used = upstream != nullptr && *upstream == link->config &&
                       at != installed.endpoints.end() && at->second == link->endpoints;
+    // An unused HTTP/2 pool's connections close by themselves once idle for idle_timeout;
+    // closing them here would fail the old configuration's streams still in flight.
     if (!used) link->pool.close_idle();
   }
 }

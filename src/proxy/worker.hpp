@@ -73,17 +73,20 @@ class Worker {
   // refers to.
   struct UpstreamLink {
     UpstreamLink(const boost::asio::any_io_executor& executor, config::UpstreamConfig settings,
-                 std::vector<boost::asio::ip::tcp::endpoint> addresses);
+                 std::vector<boost::asio::ip::tcp::endpoint> addresses,
+                 upstream::TransportPtr transport);
     config::UpstreamConfig config;
     std::vector<boost::asio::ip::tcp::endpoint> endpoints;
     upstream::ConnectionPool pool;
+    upstream::H2Pool h2;  // used only by an upstream with protocol h2c or h2
     upstream::UpstreamClient client;
   };
 
   [[nodiscard]] std::shared_ptr<runtime::WorkerRoutes> build(
       std::shared_ptr<const runtime::Snapshot> snapshot);
   [[nodiscard]] UpstreamLink& link_for(const config::UpstreamConfig& upstream,
-                                       const std::vector<boost::asio::ip::tcp::endpoint>& at);
+                                       const std::vector<boost::asio::ip::tcp::endpoint>& at,
+                                       const upstream::TransportPtr& transport);
   [[nodiscard]] layers::cache::SharedTier* tier_for(const RedisTierSetup& setup);
   // Closes the idle connections of pools the installed configuration does not use.
   void retire_unused_links();

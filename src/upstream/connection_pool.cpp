@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "core/deadline_sweep.hpp"
+#include "upstream/tls_handshake.hpp"
 
 namespace levee::upstream {
 
@@ -19,8 +20,12 @@ constexpr auto k_peek_after = std::chrono::milliseconds(500);
 }  // namespace
 
 ConnectionPool::ConnectionPool(asio::any_io_executor executor, const config::UpstreamConfig& config,
-                               std::vector<asio::ip::tcp::endpoint> endpoints)
-    : executor_(std::move(executor)), config_(config), endpoints_(std::move(endpoints)) {
+                               std::vector<asio::ip::tcp::endpoint> endpoints,
+                               TransportPtr transport)
+    : executor_(std::move(executor)),
+      config_(config),
+      endpoints_(std::move(endpoints)),
+      transport_(std::move(transport)) {
   idle_.reserve(config_.max_idle_connections);
 }
 
@@ -54,11 +59,9 @@ asio::awaitable<core::Result<ConnectionPtr, UpstreamError>> ConnectionPool::acqu
 asio::awaitable<core::Result<ConnectionPtr, UpstreamError>> ConnectionPool::connect() {
   auto connection = std::make_unique<UpstreamConnection>(executor_);
   boost::system::error_code ec;
-  {
-    Deadline deadline(*this, *connection, config_.connect_timeout);
-    std::tie(ec, std::ignore) = co_await asio::async_connect(connection->socket, endpoints_,
-                                                             asio::as_tuple(asio::use_awaitable));
-  }
+  Deadline deadline(*this, *connection, config_.connect_timeout);
+  std::tie(ec, std::ignore) = co_await asio::async_connect(connection->socket, endpoints_,
+                                                           asio::as_tuple(asio::use_awaitable));
   if (ec) {
     if (connection->timed_out) {
       co_return core::unexpected(UpstreamError{UpstreamErrorKind::connect_timeout, {}});
@@ -69,6 +72,12 @@ asio::awaitable<core::Result<ConnectionPtr, UpstreamError>> ConnectionPool::conn
     co_return core::unexpected(UpstreamError{UpstreamErrorKind::connect_failed, ec.message()});
   }
   connection->socket.set_option(asio::ip::tcp::no_delay(true), ec);
+  if (transport_ && transport_->tls) {
+    if (auto failed = co_await tls_handshake(connection->stream, *transport_, config_,
+                                             connection->timed_out)) {
+      co_return core::unexpected(std::move(*failed));
+    }
+  }
   co_return connection;
 }
 

@@ -3,6 +3,8 @@
 // io_context touches them, so the pool needs no lock. LIFO reuse keeps few connections warm.
 // A connection is checked before reuse (closed by the peer, unexpected bytes, idle too long)
 // so that a stale one is dropped instead of failing a request.
+// An upstream with tls = true gets TLS over each new connection (tls_handshake.hpp), within
+// connect_timeout like the connect itself.
 //
 // Timeouts: a connection in use carries a deadline (Deadline below), enforced by one
 // deadline sweep per pool (core/deadline_sweep.hpp), so a connect or an exchange costs no
@@ -20,12 +22,18 @@
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "upstream/upstream_error.hpp"
+#include "upstream/upstream_stream.hpp"
+#include "upstream/upstream_transport.hpp"
 
 namespace levee::upstream {
 
 struct UpstreamConnection {
-  explicit UpstreamConnection(const boost::asio::any_io_executor& executor) : socket(executor) {}
+  explicit UpstreamConnection(const boost::asio::any_io_executor& executor)
+      : socket(executor), stream(socket) {}
+  UpstreamConnection(const UpstreamConnection&) = delete;
+  UpstreamConnection& operator=(const UpstreamConnection&) = delete;
   boost::asio::ip::tcp::socket socket;
+  UpstreamStream stream;  // what exchanges read and write: the socket, or TLS over it
   boost::beast::flat_buffer buffer;
   core::Clock::time_point idle_since{};
   core::Clock::time_point deadline = core::Clock::time_point::max();
@@ -53,8 +61,10 @@ class Deadline {
 
 class ConnectionPool {
  public:
+  // `transport` carries the TLS context of an upstream with tls = true (null: cleartext).
   ConnectionPool(boost::asio::any_io_executor executor, const config::UpstreamConfig& config,
-                 std::vector<boost::asio::ip::tcp::endpoint> endpoints);
+                 std::vector<boost::asio::ip::tcp::endpoint> endpoints,
+                 TransportPtr transport = nullptr);
 
   // A live idle connection if there is one, otherwise a new one (within connect_timeout).
   [[nodiscard]] boost::asio::awaitable<core::Result<ConnectionPtr, UpstreamError>> acquire();
@@ -79,6 +89,7 @@ class ConnectionPool {
   boost::asio::any_io_executor executor_;
   const config::UpstreamConfig& config_;
   std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
+  TransportPtr transport_;
   std::vector<ConnectionPtr> idle_;
   std::unordered_set<UpstreamConnection*> busy_;  // connections with a Deadline
   bool sweeping_ = false;

@@ -57,7 +57,7 @@ asio::awaitable<core::BodyPiece> UpstreamBody::read() {
     while (piece.empty() && !parser_->is_done()) {
       // The upstream may be waiting for the ACK of what it sent (quick_ack.hpp).
       ack_promptly(connection_->socket);
-      auto [ec, n] = co_await http::async_read_some(connection_->socket, connection_->buffer,
+      auto [ec, n] = co_await http::async_read_some(connection_->stream, connection_->buffer,
                                                     *parser_, asio::as_tuple(asio::use_awaitable));
       if (ec) {
         read_ec = ec;

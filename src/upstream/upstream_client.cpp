@@ -117,7 +117,7 @@ struct UpstreamClient::Attempt {
 asio::awaitable<boost::system::error_code> UpstreamClient::write_streamed_body(
     UpstreamConnection& connection, const core::Request& request, bool forward_trailers,
     std::optional<core::BodyError>& client_body, bool& streamed) {
-  auto& socket = connection.socket;
+  auto& stream = connection.stream;
   core::BodyStream& body = *request.body_stream;
   const bool chunked = !body.length();
   static constexpr std::string_view k_crlf = "\r\n";
@@ -127,7 +127,7 @@ asio::awaitable<boost::system::error_code> UpstreamClient::write_streamed_body(
     if (chunked) size_line = fmt::format("{:x}\r\n", piece.size());
     std::array<asio::const_buffer, 3> out{asio::buffer(size_line), asio::buffer(piece),
                                           chunked ? asio::buffer(k_crlf) : asio::const_buffer{}};
-    auto [ec, n] = co_await asio::async_write(socket, out, asio::as_tuple(asio::use_awaitable));
+    auto [ec, n] = co_await asio::async_write(stream, out, asio::as_tuple(asio::use_awaitable));
     co_return ec;
   };
   if (!request.body.empty()) {
@@ -157,7 +157,7 @@ asio::awaitable<boost::system::error_code> UpstreamClient::write_streamed_body(
   }
   tail += "\r\n";
   auto [ec, n] =
-      co_await asio::async_write(socket, asio::buffer(tail), asio::as_tuple(asio::use_awaitable));
+      co_await asio::async_write(stream, asio::buffer(tail), asio::as_tuple(asio::use_awaitable));
   co_return ec;
 }
 
@@ -166,7 +166,7 @@ asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnec
                                                                   const core::Request& request,
                                                                   bool forward_trailers) {
   Attempt attempt;
-  auto& stream = connection.socket;
+  auto& stream = connection.stream;
   Deadline deadline(pool_, connection, config().request_timeout);
 
   boost::system::error_code write_ec;
@@ -209,7 +209,7 @@ asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnec
     const std::size_t buffered_before = connection.buffer.size();
     boost::system::error_code read_ec;
     for (bool first_read = true; !parser->is_header_done(); first_read = false) {
-      if (!first_read) ack_promptly(stream);
+      if (!first_read) ack_promptly(connection.socket);
       auto [ec, n] = co_await http::async_read_some(stream, connection.buffer, *parser,
                                                     asio::as_tuple(asio::use_awaitable));
       if (ec) {
@@ -248,6 +248,7 @@ asio::awaitable<UpstreamClient::Attempt> UpstreamClient::exchange(UpstreamConnec
 
 asio::awaitable<core::Result<core::Response, UpstreamError>> UpstreamClient::send(
     core::Request& request, bool forward_trailers) {
+  if (h2_ != nullptr) co_return co_await h2_->send(request);
   strip_hop_by_hop(request.headers);
   add_forwarding_headers(request.headers, request.client_address, "http");
   if (!request.trailers.empty()) (void)strip_forbidden_trailers(request.trailers);

@@ -14,6 +14,8 @@
 //   body as one chunk, then the trailer section, less the fields strip_forbidden_trailers
 //   removes; every other request carries a Content-Length;
 // Cancellation: abandoning the call closes its connection (it is never returned half-used).
+// An upstream with protocol = "h2c" or "h2" is called over HTTP/2 instead (h2_pool.hpp): the
+// same header rules, the answer whole with its trailers.
 
 #include <boost/asio/awaitable.hpp>
 #include <optional>
@@ -23,13 +25,15 @@
 #include "core/response.hpp"
 #include "core/result.hpp"
 #include "upstream/connection_pool.hpp"
+#include "upstream/h2_pool.hpp"
 #include "upstream/upstream_error.hpp"
 
 namespace levee::upstream {
 
 class UpstreamClient {
  public:
-  explicit UpstreamClient(ConnectionPool& pool) : pool_(pool) {}
+  // `h2` is the worker's HTTP/2 pool for an upstream with protocol h2c or h2, else null.
+  explicit UpstreamClient(ConnectionPool& pool, H2Pool* h2 = nullptr) : pool_(pool), h2_(h2) {}
 
   // Rewrites request.headers in place (hop-by-hop, forwarding) before sending. A streamed
   // request body (Request::body_stream) is forwarded piece by piece, its trailers only with
@@ -50,6 +54,7 @@ class UpstreamClient {
       std::optional<core::BodyError>& client_body, bool& streamed);
 
   ConnectionPool& pool_;
+  H2Pool* h2_;
 };
 
 // The request line and header block as sent upstream, and for a chunked request the first

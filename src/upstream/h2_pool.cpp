@@ -1,0 +1,130 @@
+#include "upstream/h2_pool.hpp"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "upstream/h2_connection.hpp"
+#include "upstream/h2_message.hpp"
+
+namespace levee::upstream {
+
+namespace asio = boost::asio;
+
+H2Pool::H2Pool(asio::any_io_executor executor, const config::UpstreamConfig& config,
+               const std::vector<asio::ip::tcp::endpoint>& endpoints, TransportPtr transport)
+    : executor_(std::move(executor)),
+      config_(config),
+      endpoints_(endpoints),
+      transport_(std::move(transport)) {}
+
+H2Pool::~H2Pool() {
+  *alive_ = false;
+  close_all();
+}
+
+void H2Pool::close_all() {
+  auto connections = std::move(connections_);
+  connections_.clear();
+  for (auto& connection : connections) connection->close();
+}
+
+std::size_t H2Pool::connection_count() const noexcept {
+  return static_cast<std::size_t>(std::count_if(connections_.begin(), connections_.end(),
+                                                [](const auto& c) { return !c->closed(); }));
+}
+
+void H2Pool::wake_waiters() {
+  for (auto* waiter : waiters_) waiter->cancel();
+}
+
+std::shared_ptr<H2Connection> H2Pool::pick() {
+  std::erase_if(connections_, [](const auto& c) { return c->closed(); });
+  // Fill the connections in order, so that streams gather on few of them and an idle one
+  // can time out.
+  for (auto& connection : connections_) {
+    if (connection->takes_streams()) return connection;
+  }
+  const auto serving = std::count_if(connections_.begin(), connections_.end(),
+                                     [](const auto& c) { return !c->retiring(); });
+  if (static_cast<std::uint32_t>(serving) >= config_.max_h2_connections) return nullptr;
+  // The callback reaches the pool only while it exists (a connection may outlive it briefly
+  // at shutdown, in the frames of its reader and writer).
+  auto connection = std::make_shared<H2Connection>(executor_, config_, endpoints_, transport_,
+                                                   [this, alive = alive_] {
+                                                     if (*alive) wake_waiters();
+                                                   });
+  connections_.push_back(connection);
+  connection->start();
+  return connection;
+}
+
+asio::awaitable<core::Result<std::shared_ptr<H2Connection>, UpstreamError>> H2Pool::acquire(
+    Clock::time_point deadline) {
+  for (;;) {
+    if (auto connection = pick()) co_return connection;
+    if (Clock::now() >= deadline) {
+      co_return core::unexpected(UpstreamError{
+          UpstreamErrorKind::timeout, "every HTTP/2 connection was full for request_timeout"});
+    }
+    asio::steady_timer wait(executor_, deadline);
+    // Removed on every way out of this frame, destruction included.
+    auto entry = waiters_.insert(waiters_.end(), &wait);
+    struct Unlist {
+      std::list<asio::steady_timer*>& list;
+      std::list<asio::steady_timer*>::iterator entry;
+      ~Unlist() { list.erase(entry); }
+    } unlist{waiters_, entry};
+    auto [ec] = co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+    (void)ec;  // expired or woken: the loop looks again, and checks the deadline
+  }
+}
+
+asio::awaitable<core::Result<core::Response, UpstreamError>> H2Pool::send(core::Request& request) {
+  if (request.body_stream) {
+    auto body =
+        co_await core::read_all(*request.body_stream, std::numeric_limits<std::size_t>::max());
+    if (!body)
+      co_return core::unexpected(UpstreamError{UpstreamErrorKind::reset, {}, body.error()});
+    request.body += std::move(body).value();
+    request.body_stream.reset();
+  }
+  const bool tls = config_.protocol == config::UpstreamProtocol::h2;
+  const std::vector<core::Header> fields =
+      h2_request_fields(request, tls ? "https" : "http", config_.address.to_string());
+  const auto body = std::make_shared<const std::string>(std::move(request.body));
+  const bool idempotent = core::is_idempotent(request.method);
+  const bool head_request = request.method == "HEAD";
+
+  for (int attempt = 0;; ++attempt) {
+    // The wait for a free stream and the exchange share request_timeout; a connection still
+    // connecting adds its connect_timeout.
+    const auto deadline = Clock::now() + config_.request_timeout;
+    auto acquired = co_await acquire(deadline);
+    if (!acquired) co_return core::unexpected(acquired.error());
+    std::shared_ptr<H2Connection> connection = std::move(acquired).value();
+    auto stream = std::make_shared<H2Stream>(executor_, config_.max_response_bytes, body);
+    if (!connection->submit(stream, fields)) {
+      if (attempt == 0) continue;
+      co_return core::unexpected(
+          UpstreamError{UpstreamErrorKind::reset, "HTTP/2 connection took no new stream"});
+    }
+    if (!stream->done) {
+      stream->wake.expires_at(deadline + (connection->connecting() ? config_.connect_timeout
+                                                                   : Clock::duration::zero()));
+      auto [ec] = co_await stream->wake.async_wait(asio::as_tuple(asio::use_awaitable));
+      (void)ec;
+    }
+    if (!stream->done) {
+      // The deadline passed, or the call was cancelled: the upstream is told to stop.
+      connection->abandon(*stream);
+      co_return core::unexpected(UpstreamError{UpstreamErrorKind::timeout, {}});
+    }
+    if (!stream->error) co_return stream->response.take(head_request);
+    const bool retry = attempt == 0 && !stream->connect_failed &&
+                       (!stream->headers_sent || (stream->refused && idempotent));
+    if (!retry) co_return core::unexpected(std::move(*stream->error));
+  }
+}
+
+}  // namespace levee::upstream
