@@ -39,8 +39,19 @@ constexpr std::size_t k_read_chunk = 16 * 1024;
 constexpr std::size_t k_write_batch = 64 * 1024;
 constexpr auto k_write_timeout = std::chrono::seconds(30);
 // nghttp2 queues an acknowledgement for every PING and SETTINGS; a client that sends them
-// faster than it reads the answers fills this queue, and nghttp2 reports a flood.
-constexpr std::size_t k_max_outbound_acks = 1000;
+// faster than it reads the answers fills this queue, and nghttp2 reports a flood. levee's own
+// budget (k_control_frames_*) ends such a connection first, with a GOAWAY it can still send;
+// this is the backstop, above what one read can queue past that budget.
+constexpr std::size_t k_max_outbound_acks = 10'000;
+// PING and SETTINGS frames a client may send: a burst, then so many a second. Clients send a
+// handful (keepalives, gRPC's bandwidth probes); a flood sends them by the hundred thousand.
+constexpr double k_control_frames_burst = 1000;
+constexpr double k_control_frames_per_second = 100;
+// After a GOAWAY for misbehaviour: how long levee waits for the GOAWAY to be written, then
+// reads and drops what the client still sends (so that closing does not reset the connection
+// before the client reads the GOAWAY), as nginx's lingering close.
+constexpr auto k_linger_time = std::chrono::seconds(2);
+constexpr std::size_t k_linger_bytes = 64 * 1024 * 1024;
 // More entries in one SETTINGS frame than the RFC defines is a client probing levee.
 constexpr std::size_t k_max_settings_entries = 32;
 constexpr std::uint32_t k_log_lines_per_second = 10;
@@ -69,6 +80,27 @@ std::string_view as_view(const std::uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
 
+// So many events a second after a burst; spend() is false once the budget is gone.
+class TokenBucket {
+ public:
+  TokenBucket(double burst, double per_second)
+      : burst_(burst), per_second_(per_second), tokens_(burst), refilled_(core::Clock::now()) {}
+
+  bool spend() {
+    const auto now = core::Clock::now();
+    const double seconds = std::chrono::duration<double>(now - refilled_).count();
+    refilled_ = now;
+    tokens_ = std::min(burst_, tokens_ + seconds * per_second_) - 1.0;
+    return tokens_ >= 0;
+  }
+
+ private:
+  double burst_;
+  double per_second_;
+  double tokens_;
+  core::Clock::time_point refilled_;
+};
+
 }  // namespace
 
 template <class Transport>
@@ -82,8 +114,8 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
         client_address_(remote_address(lowest(transport_))),
         write_signal_(lowest(transport_).get_executor()),
         last_frame_(core::Clock::now()),
-        reset_tokens_(2.0 * http2_.max_resets_per_second),
-        reset_refilled_(last_frame_) {
+        resets_(2.0 * http2_.max_resets_per_second, http2_.max_resets_per_second),
+        control_frames_(k_control_frames_burst, k_control_frames_per_second) {
     context_.sessions.add(this);
     if (metrics() != nullptr) {
       metrics()->open_connections->inc();
@@ -139,7 +171,8 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
 
   void expire_if_due(core::Clock::time_point now) override {
     if (closed_ || session_ == nullptr) return;
-    if (writing_ && now - write_started_ > k_write_timeout) {
+    const auto write_limit = close_after_flush_ ? k_linger_time : k_write_timeout;
+    if ((writing_ && now - write_started_ > write_limit) || now > linger_until_) {
       close_transport();
       return;
     }
@@ -148,8 +181,6 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
           requests_ == 0 ? context_.limits.header_timeout : context_.limits.idle_timeout;
       if (now - last_frame_ > limit) {
         graceful_goaway(GoawayReason::idle);
-        // A client that does not read the GOAWAY does not hold the connection either.
-        close_after_flush_ = true;
       }
       return;
     }
@@ -215,10 +246,16 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
       auto [ec, n] = co_await io(transport_).async_read_some(asio::buffer(buffer), k_nothrow);
       if (ec) break;
       last_frame_ = core::Clock::now();
+      if (close_after_flush_) {
+        // Lingering: the GOAWAY is on its way; the rest is dropped, within bounds.
+        discarded_ += n;
+        if (discarded_ > k_linger_bytes) break;
+        continue;
+      }
       const auto rv = nghttp2_session_mem_recv(session_, buffer.data(), n);
       if (rv < 0) {
         fail(static_cast<int>(rv));
-        break;
+        continue;  // lingering from now on: the GOAWAY goes out, the rest is dropped
       }
       signal_write();
       if (nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0) {
@@ -262,8 +299,16 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
       write_wanted_ = false;
     }
     writer_done_ = true;
-    // The reader may still wait on the client: the connection is over either way.
-    close_transport();
+    if (close_after_flush_ && !closed_ && !reading_done_) {
+      // The GOAWAY is written: FIN after it, and the reader drops what the client still
+      // sends until it closes or k_linger_time passes (expire_if_due).
+      boost::system::error_code ignored;
+      lowest(transport_).shutdown(tcp::socket::shutdown_send, ignored);
+      linger_until_ = core::Clock::now() + k_linger_time;
+    } else {
+      // The reader may still wait on the client: the connection is over either way.
+      close_transport();
+    }
     if (writer_exit_ != nullptr) writer_exit_->cancel();
   }
 
@@ -310,6 +355,8 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
     own_goaway_ = true;
     (void)nghttp2_session_terminate_session(session_, error_code);
     if (metrics() != nullptr) count(metrics()->http2.goaways[static_cast<std::size_t>(reason)]);
+    // What the client still sends is read and dropped, never given to nghttp2 again.
+    close_after_flush_ = true;
     signal_write();
   }
 
@@ -342,15 +389,17 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
   // One stream reset or refused: a rapid-reset attacker makes many per second (each costs
   // levee a dispatch, the client nothing).
   void spend_reset_token() {
-    const auto now = core::Clock::now();
-    const double rate = http2_.max_resets_per_second;
-    const double seconds = std::chrono::duration<double>(now - reset_refilled_).count();
-    reset_refilled_ = now;
-    reset_tokens_ = std::min(2.0 * rate, reset_tokens_ + seconds * rate) - 1.0;
-    if (reset_tokens_ < 0 && !goaway_sent_) {
+    if (!resets_.spend() && !goaway_sent_) {
       log_refusal("streams reset faster than max_resets_per_second (rapid reset)");
       goaway(NGHTTP2_ENHANCE_YOUR_CALM, GoawayReason::rapid_reset);
-      close_after_flush_ = true;
+    }
+  }
+
+  // A PING or SETTINGS levee must acknowledge.
+  void spend_control_token() {
+    if (!control_frames_.spend() && !goaway_sent_) {
+      log_refusal("flood of PING/SETTINGS frames");
+      goaway(NGHTTP2_ENHANCE_YOUR_CALM, GoawayReason::flood);
     }
   }
 
@@ -372,6 +421,8 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
 
   void start_request(H2Stream& stream) {
     if (stream.dispatched) return;
+    // The connection is ending for misbehaviour: what nghttp2 still parsed is not served.
+    if (close_after_flush_) return;
     stream.dispatched = true;
     stream.last_progress = core::Clock::now();
     ++requests_;
@@ -386,6 +437,11 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
   asio::awaitable<void> serve(std::shared_ptr<H2Stream> stream) {
     auto self = this->shared_from_this();
     co_await asio::this_coro::throw_if_cancelled(false);
+    if (stream->closed || closed_) {
+      // Reset before its turn came (a rapid-reset client's streams end here): no route sees it.
+      finish_stream(*stream);
+      co_return;
+    }
     core::Response response;
     core::Request request;
     stream->phases.received = core::Clock::now();
@@ -647,6 +703,10 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
         if (H2Stream* stream = self.find(frame->hd.stream_id)) stream->reset_by_client = true;
         self.spend_reset_token();
         break;
+      case NGHTTP2_PING:
+      case NGHTTP2_SETTINGS:
+        if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0) self.spend_control_token();
+        break;
       default:
         break;
     }
@@ -713,8 +773,10 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
   core::Clock::time_point write_started_{};
   core::Clock::time_point last_frame_;
   std::uint64_t requests_ = 0;
-  double reset_tokens_;
-  core::Clock::time_point reset_refilled_;
+  TokenBucket resets_;
+  TokenBucket control_frames_;
+  core::Clock::time_point linger_until_ = core::Clock::time_point::max();
+  std::size_t discarded_ = 0;
 };
 
 namespace {
