@@ -1,0 +1,201 @@
+// Issue 20: gRPC unary collapse (seed 003), end to end between a real gRPC client and a real
+// gRPC server (grpcio, tests/peers/grpc_peer.py and grpc_client.py), levee in between
+// speaking h2c on both sides. Identical calls share one upstream call; different messages or
+// different authorization metadata never share; statuses and trailers arrive intact for every
+// member; a server-streaming call passes through; levee's own refusals reach the client as
+// gRPC statuses with levee's reason.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+
+#include "levee_fixture.hpp"
+#include "support/grpc_peers.hpp"
+#include "support/polling.hpp"
+#include "support/process.hpp"
+
+namespace levee::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+bool contains(const std::string& haystack, std::string_view needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+// A collapse route and a pass route for the Echo service, both gRPC.
+LeveeOptions grpc_options(const GrpcPeer& peer, std::string route_extra = {},
+                          std::string upstream_extra = {}) {
+  LeveeOptions options;
+  options.upstream_address = peer.address();
+  options.upstream_extra = "protocol = \"h2c\"\n" + upstream_extra;
+  options.routes =
+      "[[routes]]\nname = \"stream\"\npath_prefix = \"/levee.test.Echo/ServerStream\"\n"
+      "upstream = \"legacy\"\ngrpc = true\n"
+      "[[routes]]\nname = \"echo\"\npath_prefix = \"/levee.test.Echo/\"\nupstream = \"legacy\"\n"
+      "mode = \"collapse\"\ngrpc = true\n" +
+      route_extra;
+  return options;
+}
+
+GrpcClientOptions through(const Stack& stack) {
+  GrpcClientOptions client;
+  client.target = "127.0.0.1:" + std::to_string(stack.port());
+  return client;
+}
+
+class GrpcCollapse : public ::testing::Test {
+ protected:
+  GrpcPeer peer_;
+};
+
+TEST_F(GrpcCollapse, AHundredIdenticalUnaryCallsReachTheServerAsOne) {
+  Stack stack(grpc_options(peer_));
+  GrpcClientOptions client = through(stack);
+  client.calls = 100;
+  client.request = "same-question";
+  client.authorization = "Bearer alice";
+  client.metadata = {{"x-delay-ms", "300"}};  // holds the leader's call while the rest arrive
+  const GrpcClientReport report = run_grpc_client(client);
+  ASSERT_EQ(report.ok, 100u) << report.json;
+  const std::string first = report.calls.at(0).body.value_or("");
+  EXPECT_TRUE(contains(first, "same-question")) << first;
+  for (const auto& call : report.calls) {
+    EXPECT_EQ(call.body.value_or(""), first) << "call " << call.index;
+    EXPECT_EQ(call.trailing("x-served-by").value_or(""), "grpc_peer") << "call " << call.index;
+  }
+  const GrpcPeerStats stats = peer_.stats();
+  EXPECT_EQ(stats.unary_calls, 1u);
+  EXPECT_EQ(metric_value(stack.admin_port(),
+                         "levee_collapse_requests_total{route=\"echo\",role=\"follower\"}"),
+            99u);
+}
+
+TEST_F(GrpcCollapse, DifferentMessagesEachGetTheirOwnAnswer) {
+  Stack stack(grpc_options(peer_));
+  GrpcClientOptions client = through(stack);
+  client.calls = 100;
+  client.distinct_requests = true;
+  client.request = "question";
+  client.metadata = {{"x-delay-ms", "200"}};
+  const GrpcClientReport report = run_grpc_client(client);
+  ASSERT_EQ(report.ok, 100u) << report.json;
+  std::set<std::string> bodies;
+  for (const auto& call : report.calls) {
+    const std::string body = call.body.value_or("");
+    EXPECT_TRUE(contains(body, "question-" + std::to_string(call.index) + "|")) << body;
+    bodies.insert(body);
+  }
+  EXPECT_EQ(bodies.size(), 100u);
+  EXPECT_EQ(peer_.stats().unary_calls, 100u);
+}
+
+TEST_F(GrpcCollapse, DifferentAuthorizationsNeverShareAnAnswer) {
+  Stack stack(grpc_options(peer_));
+  GrpcClientOptions client = through(stack);
+  client.calls = 100;
+  client.request = "same-question";
+  client.authorization_per_call = true;
+  client.metadata = {{"x-delay-ms", "200"}};
+  const GrpcClientReport report = run_grpc_client(client);
+  ASSERT_EQ(report.ok, 100u) << report.json;
+  for (const auto& call : report.calls) {
+    EXPECT_TRUE(contains(call.body.value_or(""), "token-" + std::to_string(call.index) + "|"))
+        << "call " << call.index << ": " << call.body.value_or("");
+  }
+  const GrpcPeerStats stats = peer_.stats();
+  EXPECT_EQ(stats.unary_calls, 100u);
+  EXPECT_EQ(stats.authorizations.size(), 100u);
+}
+
+TEST_F(GrpcCollapse, AnErrorStatusAndItsTrailersReachEveryMember) {
+  Stack stack(grpc_options(peer_));
+  GrpcClientOptions client = through(stack);
+  client.calls = 20;
+  client.request = "missing";
+  client.metadata = {
+      {"x-delay-ms", "200"}, {"x-fail-code", "NOT_FOUND"}, {"x-fail-message", "no such thing"}};
+  const GrpcClientReport report = run_grpc_client(client);
+  ASSERT_EQ(report.calls.size(), 20u) << report.json;
+  for (const auto& call : report.calls) {
+    EXPECT_EQ(call.code, "NOT_FOUND") << report.json;
+    EXPECT_EQ(call.details, "no such thing");
+    EXPECT_TRUE(call.trailing("x-detail").has_value()) << report.json;
+  }
+  EXPECT_EQ(peer_.stats().unary_calls, 1u);
+}
+
+TEST_F(GrpcCollapse, AServerStreamingCallPassesThrough) {
+  Stack stack(grpc_options(peer_));
+  GrpcClientOptions client = through(stack);
+  client.method = std::string(grpc_server_stream_method);
+  client.stream = true;
+  client.request = "stream-me";
+  client.metadata = {{"x-count", "5"}};
+  const GrpcClientReport report = run_grpc_client(client);
+  ASSERT_EQ(report.ok, 1u) << report.json;
+  EXPECT_EQ(report.calls.at(0).messages.size(), 5u) << report.json;
+  EXPECT_EQ(peer_.stats().stream_calls, 1u);
+}
+
+TEST_F(GrpcCollapse, AnUpstreamTimeoutIsDeadlineExceededWithLeveesReason) {
+  Stack stack(grpc_options(peer_, {}, "request_timeout = \"200ms\"\n"));
+  GrpcClientOptions client = through(stack);
+  client.request = "slow";
+  client.metadata = {{"x-delay-ms", "2000"}};
+  const GrpcClientReport report = run_grpc_client(client);
+  ASSERT_EQ(report.calls.size(), 1u) << report.json;
+  EXPECT_EQ(report.calls[0].code, "DEADLINE_EXCEEDED") << report.json;
+  EXPECT_TRUE(contains(report.calls[0].details, "upstream")) << report.calls[0].details;
+}
+
+TEST_F(GrpcCollapse, GrpcTimeoutIsTheCallsDeadline) {
+  Stack stack(grpc_options(peer_));
+  // curl, not the gRPC client: a gRPC client's own deadline would end the call at the same
+  // instant and hide whose timer fired. curl waits; only levee knows the deadline.
+  const std::string message = stack.dir.path() / "message.bin";
+  (void)write_file(message, std::string("\0\0\0\0\4slow", 9));
+  Process curl("/usr/bin/curl",
+               {"-s", "--max-time", "20", "--http2-prior-knowledge", "-D", "-", "-o", "/dev/null",
+                "-H", "content-type: application/grpc", "-H", "te: trailers", "-H",
+                "grpc-timeout: 200m", "-H", "x-delay-ms: 3000", "--data-binary", "@" + message,
+                "http://127.0.0.1:" + std::to_string(stack.port()) + "/levee.test.Echo/Unary"});
+  ASSERT_EQ(curl.wait_exit(30s), 0) << curl.stderr_text();
+  const std::string head = curl.stdout_text();
+  EXPECT_TRUE(contains(head, "grpc-status: 4")) << head;
+  EXPECT_TRUE(contains(head, "grpc-message: deadline")) << head;
+  EXPECT_EQ(metric_value(stack.admin_port(), "levee_grpc_deadline_exceeded_total{route=\"echo\"}"),
+            1u);
+}
+
+TEST_F(GrpcCollapse, AnUnreachableUpstreamIsUnavailable) {
+  LeveeOptions options = grpc_options(peer_);
+  options.upstream_address = "127.0.0.1:1";  // nothing listens there
+  Stack stack(options);
+  GrpcClientOptions client = through(stack);
+  const GrpcClientReport report = run_grpc_client(client);
+  ASSERT_EQ(report.calls.size(), 1u) << report.json;
+  EXPECT_EQ(report.calls[0].code, "UNAVAILABLE") << report.json;
+  EXPECT_EQ(metric_value(stack.admin_port(), "levee_grpc_status_mapped_total{route=\"echo\"}"), 1u);
+}
+
+TEST_F(GrpcCollapse, ShedCallsAreResourceExhaustedWithPushback) {
+  Stack stack(grpc_options(peer_, "max_pending = 1\n"));
+  GrpcClientOptions client = through(stack);
+  client.calls = 5;
+  client.distinct_requests = true;  // distinct: each needs its own permit
+  client.metadata = {{"x-delay-ms", "500"}};
+  const GrpcClientReport report = run_grpc_client(client);
+  ASSERT_EQ(report.calls.size(), 5u) << report.json;
+  EXPECT_GE(report.ok, 1u) << report.json;
+  ASSERT_GE(report.errors.count("RESOURCE_EXHAUSTED"), 1u) << report.json;
+  for (const auto& call : report.calls) {
+    if (call.code != "RESOURCE_EXHAUSTED") continue;
+    EXPECT_TRUE(call.trailing("grpc-retry-pushback-ms").has_value()) << report.json;
+  }
+}
+
+}  // namespace
+}  // namespace levee::testing
