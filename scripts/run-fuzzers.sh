@@ -5,7 +5,7 @@ set -euo pipefail
 bin=${1:?usage: run-fuzzers.sh BIN_DIR [SECONDS]}
 seconds=${2:-${FUZZ_SECONDS:-20}}
 root=$(cd "$(dirname "$0")/.." && pwd)
-for target in http_request config batch_demux cached_response onnx_model; do
+for target in http_request config batch_demux cached_response onnx_model h2_session; do
   work=$(mktemp -d)
   cp "$root/tests/fuzz/corpus/$target/"* "$work/"
   echo "fuzz_$target: ${seconds}s"
