@@ -785,7 +785,10 @@ template <class Transport>
 void spawn(Transport transport, SessionContext& context) {
   auto executor = lowest(transport).get_executor();
   auto session = std::make_shared<H2Session<Transport>>(std::move(transport), context);
-  asio::co_spawn(executor, session->run(), asio::detached);
+  // The lambda's copy of `session` lives in the coroutine's frame: the session is owned from
+  // the moment it is spawned, even when the coroutine starts later (spawned from outside the
+  // io_context's thread).
+  asio::co_spawn(executor, [session]() { return session->run(); }, asio::detached);
 }
 
 }  // namespace

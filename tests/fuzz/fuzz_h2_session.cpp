@@ -4,10 +4,13 @@
 // without end), nothing may crash, hang or leak: the session must end once the input has
 // ended, within a bound.
 
+#include <array>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <cstddef>
@@ -95,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // alive after this bound is a hang.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (sessions.size() > 0 && std::chrono::steady_clock::now() < deadline) {
-    io.run_for(std::chrono::milliseconds(50));
+    io.run_one_for(std::chrono::milliseconds(10));
   }
   if (sessions.size() > 0) std::abort();
   return 0;
