@@ -57,6 +57,16 @@ std::string_view to_string(FlushPolicy policy) noexcept {
   return "unknown";
 }
 
+std::string_view to_string(TlsVersion version) noexcept {
+  switch (version) {
+    case TlsVersion::tls1_2:
+      return "1.2";
+    case TlsVersion::tls1_3:
+      return "1.3";
+  }
+  return "unknown";
+}
+
 std::string_view to_string(TelemetrySink sink) noexcept {
   switch (sink) {
     case TelemetrySink::none:

@@ -44,6 +44,21 @@ struct Http2Config {
   bool operator==(const Http2Config&) const = default;
 };
 
+enum class TlsVersion { tls1_2, tls1_3 };
+
+// The version as written in the config file ("1.2", "1.3").
+[[nodiscard]] std::string_view to_string(TlsVersion version) noexcept;
+
+// One listener's TLS: off unless cert_file is set (the loader requires both files or neither).
+struct TlsListenerConfig {
+  std::string cert_file;
+  std::string key_file;
+  std::string ciphers;  // OpenSSL cipher list for TLS 1.2; empty = OpenSSL's default
+  TlsVersion min_version = TlsVersion::tls1_2;
+  [[nodiscard]] bool enabled() const noexcept { return !cert_file.empty(); }
+  bool operator==(const TlsListenerConfig&) const = default;
+};
+
 struct ServerConfig {
   Endpoint listen{"127.0.0.1", 8080};
   Endpoint admin_listen{"127.0.0.1", 9901};
@@ -56,6 +71,12 @@ struct ServerConfig {
   Duration body_timeout = std::chrono::seconds(30);
   Duration idle_timeout = std::chrono::seconds(60);
   Http2Config http2;
+  // TLS on server.listen when both files are set (PEM; the cert file may hold the chain).
+  // Relative paths are taken from the config file's directory. A reload (SIGHUP) reads them
+  // again for new connections (server/tls_context_slot.hpp).
+  TlsListenerConfig tls;
+  // TLS on server.admin_listen, likewise; the ciphers and minimum version are tls's.
+  TlsListenerConfig admin_tls;
   bool operator==(const ServerConfig&) const = default;
 };
 

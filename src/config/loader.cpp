@@ -45,6 +45,12 @@ constexpr std::array server_schema{
     Field{"body_timeout", Kind::duration},
     Field{"idle_timeout", Kind::duration},
     Field{"http2", Kind::table},
+    Field{"tls_cert_file", Kind::string},
+    Field{"tls_key_file", Kind::string},
+    Field{"tls_ciphers", Kind::string},
+    Field{"tls_min_version", Kind::string},
+    Field{"admin_tls_cert_file", Kind::string},
+    Field{"admin_tls_key_file", Kind::string},
 };
 
 constexpr std::array log_schema{
@@ -99,6 +105,52 @@ constexpr std::string_view environment_prefix = "LEVEE_";
 // ---------------------------------------------------------------------------------------------
 // Sections.
 
+// Both files or neither: a certificate without its key (or the reverse) is a typo, not a wish
+// for cleartext.
+void read_tls_files(TableReader& reader, std::string_view prefix, TlsListenerConfig& tls) {
+  const std::string cert_key = std::string(prefix) + "tls_cert_file";
+  const std::string key_key = std::string(prefix) + "tls_key_file";
+  auto cert = reader.string(cert_key);
+  auto key = reader.string(key_key);
+  for (const auto& [name, value] : {std::pair{&cert_key, &cert}, std::pair{&key_key, &key}}) {
+    if (*value && (*value)->empty()) {
+      reader.report(*name, "must name a PEM file (leave the key out for no TLS)");
+      value->reset();
+    }
+  }
+  if (cert.has_value() != key.has_value()) {
+    const bool cert_missing = !cert.has_value() && reader.find(cert_key) == nullptr;
+    const bool key_missing = !key.has_value() && reader.find(key_key) == nullptr;
+    if (cert_missing) reader.report(key_key, "needs server." + cert_key + " too");
+    if (key_missing) reader.report(cert_key, "needs server." + key_key + " too");
+    return;
+  }
+  if (cert) {
+    tls.cert_file = std::move(*cert);
+    tls.key_file = std::move(*key);
+  }
+}
+
+void read_tls(TableReader& reader, ServerConfig& server) {
+  read_tls_files(reader, "", server.tls);
+  read_tls_files(reader, "admin_", server.admin_tls);
+  if (auto ciphers = reader.string("tls_ciphers")) server.tls.ciphers = std::move(*ciphers);
+  if (auto version = reader.string("tls_min_version")) {
+    if (*version == "1.2") {
+      server.tls.min_version = TlsVersion::tls1_2;
+    } else if (*version == "1.3") {
+      server.tls.min_version = TlsVersion::tls1_3;
+    } else if (*version == "1.0" || *version == "1.1" || version->starts_with("SSL")) {
+      reader.report("tls_min_version",
+                    "TLS " + *version + " is refused: levee speaks TLS 1.2 and 1.3 only");
+    } else {
+      reader.report("tls_min_version", "expected \"1.2\" or \"1.3\", got " + quoted(*version));
+    }
+  }
+  server.admin_tls.ciphers = server.tls.ciphers;
+  server.admin_tls.min_version = server.tls.min_version;
+}
+
 void read_server(const toml::table& table, ServerConfig& server, Diagnostics& diagnostics) {
   TableReader reader(table, "server", server_schema, diagnostics);
   const auto listen = reader.endpoint("listen");
@@ -115,6 +167,8 @@ void read_server(const toml::table& table, ServerConfig& server, Diagnostics& di
   assign(server.body_timeout, reader.duration("body_timeout", Zero::rejected));
   assign(server.idle_timeout, reader.duration("idle_timeout", Zero::rejected));
   read_http2(reader, server.http2, diagnostics);
+
+  read_tls(reader, server);
 
   // Compare only values that were read successfully or defaulted, to avoid a second error
   // about an address that is already reported as invalid.
@@ -606,8 +660,7 @@ void record_origins(const toml::node& node, const std::string& key, const std::s
 }
 
 // A relative model or TLS file path names a file next to the config file, wherever levee is
-// started.
-// (Plain string handling: <filesystem> here would make std::quoted collide with ours.)
+// started. (Plain string handling: <filesystem> here would make std::quoted collide with ours.)
 void resolve_relative_paths(Config& config) {
   const auto slash = config.source.rfind('/');
   if (slash == std::string::npos) return;
@@ -624,6 +677,11 @@ void resolve_relative_paths(Config& config) {
     for (std::string* file : {&tls.ca_file, &tls.client_cert, &tls.client_key}) {
       if (!file->empty() && file->front() != '/') *file = directory + *file;
     }
+  }
+  for (std::string* file :
+       {&config.server.tls.cert_file, &config.server.tls.key_file,
+        &config.server.admin_tls.cert_file, &config.server.admin_tls.key_file}) {
+    if (!file->empty() && file->front() != '/') *file = directory + *file;
   }
 }
 

@@ -1,5 +1,6 @@
 #include "config/preflight.hpp"
 
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include <utility>
 
 #include "config/resolve.hpp"
+#include "config/tls_credentials.hpp"
 #include "policy/observation.hpp"
 #include "policy/onnx_model.hpp"
 #include "upstream/tls_client_context.hpp"
@@ -219,6 +221,24 @@ void check_models(const Config& config, std::vector<ConfigError>& errors) {
   }
 }
 
+// Each TLS listener's files load, the key matches the certificate and the cipher list has a
+// cipher: exactly what serve and a reload do with them (config/tls_credentials.hpp). A
+// certificate that is expired or not valid yet is only a warning, so that one can be renewed.
+void check_listener_tls(const Config& config, std::vector<ConfigError>& errors) {
+  for (const auto& [tls, prefix] : {std::pair{&config.server.tls, std::string()},
+                                    std::pair{&config.server.admin_tls, std::string("admin_")}}) {
+    if (!tls->enabled()) continue;
+    if (auto problem = check_tls_credentials(*tls, prefix)) {
+      errors.push_back(error_at(config, "server." + problem->key, problem->message));
+      continue;
+    }
+    if (auto warning = certificate_validity_problem(tls->cert_file)) {
+      const ConfigError where = error_at(config, "server." + prefix + "tls_cert_file", *warning);
+      spdlog::warn("{}", where.to_string());
+    }
+  }
+}
+
 }  // namespace
 
 ConfigError error_at(const Config& config, const std::string& key, std::string message) {
@@ -235,6 +255,7 @@ std::vector<ConfigError> preflight(const Config& config, PreflightFor purpose) {
   check_addresses(config, errors);
   check_redis(config, errors);
   check_files(config, errors);
+  check_listener_tls(config, errors);
   if (purpose == PreflightFor::check) check_models(config, errors);
   sort_by_position(errors);
   return errors;

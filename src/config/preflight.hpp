@@ -23,6 +23,9 @@
 //   the upstream's TLS client context, the key matching the certificate.
 // - log.access_log, and telemetry.path with sink = "jsonl": the file can be opened for
 //   appending, or created in its (existing) directory.
+// - server.tls_cert_file / tls_key_file (and the admin_ ones): readable, PEM, the key matches
+//   the certificate, the cipher list has a cipher (config/tls_credentials.hpp); a certificate
+//   that has expired or is not valid yet is logged as a warning, not refused.
 // - For check only: routes[i].collapse.model and routes[i].batch.model of learned policies
 //   load. Serve starts such a route on the adaptive fallback and keeps trying the file (a
 //   model published after start-up is a supported deployment), so serve does not refuse it;
