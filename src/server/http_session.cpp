@@ -1,5 +1,6 @@
 #include "server/http_session.hpp"
 
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
@@ -8,6 +9,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -44,6 +46,9 @@ constexpr auto k_linger_time = std::chrono::seconds(2);
 constexpr std::size_t k_linger_bytes = 1024 * 1024;
 constexpr auto k_write_timeout = std::chrono::seconds(30);
 constexpr std::uint32_t k_log_lines_per_second = 10;
+// Up to this many bytes of head and body are copied into one TLS record rather than written
+// as a record each (16 KiB is TLS's largest record).
+constexpr std::size_t k_gather_limit = 16 * 1024;
 
 bool client_went_away(const boost::system::error_code& ec) {
   return ec == http::error::end_of_stream || ec == http::error::partial_message ||
@@ -91,30 +96,46 @@ std::string remote_address(const asio::ip::tcp::socket& socket) {
 
 }  // namespace
 
-HttpSession::HttpSession(asio::ip::tcp::socket socket, SessionContext& context)
-    : socket_(std::move(socket)),
+template <class Stream>
+BasicHttpSession<Stream>::BasicHttpSession(Stream stream, SessionContext& context)
+    : stream_(std::move(stream)),
       buffer_(context.limits.max_header_bytes + k_buffer_slack),
       context_(context),
-      client_address_(remote_address(socket_)) {
-  // write() tries a plain send first and must not block on a full send buffer.
-  boost::system::error_code ignored;
-  socket_.non_blocking(true, ignored);
+      client_address_(remote_address(socket())) {
+  // write() tries a plain send first and must not block on a full send buffer. (Over TLS every
+  // write is asynchronous: the SSL engine must see each one whole.)
+  if constexpr (!k_tls) {
+    boost::system::error_code ignored;
+    stream_.non_blocking(true, ignored);
+  }
   context_.sessions.add(this);
   if (context_.metrics != nullptr) context_.metrics->open_connections->inc();
 }
 
-HttpSession::~HttpSession() {
+template <class Stream>
+BasicHttpSession<Stream>::~BasicHttpSession() {
   context_.sessions.remove(this);
   if (context_.metrics != nullptr) context_.metrics->open_connections->dec();
   if (context_.count_connection) context_.gate.leave();
 }
 
-void HttpSession::arm(std::chrono::steady_clock::duration timeout) {
+template <class Stream>
+asio::ip::tcp::socket& BasicHttpSession<Stream>::socket() noexcept {
+  if constexpr (k_tls) {
+    return stream_.next_layer();
+  } else {
+    return stream_;
+  }
+}
+
+template <class Stream>
+void BasicHttpSession<Stream>::arm(std::chrono::steady_clock::duration timeout) {
   timed_out_ = false;
   deadline_ = core::Clock::now() + timeout;
 }
 
-void HttpSession::expire_if_due(std::chrono::steady_clock::time_point now) {
+template <class Stream>
+void BasicHttpSession<Stream>::expire_if_due(std::chrono::steady_clock::time_point now) {
   // A request still in its route a sweep after it entered it is slow enough for a watch to
   // cost nothing noticeable; a fast one never pays for it.
   // Not while the request's body is still being read: the watch would read it.
@@ -126,25 +147,27 @@ void HttpSession::expire_if_due(std::chrono::steady_clock::time_point now) {
   deadline_ = std::chrono::steady_clock::time_point::max();
   timed_out_ = true;
   boost::system::error_code ignored;
-  socket_.cancel(ignored);
+  socket().cancel(ignored);
 }
 
-void HttpSession::drain() {
+template <class Stream>
+void BasicHttpSession<Stream>::drain() {
   draining_ = true;
   if (idle_) {
     // Waiting for the next request of a keep-alive connection: nothing accepted is lost
     // by closing now; the pending read completes with operation_aborted.
     boost::system::error_code ignored;
-    socket_.cancel(ignored);
+    socket().cancel(ignored);
   }
 }
 
-void HttpSession::watch(std::function<void()> on_gone) {
+template <class Stream>
+void BasicHttpSession<Stream>::watch(std::function<void()> on_gone) {
   on_client_gone_ = std::move(on_gone);
   if (client_gone_) {
     // Already known: told from the executor, never from inside the caller's own frame, and
     // only if the caller still watches then (the callback may refer to that frame).
-    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
       if (auto told = std::exchange(self->on_client_gone_, nullptr)) told();
     });
     return;
@@ -154,19 +177,24 @@ void HttpSession::watch(std::function<void()> on_gone) {
 
 // The client's close may be in the socket before levee has read it (no watch yet, or its
 // completion has not run): a peek asks the kernel.
-bool HttpSession::gone_now() const noexcept {
+template <class Stream>
+bool BasicHttpSession<Stream>::gone_now() const noexcept {
   if (client_gone_) return true;
   if (buffer_.size() > 0) return false;  // the client sent more: it is there
   char byte = 0;
-  // native_handle() is not const in Asio, though it changes nothing.
-  const int fd = const_cast<asio::ip::tcp::socket&>(socket_).native_handle();
+  // native_handle() is not const in Asio, though it changes nothing. Over TLS the peek sees
+  // records, not bytes of HTTP: only the end of the stream or an error is read from it.
+  const int fd = const_cast<BasicHttpSession*>(this)->socket().native_handle();
   const ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 // The read the watch started is not cancelled: it stays pending as the read of the next
 // request (wait_for_bytes), so a parked request costs no cancellation and no second read.
-void HttpSession::stop_watching() { on_client_gone_ = nullptr; }
+template <class Stream>
+void BasicHttpSession<Stream>::stop_watching() {
+  on_client_gone_ = nullptr;
+}
 
 // Reads with a plain handler rather than a coroutine, and with no readiness wait (Asio re-arms
 // the descriptor with an epoll_ctl for every wait): a parked request must stay cheap. Asio's
@@ -174,14 +202,16 @@ void HttpSession::stop_watching() { on_client_gone_ = nullptr; }
 // reads speculatively), so an end of stream that came with the request itself, whose edge has
 // been consumed already, is seen too. The handler always runs from the executor, never inside
 // the caller.
-void HttpSession::start_read() {
+template <class Stream>
+void BasicHttpSession<Stream>::start_read() {
   reading_ = true;
-  socket_.async_read_some(idle_read_space(),
-                          [self = shared_from_this()](const boost::system::error_code& ec,
-                                                      std::size_t n) { self->on_read(ec, n); });
+  stream_.async_read_some(idle_read_space(), [self = this->shared_from_this()](
+                                                 const boost::system::error_code& ec,
+                                                 std::size_t n) { self->on_read(ec, n); });
 }
 
-asio::mutable_buffer HttpSession::idle_read_space() {
+template <class Stream>
+asio::mutable_buffer BasicHttpSession<Stream>::idle_read_space() {
   // An idle keep-alive connection keeps only a small read buffer, so that 10,000 idle
   // clients cost a few kilobytes each. The buffer is empty whenever the next request is read:
   // the last one was parsed into its own strings.
@@ -189,7 +219,8 @@ asio::mutable_buffer HttpSession::idle_read_space() {
   return buffer_.prepare(k_idle_read_chunk);
 }
 
-void HttpSession::on_read(const boost::system::error_code& ec, std::size_t n) {
+template <class Stream>
+void BasicHttpSession<Stream>::on_read(const boost::system::error_code& ec, std::size_t n) {
   reading_ = false;
   if (!ec) buffer_.commit(n);
   if (idle_) {
@@ -206,12 +237,14 @@ void HttpSession::on_read(const boost::system::error_code& ec, std::size_t n) {
   if (in_route_) cancel_->emit(asio::cancellation_type::terminal);
 }
 
-void HttpSession::count_reject(RejectReason reason) const {
+template <class Stream>
+void BasicHttpSession<Stream>::count_reject(RejectReason reason) const {
   if (context_.metrics == nullptr) return;
   if (auto* counter = context_.metrics->rejected[static_cast<std::size_t>(reason)]) counter->inc();
 }
 
-asio::awaitable<bool> HttpSession::wait_for_bytes(bool first_request) {
+template <class Stream>
+asio::awaitable<bool> BasicHttpSession<Stream>::wait_for_bytes(bool first_request) {
   if (buffer_.size() > 0) co_return true;
   if (draining_ || client_gone_) co_return false;
   idle_ = true;
@@ -220,12 +253,12 @@ asio::awaitable<bool> HttpSession::wait_for_bytes(bool first_request) {
   if (reading_) {
     // The watch's read is still pending: its handler cancels read_done_ when it completes
     // (and the deadline sweep or drain() cancel the read itself).
-    if (!read_done_) read_done_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+    if (!read_done_) read_done_ = std::make_unique<asio::steady_timer>(stream_.get_executor());
     read_done_->expires_at(asio::steady_timer::time_point::max());
     (void)co_await read_done_->async_wait(k_nothrow);
     ec = read_error_;
   } else {
-    auto [read_ec, n] = co_await socket_.async_read_some(idle_read_space(), k_nothrow);
+    auto [read_ec, n] = co_await stream_.async_read_some(idle_read_space(), k_nothrow);
     if (!read_ec) buffer_.commit(n);
     ec = read_ec;
   }
@@ -234,9 +267,10 @@ asio::awaitable<bool> HttpSession::wait_for_bytes(bool first_request) {
   co_return !ec && buffer_.size() > 0;
 }
 
-asio::awaitable<bool> HttpSession::write(const core::Response& response, bool head_request,
-                                         bool keep_alive, unsigned version,
-                                         std::size_t& body_sent) {
+template <class Stream>
+asio::awaitable<bool> BasicHttpSession<Stream>::write(const core::Response& response,
+                                                      bool head_request, bool keep_alive,
+                                                      unsigned version, std::size_t& body_sent) {
   const std::string head = serialize_response_head(response, {head_request, keep_alive, version});
   const bool with_body = !head_request && status_has_body(response.status);
   if (with_body && response.stream) {
@@ -255,22 +289,37 @@ asio::awaitable<bool> HttpSession::write(const core::Response& response, bool he
   co_return sent;
 }
 
-asio::awaitable<bool> HttpSession::send_all(std::array<asio::const_buffer, 3> out) {
-  // Most answers fit in the socket's send buffer: written at once (the socket is in
-  // non-blocking mode), they need no asynchronous operation and no completion posted back.
-  boost::system::error_code ec;
-  const std::size_t sent = socket_.write_some(out, ec);
-  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
-  if (sent == asio::buffer_size(out)) co_return true;
-  skip_sent(out, sent);
+template <class Stream>
+asio::awaitable<bool> BasicHttpSession<Stream>::send_all(std::array<asio::const_buffer, 3> out) {
+  if constexpr (k_tls) {
+    // The SSL stream makes a record (and a socket write) of each buffer it is given: a head and
+    // a small body go as one.
+    const std::size_t total = asio::buffer_size(out);
+    if (total <= k_gather_limit && (out[1].size() > 0 || out[2].size() > 0)) {
+      gathered_.clear();
+      for (const auto& part : out) {
+        gathered_.append(static_cast<const char*>(part.data()), part.size());
+      }
+      out = {asio::buffer(gathered_), asio::const_buffer{}, asio::const_buffer{}};
+    }
+  } else {
+    // Most answers fit in the socket's send buffer: written at once (the socket is in
+    // non-blocking mode), they need no asynchronous operation and no completion posted back.
+    boost::system::error_code ec;
+    const std::size_t sent = stream_.write_some(out, ec);
+    if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return false;
+    if (sent == asio::buffer_size(out)) co_return true;
+    skip_sent(out, sent);
+  }
   arm(k_write_timeout);
-  auto [write_ec, n] = co_await asio::async_write(socket_, out, k_nothrow);
+  auto [write_ec, n] = co_await asio::async_write(stream_, out, k_nothrow);
   disarm();
   co_return !write_ec;
 }
 
-asio::awaitable<bool> HttpSession::write_stream(core::BodyStream& stream, bool chunked,
-                                                std::size_t& body_sent) {
+template <class Stream>
+asio::awaitable<bool> BasicHttpSession<Stream>::write_stream(core::BodyStream& stream, bool chunked,
+                                                             std::size_t& body_sent) {
   static constexpr std::string_view k_crlf = "\r\n";
   static constexpr std::string_view k_last_chunk = "0\r\n\r\n";
   for (;;) {
@@ -296,7 +345,8 @@ asio::awaitable<bool> HttpSession::write_stream(core::BodyStream& stream, bool c
   }
 }
 
-asio::awaitable<core::BodyPiece> HttpSession::read_body_piece(RequestParser& parser) {
+template <class Stream>
+asio::awaitable<core::BodyPiece> BasicHttpSession<Stream>::read_body_piece(RequestParser& parser) {
   std::string& piece = parser.request().body;  // where the parser puts the body's bytes
   piece.clear();
   if (parser.is_done()) {
@@ -307,7 +357,7 @@ asio::awaitable<core::BodyPiece> HttpSession::read_body_piece(RequestParser& par
   arm(context_.limits.body_timeout);
   boost::system::error_code ec = parse_buffered(parser, buffer_, ParseUntil::message);
   while (!ec && piece.empty() && !parser.is_done()) {
-    auto [read_ec, n] = co_await http::async_read_some(socket_, buffer_, parser, k_nothrow);
+    auto [read_ec, n] = co_await http::async_read_some(stream_, buffer_, parser, k_nothrow);
     ec = read_ec;
   }
   disarm();
@@ -324,25 +374,28 @@ asio::awaitable<core::BodyPiece> HttpSession::read_body_piece(RequestParser& par
   co_return std::string_view(piece);
 }
 
-asio::awaitable<void> HttpSession::lingering_close() {
+template <class Stream>
+asio::awaitable<void> BasicHttpSession<Stream>::lingering_close() {
   // Closing with unread request bytes makes the kernel send RST, which can destroy the error
   // response before the client reads it; half-close and drain briefly first (nginx's
-  // lingering_close).
+  // lingering_close). Over TLS the close_notify goes first, and what is drained are records.
+  if constexpr (k_tls) co_await send_close_notify();
   boost::system::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   std::size_t discarded = 0;
   std::array<char, 4096> sink{};
   arm(k_linger_time);
   while (discarded < k_linger_bytes) {
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(sink), k_nothrow);
+    auto [ec, n] = co_await socket().async_read_some(asio::buffer(sink), k_nothrow);
     if (ec) break;
     discarded += n;
   }
   disarm();
 }
 
-asio::awaitable<void> HttpSession::reject(RejectReason reason, int status,
-                                          std::string_view message) {
+template <class Stream>
+asio::awaitable<void> BasicHttpSession<Stream>::reject(RejectReason reason, int status,
+                                                       std::string_view message) {
   count_reject(reason);
   static core::LogThrottle throttle(k_log_lines_per_second);
   if (auto suppressed = throttle.admit()) {
@@ -355,9 +408,10 @@ asio::awaitable<void> HttpSession::reject(RejectReason reason, int status,
   if (co_await write(response, false, false, 11, body_sent)) co_await lingering_close();
 }
 
-asio::awaitable<void> HttpSession::run() {
+template <class Stream>
+asio::awaitable<void> BasicHttpSession<Stream>::run() {
   // The coroutine frame owns the session: it lives exactly as long as the connection.
-  auto self = shared_from_this();
+  auto self = this->shared_from_this();
   // A cancelled request (its client gone) sees operation_aborted from what it waited on and
   // answers with that; nothing on this connection throws for it.
   co_await asio::this_coro::throw_if_cancelled(false);
@@ -369,12 +423,33 @@ asio::awaitable<void> HttpSession::run() {
     if (!co_await serve_one()) break;
   }
 
-  boost::system::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  co_await close();
 }
 
-asio::awaitable<bool> HttpSession::serve_one() {
+template <class Stream>
+asio::awaitable<void> BasicHttpSession<Stream>::close() {
+  if constexpr (k_tls) {
+    if (!client_gone_) co_await send_close_notify();
+  }
+  boost::system::error_code ignored;
+  socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket().close(ignored);
+}
+
+template <class Stream>
+asio::awaitable<void> BasicHttpSession<Stream>::send_close_notify() {
+  // Sends levee's close_notify without waiting for the client's (as nginx does): marking the
+  // client's as received makes the shutdown complete once levee's is written.
+  if constexpr (k_tls) {
+    SSL_set_shutdown(stream_.native_handle(), SSL_RECEIVED_SHUTDOWN);
+    arm(k_linger_time);
+    (void)co_await stream_.async_shutdown(k_nothrow);
+    disarm();
+  }
+}
+
+template <class Stream>
+asio::awaitable<bool> BasicHttpSession<Stream>::serve_one() {
   const auto& limits = context_.limits;
   RequestParser parser;
   parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
@@ -384,7 +459,7 @@ asio::awaitable<bool> HttpSession::serve_one() {
   arm(limits.header_timeout);
   boost::system::error_code header_ec = parse_buffered(parser, buffer_, ParseUntil::header);
   if (!header_ec && !parser.is_header_done()) {
-    auto [ec, n] = co_await http::async_read_header(socket_, buffer_, parser, k_nothrow);
+    auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, k_nothrow);
     header_ec = ec;
   }
   disarm();
@@ -425,7 +500,7 @@ asio::awaitable<bool> HttpSession::serve_one() {
     if (parser.request().version == 11 && !parser.is_done() && buffer_.size() == 0) {
       static constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
       arm(k_write_timeout);
-      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(k_continue), k_nothrow);
+      auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(k_continue), k_nothrow);
       disarm();
       if (ec) co_return false;
     }
@@ -476,7 +551,7 @@ asio::awaitable<bool> HttpSession::serve_one() {
   request.client_address = client_address_;
   request.received_at = phases.received;
   request.phases = &phases;
-  request.client = std::shared_ptr<core::ClientWatch>(shared_from_this(), this);
+  request.client = std::shared_ptr<core::ClientWatch>(this->shared_from_this(), this);
   request.body_stream = body_stream;
   const bool head_request = request.method == "HEAD";
   const unsigned version = request.version;
@@ -545,5 +620,8 @@ asio::awaitable<bool> HttpSession::serve_one() {
   }
   co_return written&& keep_alive && !close_delimited;
 }
+
+template class BasicHttpSession<asio::ip::tcp::socket>;
+template class BasicHttpSession<TlsStream>;
 
 }  // namespace levee::server

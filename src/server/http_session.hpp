@@ -8,6 +8,12 @@
 // unsupported transfer coding 501, HTTP version 505, header/body too slow 408 and close;
 // idle keep-alive connections are closed after idle_timeout without an answer.
 //
+// The same code serves a plain TCP socket (HttpSession) and a TLS stream whose handshake is
+// done (TlsHttpSession): BasicHttpSession is a template over the stream, instantiated for
+// both in http_session.cpp. The plain socket keeps its fast paths (a non-blocking send
+// before any asynchronous write); over TLS the small writes are gathered into one record,
+// and the connection ends with a close_notify.
+//
 // Threading and ownership: runs on one worker's io_context. run() keeps the session alive
 // (its frame holds a shared_ptr to it) until the connection is closed; the worker's
 // SessionSet holds plain pointers only to reach live sessions for drain().
@@ -22,16 +28,20 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "config/config.hpp"
 #include "core/client_watch.hpp"
 #include "core/dispatcher.hpp"
 #include "core/response.hpp"
 #include "server/connection_gate.hpp"
+#include "server/request_body.hpp"
 #include "server/request_parser.hpp"
 #include "server/server_metrics.hpp"
 #include "server/session_set.hpp"
+#include "server/tls_stream.hpp"
 
 namespace levee::server {
 
@@ -55,14 +65,16 @@ struct SessionContext {
 // next read early. End of stream or an error means gone; bytes are the start of a pipelined
 // request, kept for the next request, and the watch ends. A read still pending when the
 // answer is written is not cancelled: it is the next request's read.
-class HttpSession final : public std::enable_shared_from_this<HttpSession>,
-                          public core::ClientWatch,
-                          public TrackedSession {
+template <class Stream>
+class BasicHttpSession final : public std::enable_shared_from_this<BasicHttpSession<Stream>>,
+                               public core::ClientWatch,
+                               public TrackedSession,
+                               public BodySource {
  public:
-  HttpSession(boost::asio::ip::tcp::socket socket, SessionContext& context);
-  ~HttpSession();
-  HttpSession(const HttpSession&) = delete;
-  HttpSession& operator=(const HttpSession&) = delete;
+  BasicHttpSession(Stream stream, SessionContext& context);
+  ~BasicHttpSession();
+  BasicHttpSession(const BasicHttpSession&) = delete;
+  BasicHttpSession& operator=(const BasicHttpSession&) = delete;
 
   [[nodiscard]] boost::asio::awaitable<void> run();
   // The signal run()'s cancellation slot is bound to (Listener's co_spawn): emitted when the
@@ -76,7 +88,8 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   void expire_if_due(std::chrono::steady_clock::time_point now) override;
 
   // The next piece of the current request's streamed body (RequestBody::read).
-  [[nodiscard]] boost::asio::awaitable<core::BodyPiece> read_body_piece(RequestParser& parser);
+  [[nodiscard]] boost::asio::awaitable<core::BodyPiece> read_body_piece(
+      RequestParser& parser) override;
 
   void watch(std::function<void()> on_gone) override;
   void stop_watching() override;
@@ -84,6 +97,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   [[nodiscard]] bool gone_now() const noexcept override;
 
  private:
+  static constexpr bool k_tls = !std::is_same_v<Stream, boost::asio::ip::tcp::socket>;
+
+  // The TCP socket under the stream: for cancellation, peeks and shutdown.
+  [[nodiscard]] boost::asio::ip::tcp::socket& socket() noexcept;
   [[nodiscard]] boost::asio::awaitable<bool> wait_for_bytes(bool first_request);
   // Reads, handles and answers one request; false when the connection must close.
   [[nodiscard]] boost::asio::awaitable<bool> serve_one();
@@ -100,6 +117,10 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   [[nodiscard]] boost::asio::awaitable<bool> send_all(
       std::array<boost::asio::const_buffer, 3> buffers);
   [[nodiscard]] boost::asio::awaitable<void> lingering_close();
+  // Ends the connection: over TLS a close_notify first (bounded), so that a client reading a
+  // close-delimited body can tell its end from a cut.
+  [[nodiscard]] boost::asio::awaitable<void> close();
+  [[nodiscard]] boost::asio::awaitable<void> send_close_notify();
   void count_reject(RejectReason reason) const;
   void start_read();
   [[nodiscard]] boost::asio::mutable_buffer idle_read_space();
@@ -111,7 +132,7 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   void disarm() noexcept { deadline_ = std::chrono::steady_clock::time_point::max(); }
   [[nodiscard]] bool timed_out() const noexcept { return timed_out_; }
 
-  boost::asio::ip::tcp::socket socket_;
+  Stream stream_;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   boost::beast::flat_buffer buffer_;
   SessionContext context_;  // a copy: the listener may be gone before a session at a forced stop
@@ -135,6 +156,13 @@ class HttpSession final : public std::enable_shared_from_this<HttpSession>,
   // wait_for_bytes sleeps on it while that read is pending; made on first use, so that a
   // connection that never parks a request does not pay for it.
   std::unique_ptr<boost::asio::steady_timer> read_done_;
+  // TLS only: where a head and a small body are gathered into one write (one TLS record).
+  std::string gathered_;
 };
+
+// The member functions are defined in http_session.cpp, which instantiates both. A TLS session
+// is made where <boost/asio/ssl/stream.hpp> is included (server/connection_start.cpp).
+using HttpSession = BasicHttpSession<boost::asio::ip::tcp::socket>;
+using TlsHttpSession = BasicHttpSession<TlsStream>;
 
 }  // namespace levee::server

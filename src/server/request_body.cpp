@@ -1,7 +1,5 @@
 #include "server/request_body.hpp"
 
-#include "server/http_session.hpp"
-
 namespace levee::server {
 
 boost::asio::awaitable<core::BodyPiece> RequestBody::read() {

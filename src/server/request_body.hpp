@@ -16,11 +16,23 @@
 
 namespace levee::server {
 
-class HttpSession;
+// Where a request body's pieces come from: the session of its connection.
+class BodySource {
+ public:
+  // The next piece of the current request's streamed body.
+  [[nodiscard]] virtual boost::asio::awaitable<core::BodyPiece> read_body_piece(
+      RequestParser& parser) = 0;
+
+ protected:
+  BodySource() = default;
+  ~BodySource() = default;
+  BodySource(const BodySource&) = default;
+  BodySource& operator=(const BodySource&) = default;
+};
 
 class RequestBody final : public core::BodyStream {
  public:
-  RequestBody(HttpSession& session, RequestParser& parser) : session_(&session), parser_(&parser) {}
+  RequestBody(BodySource& session, RequestParser& parser) : session_(&session), parser_(&parser) {}
 
   [[nodiscard]] boost::asio::awaitable<core::BodyPiece> read() override;
   [[nodiscard]] std::optional<std::uint64_t> length() const noexcept override { return length_; }
@@ -35,7 +47,7 @@ class RequestBody final : public core::BodyStream {
   [[nodiscard]] std::uint64_t bytes_read() const noexcept { return bytes_read_; }
 
  private:
-  HttpSession* session_;
+  BodySource* session_;
   RequestParser* parser_;
   std::optional<std::uint64_t> length_;
   std::uint64_t bytes_read_ = 0;
