@@ -83,6 +83,25 @@ ProxyMetrics::ProxyMetrics(admin::Registry& registry)
   for (std::size_t i = 0; i < http2.resets.size(); ++i) {
     http2.resets[i] = &resets.with({server::to_string(static_cast<server::StreamResetReason>(i))});
   }
+  auto& handshakes = registry.counter_family(
+      "levee_tls_handshakes_total",
+      "TLS handshakes completed with clients, by the protocol ALPN chose (http/1.1 also when "
+      "the client offered none).",
+      {"protocol"});
+  for (std::size_t i = 0; i < server_.tls.handshakes.size(); ++i) {
+    server_.tls.handshakes[i] =
+        &handshakes.with({server::to_string(static_cast<server::TlsProtocol>(i))});
+  }
+  auto& failures = registry.counter_family(
+      "levee_tls_handshake_failures_total",
+      "TLS handshakes with clients that failed: timeout (not done within header_timeout), "
+      "closed (the client left), version (no TLS version levee accepts), no_shared_cipher, "
+      "bad_handshake (anything else OpenSSL refused).",
+      {"reason"});
+  for (std::size_t i = 0; i < server_.tls.failures.size(); ++i) {
+    server_.tls.failures[i] =
+        &failures.with({server::to_string(static_cast<server::TlsFailure>(i))});
+  }
 }
 
 const layers::RouteMetrics& ProxyMetrics::add_route(std::string_view route) {

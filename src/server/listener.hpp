@@ -2,6 +2,8 @@
 // Accepts client connections on one worker: each worker owns a listening socket bound to the
 // same address with SO_REUSEPORT, so the kernel spreads connections over workers and no lock
 // is shared on accept. A connection over max_connections gets an immediate 503 and is closed.
+// Each accepted connection is served in the protocol its first bytes show (HTTP/1.1, h2c, or
+// TLS when the listener has a TLS context: server/connection_start.hpp).
 //
 // Threading: construct, start and stop on the owning worker's thread (stop may also be
 // posted there). The accept loop's frame is owned by the io_context (co_spawn, detached)
@@ -13,6 +15,7 @@
 #include <memory>
 
 #include "server/http_session.hpp"
+#include "server/tls_context_slot.hpp"
 
 namespace levee::server {
 
@@ -23,8 +26,9 @@ class Listener : public std::enable_shared_from_this<Listener> {
   // (server/port_owners.hpp) without taking any of their connections.
   // `share_port`: SO_REUSEPORT, for the workers that share one proxy port; a listener without
   // it (the admin one) fails to bind a port that is already taken, as an operator expects.
+  // `tls`: the listener's TLS context (null or empty: cleartext only); outlives the io_context.
   Listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint,
-           SessionContext context, bool share_port = true);
+           SessionContext context, bool share_port = true, const TlsContextSlot* tls = nullptr);
 
   // Starts queueing connections; throws boost::system::system_error.
   void listen();
@@ -41,6 +45,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   SessionContext context_;
+  const TlsContextSlot* tls_;
 };
 
 }  // namespace levee::server

@@ -52,4 +52,34 @@ std::string_view to_string(StreamResetReason reason) noexcept {
   return "unknown";
 }
 
+std::string_view to_string(TlsFailure failure) noexcept {
+  switch (failure) {
+    case TlsFailure::timeout:
+      return "timeout";
+    case TlsFailure::closed:
+      return "closed";
+    case TlsFailure::version:
+      return "version";
+    case TlsFailure::no_shared_cipher:
+      return "no_shared_cipher";
+    case TlsFailure::bad_handshake:
+      return "bad_handshake";
+    case TlsFailure::count_:
+      break;
+  }
+  return "unknown";
+}
+
+std::string_view to_string(TlsProtocol protocol) noexcept {
+  switch (protocol) {
+    case TlsProtocol::h2:
+      return "h2";
+    case TlsProtocol::http1:
+      return "http/1.1";
+    case TlsProtocol::count_:
+      break;
+  }
+  return "unknown";
+}
+
 }  // namespace levee::server

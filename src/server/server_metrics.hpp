@@ -55,12 +55,35 @@ struct Http2Metrics {
   std::array<admin::Counter*, static_cast<std::size_t>(StreamResetReason::count_)> resets{};
 };
 
+// Why a TLS handshake with a client failed.
+enum class TlsFailure : std::size_t {
+  timeout,           // not done within header_timeout
+  closed,            // the client closed or reset the connection during it
+  version,           // no TLS version levee accepts (below 1.2, or below tls_min_version)
+  no_shared_cipher,  // nor any cipher of tls_ciphers
+  bad_handshake,     // anything else OpenSSL refused: malformed records, alerts from the client
+  count_,
+};
+
+[[nodiscard]] std::string_view to_string(TlsFailure failure) noexcept;
+
+// The protocol a completed TLS handshake chose by ALPN.
+enum class TlsProtocol : std::size_t { h2, http1, count_ };
+
+[[nodiscard]] std::string_view to_string(TlsProtocol protocol) noexcept;
+
+struct TlsMetrics {
+  std::array<admin::Counter*, static_cast<std::size_t>(TlsProtocol::count_)> handshakes{};
+  std::array<admin::Counter*, static_cast<std::size_t>(TlsFailure::count_)> failures{};
+};
+
 struct ServerMetrics {
   admin::Gauge* open_connections = nullptr;
   admin::Counter* connections_accepted = nullptr;
   admin::Counter* connections_refused = nullptr;  // over max_connections
   std::array<admin::Counter*, static_cast<std::size_t>(RejectReason::count_)> rejected{};
   Http2Metrics http2;
+  TlsMetrics tls;
 };
 
 }  // namespace levee::server
