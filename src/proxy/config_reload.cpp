@@ -32,6 +32,9 @@ void compare_restart_only(const config::Config& next, const config::Config& runn
   rest.listen = now.listen;
   rest.admin_listen = now.admin_listen;
   rest.workers = now.workers;
+  // Read again by every reload (proxy/tls_setup.hpp).
+  rest.tls = now.tls;
+  rest.admin_tls = now.admin_tls;
   if (rest != now) {
     out.emplace_back("[server] limits or timeouts changed: they take effect at a restart");
   }

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <cmath>
 #include <future>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -23,6 +24,7 @@
 #include "proxy/flush_policy_setup.hpp"
 #include "proxy/proxy_metrics.hpp"
 #include "proxy/telemetry_metrics.hpp"
+#include "proxy/tls_setup.hpp"
 #include "proxy/worker.hpp"
 #include "runtime/snapshot.hpp"
 #include "server/access_log.hpp"
@@ -30,6 +32,7 @@
 #include "server/http_session.hpp"
 #include "server/listener.hpp"
 #include "server/listening_sockets.hpp"
+#include "server/tls_context_slot.hpp"
 #include "telemetry/telemetry.hpp"
 #include "telemetry/telemetry_setup.hpp"
 
@@ -58,14 +61,14 @@ std::vector<tcp::endpoint> resolve(const config::Endpoint& endpoint, std::string
 class AdminThread {
  public:
   AdminThread(const config::Config& config, const tcp::endpoint& endpoint,
-              admin::AdminHandler& handler)
+              admin::AdminHandler& handler, const server::TlsContextSlot& tls)
       : gate_(std::numeric_limits<std::uint32_t>::max()),
         work_(asio::make_work_guard(io_)),
         listener_(std::make_shared<server::Listener>(
             io_, endpoint,
             server::SessionContext{config.server, handler, gate_, sessions_, nullptr, nullptr,
                                    false},
-            /*share_port=*/false)) {
+            /*share_port=*/false, &tls)) {
     listener_->listen();
   }
   ~AdminThread() {
@@ -160,7 +163,17 @@ ProxyServer::ProxyServer(config::Config config, StartOptions options)
     access_log_ = std::make_unique<server::AccessLog>(config_.log.access_log);
   }
 
-  const WorkerEnv env{config_.server, metrics_->server(), *gate_, access_log_.get()};
+  // A certificate that does not load stops start-up, as an address that cannot be bound.
+  auto tls = build_listener_tls(config_);
+  if (!tls) {
+    std::string message;
+    for (const auto& error : tls.error()) message += (message.empty() ? "" : "\n") + error;
+    throw std::runtime_error(message);
+  }
+  tls_ = std::make_unique<server::TlsContextSlot>(tls.value().proxy);
+  admin_tls_ = std::make_unique<server::TlsContextSlot>(tls.value().admin);
+
+  const WorkerEnv env{config_.server, metrics_->server(), *gate_, access_log_.get(), tls_.get()};
   listen_ =
       listen_on(resolve(config_.server.listen, "listen address").front(), env, options.handover);
 
@@ -169,7 +182,8 @@ ProxyServer::ProxyServer(config::Config config, StartOptions options)
   tcp::endpoint admin_listen = resolve(config_.server.admin_listen, "admin address").front();
   try {
     admin_handler_ = std::move(handler);
-    admin_thread_ = std::make_unique<AdminThread>(config_, admin_listen, *admin_handler_);
+    admin_thread_ =
+        std::make_unique<AdminThread>(config_, admin_listen, *admin_handler_, *admin_tls_);
   } catch (const boost::system::system_error& e) {
     throw std::runtime_error(fmt::format("cannot listen on {} (admin): {}",
                                          config_.server.admin_listen.to_string(),
@@ -293,6 +307,18 @@ ReloadOutcome ProxyServer::reload_config() {
   const auto running = snapshot();
   ReloadReading reading = read_for_reload(config_.source, *running->config);
   std::shared_ptr<const runtime::Snapshot> next;
+  // The certificates are read before anything switches: a file that no longer loads (replaced
+  // since the check above read it) refuses the reload and the running contexts stay.
+  std::optional<ListenerTls> tls;
+  if (reading.config) {
+    auto built = build_listener_tls(*reading.config);
+    if (built) {
+      tls = std::move(built).value();
+    } else {
+      reading.errors = built.error();
+      reading.config = nullptr;
+    }
+  }
   if (reading.config) {
     try {
       next = runtime::build_snapshot(reading.config, *services_, running.get());
@@ -322,6 +348,8 @@ ReloadOutcome ProxyServer::reload_config() {
   for (auto& worker : workers_) applied.push_back(worker->apply(next));
   for (auto& done : applied) done.wait();
   install(next);
+  tls_->replace(std::move(tls->proxy));
+  admin_tls_->replace(std::move(tls->admin));
   model_watcher_->stop();
   model_watcher_ = std::move(watcher);
   model_watcher_->start();

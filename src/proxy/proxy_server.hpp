@@ -37,6 +37,7 @@ class AccessLog;
 class ConnectionGate;
 class Listener;
 class SessionSet;
+class TlsContextSlot;
 }  // namespace levee::server
 
 namespace levee::proxy {
@@ -84,7 +85,9 @@ class ProxyServer {
   void interrupt_drain();
   // SIGHUP: the configuration file is read again and validated as `levee check` does. Valid:
   // every worker switches to it (requests already dispatched finish on the old one), state
-  // carries over where it means the same thing, and every learned model file is read again.
+  // carries over where it means the same thing, every learned model file is read again, and
+  // the listeners' TLS certificates and keys are read again for new connections (open ones
+  // keep theirs).
   // Invalid: the running configuration stays, every error is logged, and only the models are
   // read again. Counted in levee_config_reloads_total{result}. Returns once every worker
   // dispatches on the outcome.
@@ -145,6 +148,9 @@ class ProxyServer {
   admin::Counter* reloads_ok_metric_ = nullptr;
   admin::Counter* reloads_failed_metric_ = nullptr;
   std::unique_ptr<server::AccessLog> access_log_;
+  // The listeners' TLS contexts, replaced by a reload; before the workers, which use them.
+  std::unique_ptr<server::TlsContextSlot> tls_;
+  std::unique_ptr<server::TlsContextSlot> admin_tls_;
   std::unique_ptr<server::ConnectionGate> gate_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<admin::AdminHandler> admin_handler_;

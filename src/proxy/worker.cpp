@@ -99,7 +99,7 @@ asio::ip::tcp::endpoint Worker::bind(const asio::ip::tcp::endpoint& endpoint) {
   server::SessionContext context{
       env_.server,          router_,         env_.gate, sessions_,
       &env_.server_metrics, env_.access_log, true,      env_.server.http2.enabled};
-  listener_ = std::make_shared<server::Listener>(io_, endpoint, context);
+  listener_ = std::make_shared<server::Listener>(io_, endpoint, context, true, env_.tls);
   return listener_->local_endpoint();
 }
 

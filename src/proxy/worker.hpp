@@ -43,6 +43,7 @@ struct WorkerEnv {
   const server::ServerMetrics& server_metrics;
   server::ConnectionGate& gate;
   server::AccessLog* access_log;
+  const server::TlsContextSlot* tls = nullptr;  // the proxy listener's; outlives the workers
 };
 
 class Worker {
