@@ -79,10 +79,9 @@ TlsFailure classify_failure(const boost::system::error_code& ec, bool timed_out)
   return TlsFailure::bad_handshake;
 }
 
-std::string remote_address(const tcp::socket& socket) {
-  boost::system::error_code ec;
-  auto endpoint = socket.remote_endpoint(ec);
-  return ec ? std::string("unknown") : endpoint.address().to_string();
+tcp::endpoint remote_endpoint(const tcp::socket& socket) {
+  boost::system::error_code ignored;
+  return socket.remote_endpoint(ignored);
 }
 
 // A connection whose first bytes have not arrived yet, or whose TLS handshake is under way.
@@ -90,7 +89,12 @@ class ConnectionStart final : public std::enable_shared_from_this<ConnectionStar
                               public TrackedSession {
  public:
   ConnectionStart(tcp::socket socket, SessionContext& context, const TlsContextSlot* tls)
-      : socket_(std::move(socket)), context_(context), listener_context_(context), tls_(tls) {
+      : socket_(std::move(socket)),
+        // Asked now: a client that resets the connection takes its address with it.
+        client_(remote_endpoint(socket_)),
+        context_(context),
+        listener_context_(context),
+        tls_(tls) {
     context_.sessions.add(this);
     deadline_ = core::Clock::now() + context_.limits.header_timeout;
   }
@@ -197,7 +201,7 @@ class ConnectionStart final : public std::enable_shared_from_this<ConnectionStar
     }
     static core::LogThrottle throttle(k_log_lines_per_second);
     if (auto suppressed = throttle.admit()) {
-      spdlog::info("TLS handshake with {} failed ({}): {}{}", remote_address(stream_->next_layer()),
+      spdlog::info("TLS handshake with {} failed ({}): {}{}", client_.address().to_string(),
                    to_string(failure),
                    failure == TlsFailure::timeout ? "not done within header_timeout" : ec.message(),
                    *suppressed > 0 ? fmt::format(" ({} similar lines suppressed)", *suppressed)
@@ -207,7 +211,8 @@ class ConnectionStart final : public std::enable_shared_from_this<ConnectionStar
 
   tcp::socket socket_;                 // until the protocol is known
   std::unique_ptr<TlsStream> stream_;  // during the TLS handshake
-  SessionContext context_;             // a copy: the listener may be gone first at a forced stop
+  tcp::endpoint client_;
+  SessionContext context_;  // a copy: the listener may be gone first at a forced stop
   // The listener's, for the session taking over: alive whenever a handler of this runs.
   SessionContext& listener_context_;
   const TlsContextSlot* tls_;
