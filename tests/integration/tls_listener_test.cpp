@@ -151,6 +151,8 @@ TEST_F(TlsListener, AlpnChoosesH2WhenOffered) {
   const std::string out = s_client(stack.port(), "-alpn h2,http/1.1");
   EXPECT_THAT(out, HasSubstr("ALPN protocol: h2"));
   EXPECT_THAT(out, HasSubstr("New, TLSv1.3"));
+  // The cert file holds the chain (leaf, then the CA): all of it is sent.
+  EXPECT_THAT(out, HasSubstr(" 1 s:CN = levee-test-ca"));
 }
 
 TEST_F(TlsListener, AClientOfferingOnlyHttp11OrNoAlpnIsServedHttp11) {
