@@ -147,6 +147,28 @@ TEST_F(TlsListener, KeptAliveChunkedAndLargeExchangesWorkOverTls) {
   EXPECT_EQ(echoed.output, "300000\n");
 }
 
+TEST_F(TlsListener, H2OverTlsIsServedByTheHttp2Session) {
+  EXPECT_EQ(curl("--http2", "/api/h2"), "200 2");
+  // nghttp (nghttp2's own client) offers only h2; it does not check the certificate.
+  EXPECT_EQ(run(fmt::format("nghttp -n -v https://localhost:{}/api/nghttp 2>/dev/null | "
+                            "grep -c \":status: 200\"",
+                            stack.port()))
+                .output,
+            "1\n");
+  EXPECT_EQ(metric_value(stack.admin_port(), "levee_tls_handshakes_total{protocol=\"h2\"}"), 2u);
+}
+
+TEST_F(TlsListener, OneListenerServesH2cH2AndHttp11) {
+  EXPECT_EQ(run(fmt::format("curl -sS --http2-prior-knowledge -o /dev/null -w "
+                            "\"%{{http_code}} %{{http_version}}\" http://127.0.0.1:{}/api/h2c",
+                            stack.port()))
+                .output,
+            "200 2");
+  EXPECT_EQ(curl("--http2", "/api/h2-tls"), "200 2");
+  EXPECT_EQ(curl("--http1.1", "/api/http11-tls"), "200 1.1");
+  EXPECT_EQ(http_get(stack.port(), "/api/http11-plain").status, 200);
+}
+
 TEST_F(TlsListener, AlpnChoosesH2WhenOffered) {
   const std::string out = s_client(stack.port(), "-alpn h2,http/1.1");
   EXPECT_THAT(out, HasSubstr("ALPN protocol: h2"));
