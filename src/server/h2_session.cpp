@@ -47,10 +47,12 @@ constexpr std::size_t k_max_outbound_acks = 10'000;
 // handful (keepalives, gRPC's bandwidth probes); a flood sends them by the hundred thousand.
 constexpr double k_control_frames_burst = 1000;
 constexpr double k_control_frames_per_second = 100;
-// After a GOAWAY for misbehaviour: how long levee waits for the GOAWAY to be written, then
-// reads and drops what the client still sends (so that closing does not reset the connection
-// before the client reads the GOAWAY), as nginx's lingering close.
-constexpr auto k_linger_time = std::chrono::seconds(2);
+// After a GOAWAY for misbehaviour levee reads and drops what the client still sends while the
+// GOAWAY is written, then sends FIN (so that closing does not reset the connection before the
+// client reads the GOAWAY): nginx's lingering close, with its lingering_time and
+// lingering_timeout, and a cap on the bytes dropped.
+constexpr auto k_linger_time = std::chrono::seconds(30);
+constexpr auto k_linger_silence = std::chrono::seconds(5);
 constexpr std::size_t k_linger_bytes = 64 * 1024 * 1024;
 // More entries in one SETTINGS frame than the RFC defines is a client probing levee.
 constexpr std::size_t k_max_settings_entries = 32;
@@ -171,8 +173,12 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
 
   void expire_if_due(core::Clock::time_point now) override {
     if (closed_ || session_ == nullptr) return;
-    const auto write_limit = close_after_flush_ ? k_linger_time : k_write_timeout;
-    if ((writing_ && now - write_started_ > write_limit) || now > linger_until_) {
+    if (close_after_flush_) {
+      // Lingering: over when the client closes, stays silent, or the time is up.
+      if (now > linger_until_ || now - last_frame_ > k_linger_silence) close_transport();
+      return;
+    }
+    if (writing_ && now - write_started_ > k_write_timeout) {
       close_transport();
       return;
     }
@@ -301,10 +307,9 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
     writer_done_ = true;
     if (close_after_flush_ && !closed_ && !reading_done_) {
       // The GOAWAY is written: FIN after it, and the reader drops what the client still
-      // sends until it closes or k_linger_time passes (expire_if_due).
+      // sends until it closes or the lingering ends (expire_if_due).
       boost::system::error_code ignored;
       lowest(transport_).shutdown(tcp::socket::shutdown_send, ignored);
-      linger_until_ = core::Clock::now() + k_linger_time;
     } else {
       // The reader may still wait on the client: the connection is over either way.
       close_transport();
@@ -316,6 +321,14 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
     return std::ranges::any_of(streams_, [](const auto& entry) {
       return entry.second->answer_submitted || entry.second->in_route;
     });
+  }
+
+  // From now on nothing more is given to nghttp2: what it has queued (the GOAWAY last) is
+  // written while the reader drops the client's bytes.
+  void start_lingering() {
+    if (close_after_flush_) return;
+    close_after_flush_ = true;
+    linger_until_ = core::Clock::now() + k_linger_time;
   }
 
   void signal_write() {
@@ -344,7 +357,7 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
       log_refusal(nghttp2_strerror(error));
       goaway(NGHTTP2_PROTOCOL_ERROR, GoawayReason::protocol_error);
     }
-    close_after_flush_ = true;
+    start_lingering();
     signal_write();
   }
 
@@ -356,7 +369,7 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
     (void)nghttp2_session_terminate_session(session_, error_code);
     if (metrics() != nullptr) count(metrics()->http2.goaways[static_cast<std::size_t>(reason)]);
     // What the client still sends is read and dropped, never given to nghttp2 again.
-    close_after_flush_ = true;
+    start_lingering();
     signal_write();
   }
 
