@@ -22,7 +22,7 @@ std::multimap<std::string, std::string> as_map(const H2FieldBlock& block) {
   return out;
 }
 
-TEST(H2RequestFields, PseudoHeadersBecomeTheRequestAndAuthorityTheHost) {
+TEST(H2ServerRequestFields, PseudoHeadersBecomeTheRequestAndAuthorityTheHost) {
   H2RequestFields fields(16 * 1024);
   fields.add(":method", "POST");
   fields.add(":scheme", "http");
@@ -42,7 +42,7 @@ TEST(H2RequestFields, PseudoHeadersBecomeTheRequestAndAuthorityTheHost) {
   EXPECT_TRUE(request.headers.contains("te"));
 }
 
-TEST(H2RequestFields, AHostFieldWinsOverTheAuthority) {
+TEST(H2ServerRequestFields, AHostFieldWinsOverTheAuthority) {
   H2RequestFields fields(16 * 1024);
   fields.add(":authority", "a.example");
   fields.add("host", "b.example");
@@ -52,7 +52,7 @@ TEST(H2RequestFields, AHostFieldWinsOverTheAuthority) {
   EXPECT_EQ(*request.headers.find("host"), "b.example");
 }
 
-TEST(H2RequestFields, ABlockOverTheLimitIsFlaggedAndStopsGrowing) {
+TEST(H2ServerRequestFields, ABlockOverTheLimitIsFlaggedAndStopsGrowing) {
   H2RequestFields fields(100);
   fields.add(":method", "GET");               // 7 + 3 + 32 = 42
   fields.add("x-big", std::string(40, 'a'));  // 42 + 77 > 100
