@@ -77,6 +77,30 @@ CacheKey primary_key(const core::Request& request) {
   return key;
 }
 
+CacheKey grpc_call_key(const core::Request& request) {
+  const std::string host = key_host(request);
+  std::string rest;
+  rest.reserve(request.target.size() + 48);
+  append_part(rest, request.target);
+  std::string identity;
+  identity.reserve(request.body.size() + 32);
+  append_part(identity, request.body);
+  std::size_t credentials = 0;
+  for (const core::Header& header : request.headers) {
+    if (!core::iequals(header.name, "authorization")) continue;
+    ++credentials;
+    append_part(identity, header.value);
+  }
+  identity += '#';
+  identity += std::to_string(credentials);
+  rest += '#';
+  append_hex(rest, XXH3_128bits(identity.data(), identity.size()));
+  CacheKey key;
+  key.primary = bounded("c", host, rest);
+  key.path = path_key(host, request.path());
+  return key;
+}
+
 std::string variant_key(std::string_view primary, std::span<const std::string> vary,
                         const core::Request& request) {
   if (vary.empty()) return std::string(primary);

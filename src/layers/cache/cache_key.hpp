@@ -6,6 +6,13 @@
 //   lower-cased Host (port kept, as the collapse key does) and the target (path + query, bytes
 //   as sent). Short ones stay readable ("levee:v1:g:<len>:<host><target>"); when host + target
 //   exceed k_max_plain_key_part bytes they are replaced by their XXH3-128 ("levee:v1:g#<hex>").
+// - gRPC call key (grpc_call_key): the identity collapse gives a unary call, under a class of
+//   its own ("c", never "g"): the lower-cased Host (`:authority`), the target (`:path`, the
+//   service and method), and an XXH3-128 of the request message bytes and of the
+//   `authorization` values (absent differs from empty), always hashed
+//   ("levee:v1:c:<len>:<host><len>:<target>#<hex>", or "levee:v1:c#<hex>" when long). With
+//   the credential in the key, a cached answer only ever reaches callers that sent the same
+//   one, as with collapse's default vary list.
 // - variant key: the primary key plus an XXH3-128 of the stored response's Vary names and the
 //   request's values of those headers ("<primary>|v<hex>"). Without Vary it is the primary key.
 //   Absent and empty headers differ; several fields of one name count in their order.
@@ -44,6 +51,8 @@ struct CacheKey {
 [[nodiscard]] std::string key_host(const core::Request& request);
 [[nodiscard]] std::string path_key(std::string_view host, std::string_view path);
 [[nodiscard]] CacheKey primary_key(const core::Request& request);
+// A gRPC unary call's primary key; `request.body` must be the whole request message.
+[[nodiscard]] CacheKey grpc_call_key(const core::Request& request);
 // `vary`: lower-cased, sorted, unique names (VaryNames::names).
 [[nodiscard]] std::string variant_key(std::string_view primary, std::span<const std::string> vary,
                                       const core::Request& request);

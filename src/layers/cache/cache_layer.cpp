@@ -16,8 +16,8 @@ namespace {
 
 class CacheLayer final : public runtime::RouteLayer {
  public:
-  CacheLayer(config::RouteCacheConfig config, CacheShared shared)
-      : config_(std::move(config)), shared_(std::move(shared)) {}
+  CacheLayer(config::RouteCacheConfig config, bool grpc, CacheShared shared)
+      : config_(std::move(config)), grpc_(grpc), shared_(std::move(shared)) {}
 
   [[nodiscard]] core::Next wrap(core::Next inner,
                                 const runtime::WorkerLinks& worker) const override {
@@ -42,10 +42,12 @@ class CacheLayer final : public runtime::RouteLayer {
   }
 
   [[nodiscard]] const config::RouteCacheConfig& config() const noexcept { return config_; }
+  [[nodiscard]] bool grpc() const noexcept { return grpc_; }
   [[nodiscard]] const CacheShared& shared() const noexcept { return shared_; }
 
  private:
   config::RouteCacheConfig config_;
+  bool grpc_;  // the route's grpc: whether gRPC calls are cached
   CacheShared shared_;
 };
 
@@ -92,9 +94,9 @@ std::unique_ptr<runtime::RouteLayer> make_cache_layer(const runtime::LayerInputs
   const config::RouteConfig& route = inputs.route;
   if (!route.cache.enabled || !inputs.cache_store) return nullptr;
   if (const auto* before = dynamic_cast<const CacheLayer*>(inputs.previous);
-      before != nullptr && before->config() == route.cache &&
+      before != nullptr && before->config() == route.cache && before->grpc() == route.grpc &&
       before->shared().store == inputs.cache_store) {
-    return std::make_unique<CacheLayer>(route.cache, before->shared());
+    return std::make_unique<CacheLayer>(route.cache, route.grpc, before->shared());
   }
   auto rules = std::make_shared<CacheRules>();
   rules->storage.ttl = route.cache.ttl;
@@ -102,11 +104,12 @@ std::unique_ptr<runtime::RouteLayer> make_cache_layer(const runtime::LayerInputs
   rules->storage.honour_cache_control = route.cache.honour_cache_control;
   rules->storage.max_entry_bytes = route.cache.max_entry_bytes;
   rules->invalidate_on_mutation = route.cache.invalidate_on_mutation;
+  rules->grpc = route.grpc;
   CacheShared shared;
   shared.store = inputs.cache_store;
   shared.rules = std::move(rules);
   shared.counters = make_counters(inputs.services.registry, route.name);
-  return std::make_unique<CacheLayer>(route.cache, std::move(shared));
+  return std::make_unique<CacheLayer>(route.cache, route.grpc, std::move(shared));
 }
 
 }  // namespace levee::layers::cache

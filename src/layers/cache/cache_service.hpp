@@ -8,6 +8,10 @@
 //     per key across every worker; otherwise the request goes on (miss) and a storable answer
 //     (storability.hpp) is stored in both tiers. `Cache-Control: no-cache` or `no-store` in the
 //     request skips the lookup (bypass) but the answer may still be stored.
+//   gRPC unary calls, on a route with grpc = true (a POST with content-type application/grpc):
+//     looked up and stored like a GET, under grpc_call_key (the request message is read whole
+//     first) and decide_grpc_storage (HTTP 200, grpc-status 0, one message); a hit answers the
+//     stored message with its trailers. A call is a read: it invalidates nothing.
 //   Other methods, with invalidate_on_mutation: pass, and on a 2xx/3xx answer drop every
 //     cached GET of the path from memory (any query, any variant) and the target's own entry
 //     from the shared tier.
@@ -34,6 +38,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/request.hpp"
 #include "core/service.hpp"
 #include "layers/cache/cache_control.hpp"
 #include "layers/cache/cache_key.hpp"
@@ -43,6 +48,7 @@
 #include "layers/cache/storability.hpp"
 #include "layers/cache/tee_stream.hpp"
 #include "layers/cache/vary_record.hpp"
+#include "layers/grpc/grpc_status.hpp"
 
 namespace levee::admin {
 class Counter;
@@ -66,6 +72,7 @@ struct CacheCounters {
 struct CacheRules {
   RouteCacheRules storage;
   bool invalidate_on_mutation = true;
+  bool grpc = false;  // the route carries gRPC calls (grpc = true): unary answers are cached
 };
 
 // One per caching route, shared by its workers; a null store means the route does not cache.
@@ -99,10 +106,36 @@ class CacheService {
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
     if (!shared_.store) co_return co_await inner_.call(std::move(request));  // not caching
+    if (is_grpc_call(request)) co_return co_await call_grpc(std::move(request));
     const bool head = request.method == "HEAD";
     if (request.method != "GET" && !head) co_return co_await pass_mutation(std::move(request));
-
     CacheKey key = primary_key(request);
+    co_return co_await lookup_or_fetch(std::move(request), std::move(key), head);
+  }
+
+  [[nodiscard]] Inner& inner() noexcept { return inner_; }
+
+  // What owns this service (a core::Stage); each background refresh holds it while it runs.
+  void hold_while_refreshing(std::weak_ptr<const void> owner) { owner_ = std::move(owner); }
+
+ private:
+  // A gRPC call this route caches: the route says grpc = true, and the request is one.
+  [[nodiscard]] bool is_grpc_call(const core::Request& request) const noexcept {
+    return shared_.rules->grpc && request.method == "POST" && grpc::is_grpc_request(request);
+  }
+
+  [[nodiscard]] boost::asio::awaitable<core::Response> call_grpc(core::Request request) {
+    // The key holds the request message (HTTP/2 bodies arrive whole; an HTTP/1.1 one is read
+    // here, within the server's max_body_bytes).
+    if (request.body_stream && !co_await core::read_whole_body(request)) {
+      co_return core::Response::text(400, "request body cut short");
+    }
+    CacheKey key = grpc_call_key(request);
+    co_return co_await lookup_or_fetch(std::move(request), std::move(key), false);
+  }
+
+  [[nodiscard]] boost::asio::awaitable<core::Response> lookup_or_fetch(core::Request request,
+                                                                       CacheKey key, bool head) {
     const CacheControl asked = parse_cache_control(request.headers);
     if (asked.no_cache || asked.no_store) {
       count_lookup(CacheResult::bypass);
@@ -126,12 +159,6 @@ class CacheService {
     co_return co_await fetch_and_store(std::move(request), std::move(key), "miss");
   }
 
-  [[nodiscard]] Inner& inner() noexcept { return inner_; }
-
-  // What owns this service (a core::Stage); each background refresh holds it while it runs.
-  void hold_while_refreshing(std::weak_ptr<const void> owner) { owner_ = std::move(owner); }
-
- private:
   void count_lookup(CacheResult result) const noexcept {
     shared_.counters->count(shared_.counters->lookups[static_cast<std::size_t>(result)]);
   }
@@ -143,14 +170,26 @@ class CacheService {
     return response;
   }
 
-  // The request's parts the store needs after the request itself has gone down the chain.
-  static core::Request key_part(const core::Request& request) {
+  // The request's parts the store needs after the request itself has gone down the chain,
+  // and a background refresh sends again: a gRPC call's message with them.
+  [[nodiscard]] core::Request key_part(const core::Request& request) const {
     core::Request copy;
     copy.method = request.method;
     copy.target = request.target;
     copy.version = request.version;
     copy.headers = request.headers;
+    if (is_grpc_call(request)) copy.body = request.body;
     return copy;
+  }
+
+  // Whether an answer could be stored at all, on its flags and status alone; the rest of the
+  // rules (storability.hpp) decide next. A HEAD answer has no body to store (a GET's answers
+  // HEAD later); levee's own refusals are never stored.
+  [[nodiscard]] bool may_store(const core::Request& request, const core::Response& response,
+                               bool grpc) const noexcept {
+    if (response.upstream_failed || response.shed) return false;
+    if (grpc) return response.status == 200;
+    return request.method == "GET" && is_cacheable_status(response.status);
   }
 
   [[nodiscard]] boost::asio::awaitable<core::Response> fetch_and_store(core::Request request,
@@ -171,16 +210,15 @@ class CacheService {
   // it may be stored at all is decided on its head first, so that an answer that never can
   // be is not copied; the size is checked as it streams.
   void tee(core::Request keyed, CacheKey key, core::Response& response) {
-    if (keyed.method != "GET" || !is_cacheable_status(response.status) ||
-        response.upstream_failed || response.shed) {
-      return;
-    }
+    const bool grpc = is_grpc_call(keyed);
+    if (!may_store(keyed, response, grpc)) return;
     const std::uint64_t limit = shared_.rules->storage.max_entry_bytes;
     if (auto declared = response.stream->length(); declared && *declared > limit) {
       shared_.counters->count(shared_.counters->not_stored);
       return;
     }
-    if (!decide_storage(keyed, response, shared_.rules->storage).storable()) {
+    // A gRPC answer's grpc-status comes in its trailers: store() decides at its end.
+    if (!grpc && !decide_storage(keyed, response, shared_.rules->storage).storable()) {
       shared_.counters->count(shared_.counters->not_stored);
       return;
     }
@@ -192,8 +230,9 @@ class CacheService {
     response.stream = std::make_shared<TeeStream>(
         std::move(response.stream), static_cast<std::size_t>(limit),
         [this, keyed = std::move(keyed), key = std::move(key), head = std::move(head),
-         claim = std::move(claim)](std::string body) mutable {
+         claim = std::move(claim)](std::string body, const core::Headers& trailers) mutable {
           head.body = std::make_shared<const std::string>(std::move(body));
+          head.trailers = trailers;
           store(keyed, key, head);
         });
   }
@@ -222,12 +261,11 @@ class CacheService {
   }
 
   void store(const core::Request& request, const CacheKey& key, const core::Response& response) {
-    // A HEAD answer has no body to store; a GET's answers HEAD later.
-    if (request.method != "GET" || !is_cacheable_status(response.status) ||
-        response.upstream_failed || response.shed) {
-      return;
-    }
-    const StorageDecision decision = decide_storage(request, response, shared_.rules->storage);
+    const bool grpc = is_grpc_call(request);
+    if (!may_store(request, response, grpc)) return;
+    const StorageDecision decision =
+        grpc ? decide_grpc_storage(request, response, shared_.rules->storage)
+             : decide_storage(request, response, shared_.rules->storage);
     if (!decision.storable()) {
       shared_.counters->count(shared_.counters->not_stored);
       return;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <utility>
 
 namespace levee::layers::cache {
@@ -99,6 +100,23 @@ std::uint64_t clamped_ns(Duration d) noexcept {
   return static_cast<std::uint64_t>(std::clamp(d, Duration::zero(), k_max_stored_duration).count());
 }
 
+// A counted field list (the headers or the trailers), frozen; nullopt when it reads cleanly.
+std::optional<DecodeError> read_fields(Reader& in, core::Headers& fields) {
+  std::uint32_t count = 0;
+  if (!in.u32(count)) return DecodeError::truncated;
+  if (count > in.left() / 8) return DecodeError::truncated;
+  fields.reserve(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    std::string_view name;
+    std::string_view value;
+    if (!in.sized32(name) || !in.sized32(value)) return DecodeError::truncated;
+    if (!is_token(name) || !is_field_value(value)) return DecodeError::bad_field;
+    fields.add(name, value);
+  }
+  fields.freeze();
+  return std::nullopt;
+}
+
 }  // namespace
 
 Duration CachedResponse::age(TimePoint now) const noexcept {
@@ -122,8 +140,10 @@ Duration CachedResponse::retain_for() const noexcept {
 
 std::size_t CachedResponse::byte_size() const noexcept {
   std::size_t size = sizeof(CachedResponse) + (body ? body->size() + sizeof(std::string) : 0);
-  for (const core::Header& header : headers) {
-    size += sizeof(core::Header) + header.name.size() + header.value.size();
+  for (const core::Headers* fields : {&headers, &trailers}) {
+    for (const core::Header& header : *fields) {
+      size += sizeof(core::Header) + header.name.size() + header.value.size();
+    }
   }
   for (const std::string& name : vary) size += sizeof(std::string) + name.size();
   return size;
@@ -134,14 +154,19 @@ core::Response make_hit_response(const CachedResponse& cached, TimePoint now, bo
   response.status = cached.status;
   response.headers = cached.headers;
   response.headers.set("Age", std::to_string(cached.age_seconds(now)));
-  if (!head) response.body = cached.body;
+  if (!head) {
+    response.body = cached.body;
+    response.trailers = cached.trailers;
+  }
   return response;
 }
 
 std::string encode(const CachedResponse& cached, TimePoint now, WallTimePoint wall_now) {
   std::size_t reserve = 64 + (cached.body ? cached.body->size() : 0);
-  for (const core::Header& header : cached.headers) {
-    reserve += 8 + header.name.size() + header.value.size();
+  for (const core::Headers* fields : {&cached.headers, &cached.trailers}) {
+    for (const core::Header& header : *fields) {
+      reserve += 8 + header.name.size() + header.value.size();
+    }
   }
   Writer out(reserve);
   out.bytes(k_encoding_magic);
@@ -163,6 +188,10 @@ std::string encode(const CachedResponse& cached, TimePoint now, WallTimePoint wa
   const std::string_view body = cached.body ? std::string_view(*cached.body) : std::string_view{};
   out.u64(body.size());
   out.bytes(body);
+  out.u32(static_cast<std::uint32_t>(cached.trailers.size()));
+  for (const core::Header& header : cached.trailers) {
+    sizes_ok = sizes_ok && out.sized32(header.name) && out.sized32(header.value);
+  }
   // An empty string decodes as `truncated`: a value no reader accepts.
   return sizes_ok ? std::move(out).take() : std::string{};
 }
@@ -226,22 +255,12 @@ core::Result<CachedResponse, DecodeError> decode(std::string_view bytes, TimePoi
     cached.vary.emplace_back(name);
   }
 
-  std::uint32_t header_count = 0;
-  if (!in.u32(header_count)) return unexpected(DecodeError::truncated);
-  if (header_count > in.left() / 8) return unexpected(DecodeError::truncated);
-  cached.headers.reserve(header_count);
-  for (std::uint32_t i = 0; i < header_count; ++i) {
-    std::string_view name;
-    std::string_view value;
-    if (!in.sized32(name) || !in.sized32(value)) return unexpected(DecodeError::truncated);
-    if (!is_token(name) || !is_field_value(value)) return unexpected(DecodeError::bad_field);
-    cached.headers.add(name, value);
-  }
-  cached.headers.freeze();
+  if (auto error = read_fields(in, cached.headers)) return unexpected(*error);
 
   std::uint64_t body_size = 0;
   std::string_view body;
   if (!in.u64(body_size) || !in.bytes(body_size, body)) return unexpected(DecodeError::truncated);
+  if (auto error = read_fields(in, cached.trailers)) return unexpected(*error);
   if (in.left() != 0) return unexpected(DecodeError::trailing_bytes);
   if (!body.empty()) cached.body = std::make_shared<const std::string>(body);
 

@@ -1,7 +1,8 @@
 #pragma once
-// One stored answer of the response cache, as both tiers hold it: the status, headers and body
-// (shared, never copied per hit), when it was stored and how long it stays fresh, then stale
-// (stale-while-revalidate), and the Vary names its variant key was computed from.
+// One stored answer of the response cache, as both tiers hold it: the status, headers, body
+// (shared, never copied per hit) and trailers (a gRPC answer's grpc-status), when it was stored and
+// how long it stays fresh, then stale (stale-while-revalidate), and the Vary names its variant key
+// was computed from.
 //
 // Time: stored_at is on the steady clock (core::Clock), which means nothing in another process;
 // encode() writes the system-clock instant instead and decode() converts it back against the
@@ -9,10 +10,12 @@
 // (to within the two hosts' wall-clock skew; an entry "from the future" counts as age 0).
 //
 // The encoding (Redis value), all integers little-endian:
-//   "LVCR" u8:version(1) u16:status i64:stored_at_unix_ns u64:fresh_for_ns u64:stale_for_ns
+//   "LVCR" u8:version(2) u16:status i64:stored_at_unix_ns u64:fresh_for_ns u64:stale_for_ns
 //   u32:vary_count  { u32:len bytes }*
 //   u32:header_count { u32:name_len name u32:value_len value }*
 //   u64:body_len body
+//   u32:trailer_count { u32:name_len name u32:value_len value }*
+// Version 1 had no trailers; its entries decode as bad_version, which a lookup takes as a miss.
 // decode() checks every length against the bytes left before it allocates, rejects trailing
 // bytes, header names that are not tokens, values with CR/LF/NUL, statuses outside 100..999 and
 // durations above k_max_stored_duration, and returns an error for any of them; it never throws
@@ -51,6 +54,8 @@ struct CachedResponse {
   int status = 200;
   core::Headers headers;
   core::Body body;  // null means empty
+  // The trailer section (gRPC's grpc-status, grpc-message, trailing metadata); frozen.
+  core::Headers trailers;
   TimePoint stored_at{};
   Duration fresh_for{0};
   Duration stale_for{0};
@@ -67,13 +72,13 @@ struct CachedResponse {
   [[nodiscard]] std::size_t byte_size() const noexcept;
 };
 
-// The response a hit answers with: the stored status, headers and body, plus `Age`.
+// The response a hit answers with: the stored status, headers, body and trailers, plus `Age`.
 // `head`: a HEAD request is answered without the body (the headers stay as the GET's).
 [[nodiscard]] core::Response make_hit_response(const CachedResponse& cached, TimePoint now,
                                                bool head = false);
 
 inline constexpr std::string_view k_encoding_magic = "LVCR";
-inline constexpr std::uint8_t k_encoding_version = 1;
+inline constexpr std::uint8_t k_encoding_version = 2;
 
 [[nodiscard]] std::string encode(const CachedResponse& cached, TimePoint now,
                                  WallTimePoint wall_now);
@@ -83,7 +88,7 @@ enum class DecodeError : std::uint8_t {
   bad_magic,       // not an encoded CachedResponse
   bad_version,     // written by another version of levee
   bad_field,       // a status, duration, header name or value out of range
-  trailing_bytes,  // bytes after the body
+  trailing_bytes,  // bytes after the trailers
 };
 [[nodiscard]] std::string_view to_string(DecodeError error) noexcept;
 

@@ -45,6 +45,10 @@ std::string_view to_string(Refusal refusal) noexcept {
       return "too_large";
     case Refusal::expired:
       return "expired";
+    case Refusal::grpc_status:
+      return "grpc_status";
+    case Refusal::grpc_stream:
+      return "grpc_stream";
   }
   return "unknown";
 }
@@ -68,11 +72,25 @@ bool is_cacheable_status(int status) noexcept {
   }
 }
 
-StorageDecision decide_storage(std::string_view method, const core::Headers& request_headers,
-                               int status, const core::Headers& response_headers,
-                               std::uint64_t body_bytes, const RouteCacheRules& rules) {
-  if (method != "GET") return refuse(Refusal::method);
-  if (!is_cacheable_status(status)) return refuse(Refusal::status);
+namespace {
+
+// gRPC's length-prefixed message (PROTOCOL-HTTP2.md): a compressed flag, a 4-byte big-endian
+// length, the message. True when `body` is exactly one of them.
+bool is_one_grpc_message(std::string_view body) noexcept {
+  constexpr std::size_t k_prefix = 5;
+  if (body.size() < k_prefix) return false;
+  std::uint64_t length = 0;
+  for (std::size_t i = 1; i < k_prefix; ++i) {
+    length = (length << 8) | static_cast<unsigned char>(body[i]);
+  }
+  return body.size() - k_prefix == length;
+}
+
+// The rules every storable method shares, from set_cookie on. `credentials_keyed`: the key
+// holds the request's Authorization (a gRPC call's), so its answer reaches no other credential.
+StorageDecision decide_after_status(const core::Headers& request_headers,
+                                    const core::Headers& response_headers, std::uint64_t body_bytes,
+                                    const RouteCacheRules& rules, bool credentials_keyed) {
   if (response_headers.contains("set-cookie")) return refuse(Refusal::set_cookie);
   VaryNames vary = parse_vary(response_headers);
   if (vary.star) return refuse(Refusal::vary_star);
@@ -84,7 +102,7 @@ StorageDecision decide_storage(std::string_view method, const core::Headers& req
   }
   if (cc.no_cache) return refuse(Refusal::no_cache);
   if (cc.private_) return refuse(Refusal::private_);
-  if (request_headers.contains("authorization") &&
+  if (!credentials_keyed && request_headers.contains("authorization") &&
       !(cc.public_ || cc.s_maxage || cc.must_revalidate)) {
     return refuse(Refusal::authorization);
   }
@@ -123,6 +141,27 @@ StorageDecision decide_storage(std::string_view method, const core::Headers& req
   return decision;
 }
 
+}  // namespace
+
+StorageDecision decide_storage(std::string_view method, const core::Headers& request_headers,
+                               int status, const core::Headers& response_headers,
+                               std::uint64_t body_bytes, const RouteCacheRules& rules) {
+  if (method != "GET") return refuse(Refusal::method);
+  if (!is_cacheable_status(status)) return refuse(Refusal::status);
+  return decide_after_status(request_headers, response_headers, body_bytes, rules, false);
+}
+
+StorageDecision decide_grpc_storage(const core::Request& request, const core::Response& response,
+                                    const RouteCacheRules& rules) {
+  if (response.status != 200) return refuse(Refusal::status);
+  const std::string* grpc_status = response.trailers.find("grpc-status");
+  if (grpc_status == nullptr) grpc_status = response.headers.find("grpc-status");
+  if (grpc_status == nullptr || *grpc_status != "0") return refuse(Refusal::grpc_status);
+  if (!is_one_grpc_message(response.body_view())) return refuse(Refusal::grpc_stream);
+  return decide_after_status(request.headers, response.headers,
+                             response.body_size() + header_bytes(response.trailers), rules, true);
+}
+
 StorageDecision decide_storage(const core::Request& request, const core::Response& response,
                                const RouteCacheRules& rules) {
   return decide_storage(request.method, request.headers, response.status, response.headers,
@@ -137,6 +176,8 @@ CachedResponse make_cached_response(const core::Response& response, const Storag
   cached.headers.remove("age");
   cached.headers.freeze();
   cached.body = response.body;
+  cached.trailers = response.trailers;
+  cached.trailers.freeze();
   cached.stored_at = now - plan.initial_age;
   cached.fresh_for = plan.fresh_for;
   cached.stale_for = plan.stale_for;

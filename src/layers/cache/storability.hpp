@@ -21,6 +21,17 @@
 //   too_large      body + header bytes above the route's max_entry_bytes.
 //   expired        no freshness and no stale time left: lifetime + stale window <= Age.
 //
+// A gRPC unary call (decide_grpc_storage, a route with grpc = true) is a POST, but a read: its
+// answer is checked as a GET's, except for the first rules:
+//   status         HTTP 200 only.
+//   grpc_status    grpc-status is "0" (OK): in the trailers, or in the headers of a
+//                  trailers-only answer. An error, or an answer without grpc-status, is not stored.
+//   grpc_stream    the body is not exactly one length-prefixed message (a server-streaming
+//                  answer, or a malformed one): only unary answers are stored.
+//   authorization  never: grpc_call_key holds the Authorization value, as the collapse key does
+//                  by default, so a call's answer is only ever served to the same credential.
+// then set_cookie and the rest as above, the trailers counting toward too_large.
+//
 // Lifetime: s-maxage if present, else max-age, else the route's ttl. Then the upstream's `Age`
 // counts as time already spent (RFC 9111 4.2.3): the entry is stored as if it arrived that long
 // ago. Stale window (stale-while-revalidate): the response's own if it gives one; else none if
@@ -61,6 +72,8 @@ enum class Refusal : std::uint8_t {
   authorization,
   too_large,
   expired,
+  grpc_status,
+  grpc_stream,
 };
 // Snake-case names for metrics labels and logs ("private" for private_).
 [[nodiscard]] std::string_view to_string(Refusal refusal) noexcept;
@@ -91,8 +104,13 @@ struct StorageDecision {
                                              const core::Response& response,
                                              const RouteCacheRules& rules);
 
+// For a gRPC unary call's whole answer (its trailers in response.trailers).
+[[nodiscard]] StorageDecision decide_grpc_storage(const core::Request& request,
+                                                  const core::Response& response,
+                                                  const RouteCacheRules& rules);
+
 // The entry to store: the response's status, headers (without `Age`; a hit sets its own),
-// frozen, and body (shared, not copied), stored_at = now - plan.initial_age.
+// frozen, body (shared, not copied) and trailers, stored_at = now - plan.initial_age.
 [[nodiscard]] CachedResponse make_cached_response(const core::Response& response,
                                                   const StoragePlan& plan, TimePoint now);
 

@@ -1,7 +1,8 @@
 #pragma once
 // A cache fill taken while the answer streams to its client (docs/life_of_a_request.md): every
 // piece the reader pulls is also copied into the fill, up to `limit` bytes. Only a body that
-// ended cleanly is handed to `on_complete`; one that ended with an error, outgrew the limit or
+// ended cleanly is handed to `on_complete`, with the source's trailers (which the reader then
+// takes from the tee as from the source); one that ended with an error, outgrew the limit or
 // was abandoned half-read is dropped, so a cut-short answer is never cached.
 //
 // Threading: the reader's executor, like the stream it wraps.
@@ -18,7 +19,7 @@ namespace levee::layers::cache {
 class TeeStream final : public core::BodyStream {
  public:
   TeeStream(std::shared_ptr<core::BodyStream> source, std::size_t limit,
-            std::function<void(std::string body)> on_complete)
+            std::function<void(std::string body, const core::Headers& trailers)> on_complete)
       : source_(std::move(source)), limit_(limit), on_complete_(std::move(on_complete)) {}
 
   [[nodiscard]] boost::asio::awaitable<core::BodyPiece> read() override {
@@ -29,7 +30,8 @@ class TeeStream final : public core::BodyStream {
     }
     const std::string_view bytes = piece.value();
     if (bytes.empty()) {
-      if (on_complete_) std::exchange(on_complete_, nullptr)(std::move(fill_));
+      trailers_ = source_->take_trailers();
+      if (on_complete_) std::exchange(on_complete_, nullptr)(std::move(fill_), trailers_);
       co_return piece;
     }
     if (on_complete_) {
@@ -46,6 +48,8 @@ class TeeStream final : public core::BodyStream {
     return source_->length();
   }
 
+  [[nodiscard]] core::Headers take_trailers() override { return std::move(trailers_); }
+
  private:
   void drop() {
     on_complete_ = nullptr;
@@ -54,8 +58,9 @@ class TeeStream final : public core::BodyStream {
 
   std::shared_ptr<core::BodyStream> source_;
   std::size_t limit_;
-  std::function<void(std::string)> on_complete_;
+  std::function<void(std::string, const core::Headers&)> on_complete_;
   std::string fill_;
+  core::Headers trailers_;  // the source's, taken at its end and handed on to the reader
 };
 
 }  // namespace levee::layers::cache

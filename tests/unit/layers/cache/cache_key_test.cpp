@@ -115,5 +115,59 @@ TEST(CacheKey, ParseVaryNormalises) {
   EXPECT_LE(capped.names.size(), k_max_vary_names + 1);
 }
 
+core::Request grpc_call(std::string message, std::vector<core::Header> headers = {},
+                        std::string path = "/pkg.Users/Get", std::string host = "api.example") {
+  core::Request r = request("POST", std::move(path), std::move(headers), std::move(host));
+  r.headers.add("content-type", "application/grpc");
+  r.body = std::move(message);
+  return r;
+}
+
+TEST(CacheKey, TheSameGrpcCallHasTheSameKey) {
+  const CacheKey a = grpc_call_key(grpc_call(std::string("\0\0\0\0\x02hi", 7)));
+  const CacheKey b = grpc_call_key(grpc_call(
+      std::string("\0\0\0\0\x02hi", 7), {{"grpc-timeout", "5S"}}, "/pkg.Users/Get", "API.Example"));
+  EXPECT_EQ(a.primary, b.primary) << "Host case and metadata outside the key do not matter";
+  EXPECT_TRUE(a.primary.starts_with(std::string(k_key_prefix) + "c:"));
+  EXPECT_EQ(a.path, path_key("api.example", "/pkg.Users/Get"));
+}
+
+TEST(CacheKey, EveryPartOfAGrpcCallSeparatesKeys) {
+  const std::string base = grpc_call_key(grpc_call("one")).primary;
+  EXPECT_NE(base, grpc_call_key(grpc_call("two")).primary);
+  EXPECT_NE(base, grpc_call_key(grpc_call("")).primary);
+  EXPECT_NE(base, grpc_call_key(grpc_call("one", {}, "/pkg.Users/List")).primary);
+  EXPECT_NE(base, grpc_call_key(grpc_call("one", {}, "/pkg.Users/Get", "other.example")).primary);
+  const std::string alice = grpc_call_key(grpc_call("one", {{"authorization", "alice"}})).primary;
+  EXPECT_NE(base, alice);
+  EXPECT_NE(alice, grpc_call_key(grpc_call("one", {{"Authorization", "bob"}})).primary);
+  EXPECT_EQ(alice, grpc_call_key(grpc_call("one", {{"Authorization", "alice"}})).primary);
+  EXPECT_NE(base, grpc_call_key(grpc_call("one", {{"authorization", ""}})).primary)
+      << "absent and empty differ";
+  // The message and the credential cannot run into each other.
+  EXPECT_NE(grpc_call_key(grpc_call("ab", {{"authorization", "c"}})).primary,
+            grpc_call_key(grpc_call("a", {{"authorization", "bc"}})).primary);
+}
+
+TEST(CacheKey, AGrpcCallNeverMeetsAGetOrAnotherPost) {
+  core::Request call = grpc_call("");
+  const std::string grpc = grpc_call_key(call).primary;
+  EXPECT_NE(grpc, primary_key(request("GET", "/pkg.Users/Get")).primary);
+  EXPECT_NE(grpc, primary_key(call).primary) << "the plain POST key";
+  // Long ones are hashed under their own class too.
+  const std::string long_path = "/" + std::string(500, 'x');
+  const std::string long_grpc = grpc_call_key(grpc_call("m", {}, long_path)).primary;
+  EXPECT_LT(long_grpc.size(), 64U);
+  EXPECT_NE(long_grpc, primary_key(request("GET", long_path)).primary);
+  EXPECT_TRUE(long_grpc.starts_with(std::string(k_key_prefix) + "c#"));
+}
+
+TEST(CacheKey, ALongMessageIsHashedNotCopied) {
+  const std::string message(100000, 'm');
+  const CacheKey key = grpc_call_key(grpc_call(message));
+  EXPECT_LT(key.primary.size(), 128U);
+  EXPECT_NE(key.primary, grpc_call_key(grpc_call(message + "n")).primary);
+}
+
 }  // namespace
 }  // namespace levee::layers::cache

@@ -1,6 +1,6 @@
 // CacheService over a memory store and a fake inner service, with freshness decided by a
 // manual clock: miss, hit, stale-while-revalidate (one refresh per key), expiry, invalidation
-// by a non-GET, and the answers that are never stored.
+// by a non-GET, the answers that are never stored, and gRPC unary calls on a grpc route.
 
 #include "layers/cache/cache_service.hpp"
 
@@ -24,16 +24,17 @@ using test::FakeService;
 using test::make_request;
 
 struct Fixture {
-  explicit Fixture(Duration ttl = 10s, Duration stale_while_revalidate = 0s)
-      : shared(make_shared_state(ttl, stale_while_revalidate)) {
+  explicit Fixture(Duration ttl = 10s, Duration stale_while_revalidate = 0s, bool grpc = false)
+      : shared(make_shared_state(ttl, stale_while_revalidate, grpc)) {
     inner.respond_with([this](const core::Request& request) {
       return core::Response::with_body(200, "text/plain",
                                        request.target + " v" + std::to_string(version));
     });
   }
 
-  CacheShared make_shared_state(Duration ttl, Duration stale_while_revalidate) {
+  CacheShared make_shared_state(Duration ttl, Duration stale_while_revalidate, bool grpc) {
     auto rules = std::make_shared<CacheRules>();
+    rules->grpc = grpc;
     rules->storage.ttl = ttl;
     rules->storage.stale_while_revalidate = stale_while_revalidate;
     auto counters = std::make_shared<CacheCounters>();
@@ -215,6 +216,107 @@ TEST(CacheService, ARouteWithoutAStorePassesThrough) {
     EXPECT_EQ(answered->response->headers.find(k_cache_header), nullptr);
   }
   EXPECT_EQ(f.inner.calls(), 2u);
+}
+
+// A gRPC unary call: a POST of one length-prefixed message.
+core::Request grpc_call(std::string message, std::string path = "/pkg.Users/Get") {
+  core::Request request = make_request("POST", std::move(path));
+  request.headers.add("content-type", "application/grpc");
+  request.body = std::string(4, '\0') + static_cast<char>(message.size()) + message;
+  return request;
+}
+
+// The inner service's gRPC answer: the call's message echoed, `grpc-status` in the trailers.
+core::Response grpc_answer(const core::Request& call, int version, std::string grpc_status) {
+  const std::string echoed = call.body.substr(5) + " v" + std::to_string(version);
+  core::Response response;
+  response.headers.add("content-type", "application/grpc");
+  response.body = std::make_shared<const std::string>(std::string(4, '\0') +
+                                                      static_cast<char>(echoed.size()) + echoed);
+  response.trailers.add("grpc-status", grpc_status);
+  response.trailers.add("x-served-by", "v" + std::to_string(version));
+  return response;
+}
+
+struct GrpcFixture : Fixture {
+  GrpcFixture() : Fixture(10s, 0s, true) {
+    inner.respond_with([this](const core::Request& request) {
+      return grpc_answer(request, version, grpc_status);
+    });
+  }
+  std::string grpc_status = "0";
+};
+
+TEST(CacheService, AGrpcCallIsStoredAndAnsweredWithItsTrailers) {
+  GrpcFixture f;
+  core::Response first = f.call(grpc_call("q1"));
+  EXPECT_EQ(cache_header(first), "miss");
+  f.version = 2;
+  core::Response second = f.call(grpc_call("q1"));
+  EXPECT_EQ(cache_header(second), "hit");
+  EXPECT_EQ(second.body_view(), first.body_view());
+  EXPECT_EQ(second.body_view().substr(5), "q1 v1");
+  ASSERT_NE(second.trailers.find("grpc-status"), nullptr);
+  EXPECT_EQ(*second.trailers.find("grpc-status"), "0");
+  ASSERT_NE(second.trailers.find("x-served-by"), nullptr);
+  EXPECT_EQ(*second.trailers.find("x-served-by"), "v1");
+  EXPECT_EQ(f.inner.calls(), 1u);
+  EXPECT_EQ(f.stored.value(), 1u);
+
+  // Another message is another call.
+  EXPECT_EQ(cache_header(f.call(grpc_call("q2"))), "miss");
+  EXPECT_EQ(f.inner.calls(), 2u);
+  EXPECT_EQ(f.inner.last().body.substr(5), "q2") << "the message reached the upstream";
+}
+
+TEST(CacheService, AGrpcErrorIsNotStored) {
+  GrpcFixture f;
+  f.grpc_status = "5";
+  EXPECT_EQ(cache_header(f.call(grpc_call("q"))), "miss");
+  EXPECT_EQ(cache_header(f.call(grpc_call("q"))), "miss");
+  EXPECT_EQ(f.inner.calls(), 2u);
+  EXPECT_EQ(f.stored.value(), 0u);
+  EXPECT_EQ(f.not_stored.value(), 2u);
+}
+
+TEST(CacheService, AGrpcCallInvalidatesNothing) {
+  GrpcFixture f;
+  f.inner.respond_with([&f](const core::Request& request) {
+    if (request.method == "GET") return core::Response::with_body(200, "text/plain", "page");
+    return grpc_answer(request, f.version, "0");
+  });
+  (void)f.get("/pkg.Users/Get");
+  (void)f.call(grpc_call("q", "/pkg.Users/Get"));
+  EXPECT_EQ(f.invalidated.value(), 0u);
+  EXPECT_EQ(cache_header(f.get("/pkg.Users/Get")), "hit");
+  EXPECT_EQ(cache_header(f.call(grpc_call("q", "/pkg.Users/Get"))), "hit");
+  EXPECT_EQ(f.inner.calls(), 2u);
+}
+
+TEST(CacheService, AStaleGrpcEntryIsRefreshedWithItsMessage) {
+  Fixture f(10s, 30s, true);
+  f.inner.respond_with(
+      [&f](const core::Request& request) { return grpc_answer(request, f.version, "0"); });
+  (void)f.call(grpc_call("q"));
+  f.version = 2;
+  f.clock.advance(15s);
+  EXPECT_EQ(cache_header(f.call(grpc_call("q"))), "stale");
+  ASSERT_EQ(f.inner.calls(), 2u) << "one background refresh";
+  EXPECT_EQ(f.inner.last().body, grpc_call("q").body);
+  EXPECT_EQ(f.inner.last().headers.find("content-type") != nullptr, true);
+  const core::Response refreshed = f.call(grpc_call("q"));
+  EXPECT_EQ(cache_header(refreshed), "hit");
+  EXPECT_EQ(refreshed.body_view().substr(5), "q v2");
+}
+
+TEST(CacheService, AGrpcCallOnARouteWithoutGrpcIsAPlainPost) {
+  Fixture f;  // grpc = false: the call is a POST like any other
+  f.inner.respond_with(
+      [&f](const core::Request& request) { return grpc_answer(request, f.version, "0"); });
+  EXPECT_EQ(cache_header(f.call(grpc_call("q"))), "(none)");
+  EXPECT_EQ(cache_header(f.call(grpc_call("q"))), "(none)");
+  EXPECT_EQ(f.inner.calls(), 2u);
+  EXPECT_EQ(f.stored.value(), 0u);
 }
 
 }  // namespace

@@ -200,5 +200,113 @@ TEST(CacheStorability, MakeCachedResponseSharesTheBodyAndDropsAge) {
   EXPECT_EQ(cached.fresh_for, seconds{10});
 }
 
+core::Request grpc_call(std::vector<core::Header> headers = {}) {
+  core::Request request;
+  request.method = "POST";
+  request.target = "/pkg.Users/Get";
+  request.headers.add("Host", "api.example");
+  request.headers.add("content-type", "application/grpc");
+  for (const auto& h : headers) request.headers.add(h.name, h.value);
+  request.body = std::string("\0\0\0\0\x01q", 6);
+  return request;
+}
+
+// A unary answer: one length-prefixed message, grpc-status in the trailers.
+core::Response grpc_answer(std::string grpc_status = "0", std::vector<core::Header> headers = {},
+                           std::string message = "hello") {
+  core::Response response;
+  response.status = 200;
+  response.headers.add("content-type", "application/grpc");
+  for (const auto& h : headers) response.headers.add(h.name, h.value);
+  std::string body(5, '\0');
+  body[4] = static_cast<char>(message.size());
+  body += message;
+  response.body = std::make_shared<const std::string>(std::move(body));
+  if (!grpc_status.empty()) response.trailers.add("grpc-status", grpc_status);
+  return response;
+}
+
+std::optional<Refusal> grpc_refusal(const core::Request& request, const core::Response& response,
+                                    const RouteCacheRules& r = rules()) {
+  return decide_grpc_storage(request, response, r).refusal;
+}
+
+TEST(CacheStorability, AGrpcOkAnswerIsStoredWithTheRouteTtl) {
+  const StorageDecision d = decide_grpc_storage(grpc_call(), grpc_answer(), rules());
+  ASSERT_TRUE(d.storable());
+  EXPECT_EQ(d.plan.fresh_for, seconds{10});
+  // The trailers go into the entry.
+  core::Response answer = grpc_answer();
+  answer.trailers.add("x-served-by", "s1");
+  const CachedResponse entry = make_cached_response(answer, d.plan, TimePoint{});
+  ASSERT_EQ(entry.trailers.size(), 2U);
+  EXPECT_EQ(*entry.trailers.find("x-served-by"), "s1");
+  EXPECT_TRUE(entry.trailers.frozen());
+}
+
+TEST(CacheStorability, AGrpcErrorIsNotStored) {
+  EXPECT_EQ(grpc_refusal(grpc_call(), grpc_answer("5")), Refusal::grpc_status);
+  EXPECT_EQ(grpc_refusal(grpc_call(), grpc_answer("14")), Refusal::grpc_status);
+  EXPECT_EQ(grpc_refusal(grpc_call(), grpc_answer("")), Refusal::grpc_status) << "no grpc-status";
+  EXPECT_EQ(grpc_refusal(grpc_call(), grpc_answer("00")), Refusal::grpc_status);
+  // A trailers-only error (grpc-status among the headers).
+  core::Response trailers_only;
+  trailers_only.headers.add("content-type", "application/grpc");
+  trailers_only.headers.add("grpc-status", "7");
+  EXPECT_EQ(grpc_refusal(grpc_call(), trailers_only), Refusal::grpc_status);
+  // Only HTTP 200 carries a gRPC answer.
+  core::Response not_ok = grpc_answer();
+  not_ok.status = 203;
+  EXPECT_EQ(grpc_refusal(grpc_call(), not_ok), Refusal::status);
+}
+
+TEST(CacheStorability, OnlyAUnaryGrpcAnswerIsStored) {
+  // A trailers-only OK has no message; two messages are a server stream; a cut one is malformed.
+  core::Response trailers_only;
+  trailers_only.headers.add("grpc-status", "0");
+  EXPECT_EQ(grpc_refusal(grpc_call(), trailers_only), Refusal::grpc_stream);
+  core::Response two = grpc_answer();
+  two.body = std::make_shared<const std::string>(*two.body + *two.body);
+  EXPECT_EQ(grpc_refusal(grpc_call(), two), Refusal::grpc_stream);
+  core::Response cut = grpc_answer();
+  cut.body = std::make_shared<const std::string>(cut.body->substr(0, cut.body->size() - 1));
+  EXPECT_EQ(grpc_refusal(grpc_call(), cut), Refusal::grpc_stream);
+  // An empty message is still one message.
+  EXPECT_FALSE(grpc_refusal(grpc_call(), grpc_answer("0", {}, "")));
+}
+
+TEST(CacheStorability, AGrpcAnswerFollowsTheHttpRules) {
+  EXPECT_EQ(grpc_refusal(grpc_call(), grpc_answer("0", {{"Set-Cookie", "s=1"}})),
+            Refusal::set_cookie);
+  EXPECT_EQ(grpc_refusal(grpc_call(), grpc_answer("0", {{"Cache-Control", "no-store"}})),
+            Refusal::no_store);
+  EXPECT_EQ(grpc_refusal(grpc_call(), grpc_answer("0", {{"Cache-Control", "private"}})),
+            Refusal::private_);
+  EXPECT_EQ(grpc_refusal(grpc_call(), grpc_answer("0", {}, std::string(120, 'x')),
+                         [] {
+                           RouteCacheRules small = rules();
+                           small.max_entry_bytes = 100;
+                           return small;
+                         }()),
+            Refusal::too_large);
+  const StorageDecision d = decide_grpc_storage(
+      grpc_call(), grpc_answer("0", {{"Cache-Control", "max-age=60"}}), rules());
+  ASSERT_TRUE(d.storable());
+  EXPECT_EQ(d.plan.fresh_for, seconds{60});
+  RouteCacheRules ignore = rules();
+  ignore.honour_cache_control = false;
+  EXPECT_FALSE(
+      grpc_refusal(grpc_call(), grpc_answer("0", {{"Cache-Control", "no-store"}}), ignore));
+}
+
+TEST(CacheStorability, AGrpcCallWithAuthorizationIsStoredUnderItsCredential) {
+  // The key holds the credential (grpc_call_key), so no public / s-maxage is needed.
+  const core::Request authed = grpc_call({{"authorization", "Bearer alice"}});
+  EXPECT_FALSE(grpc_refusal(authed, grpc_answer()));
+  EXPECT_NE(grpc_call_key(authed).primary, grpc_call_key(grpc_call()).primary);
+  // A GET with Authorization keeps RFC 9111 3.5's rule.
+  EXPECT_EQ(refusal(get({{"Authorization", "Bearer alice"}}), ok()), Refusal::authorization);
+}
+
 }  // namespace
 }  // namespace levee::layers::cache
