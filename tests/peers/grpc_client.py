@@ -4,7 +4,7 @@
   tests/peers/grpc_client.py --target 127.0.0.1:PORT --method /levee.test.Echo/Unary
       [--calls 100] [--concurrency 100] [--same-request | --distinct-requests]
       [--request TEXT | --request-base64 B64] [--authorization VALUE | --authorization-per-call]
-      [--metadata k=v ...] [--timeout-ms 10000] [--stream] [--channels 1]
+      [--metadata k=v ...] [--timeout-ms 10000] [--stream] [--channels 1] [--authority NAME]
       [--tls-ca PEM [--server-name NAME] [--tls-cert PEM --tls-key PEM]]
 
 Requests are opaque bytes (no generated code). --same-request sends the request bytes as they
@@ -12,7 +12,8 @@ are on every call (the default); --distinct-requests appends "-I" (I the call's 
 --authorization-per-call sends "authorization: Bearer token-I". --metadata values must be
 printable ASCII unless the key ends in -bin (binary metadata: the value's UTF-8 bytes). --stream makes the method a
 server-streaming one. --channels N spreads the calls round robin over N channels, each with
-its own connection. At most --concurrency calls are outstanding at a time; every call has the
+its own connection. --authority sets :authority (default: the target), so that calls through two
+proxies can name one service. At most --concurrency calls are outstanding at a time; every call has the
 deadline --timeout-ms, and the whole run is bounded by it as well.
 
 Prints one JSON document on stdout:
@@ -105,6 +106,7 @@ def parse_args(argv):
     parser.add_argument("--timeout-ms", type=int, default=10000)
     parser.add_argument("--stream", action="store_true", help="a server-streaming method")
     parser.add_argument("--channels", type=int, default=1)
+    parser.add_argument("--authority", help=":authority of every call (default: the target)")
     parser.add_argument("--tls-ca", help="PEM CA: speak h2 over TLS and verify the server")
     parser.add_argument("--server-name", help="name to verify in the server's certificate")
     parser.add_argument("--tls-cert", help="PEM client certificate chain")
@@ -152,6 +154,8 @@ def make_channel(args, index):
     # A local subchannel pool per channel: otherwise grpc shares one connection between
     # channels with the same target and arguments, and --channels would change nothing.
     options = [("grpc.use_local_subchannel_pool", 1), ("levee.channel_index", index)]
+    if args.authority:
+        options.append(("grpc.default_authority", args.authority))
     if args.tls_ca is None:
         return grpc.insecure_channel(args.target, options=options)
     if args.server_name:
