@@ -103,12 +103,12 @@ enum class UpstreamProtocol { http1, h2c, h2 };
 // TLS to an upstream (the tls_* keys of [upstreams.NAME]). Paths are absolute after loading
 // (a relative one is taken from the config file's directory).
 struct UpstreamTlsConfig {
-  bool enabled = false;      // `tls`, or implied by protocol = "h2"
-  std::string ca_file;       // PEM; empty: the system's default trust store
-  std::string server_name;   // SNI and the name verified; empty: the address's host
-  std::string client_cert;   // PEM, with client_key: both or neither
+  bool enabled = false;     // `tls`, or implied by protocol = "h2"
+  std::string ca_file;      // PEM; empty: the system's default trust store
+  std::string server_name;  // SNI and the name verified; empty: the address's host
+  std::string client_cert;  // PEM, with client_key: both or neither
   std::string client_key;
-  bool verify = true;        // false only for tests; logged loudly at start
+  bool verify = true;  // false only for tests; logged loudly at start
   bool operator==(const UpstreamTlsConfig&) const = default;
 };
 
