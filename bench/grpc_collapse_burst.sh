@@ -48,13 +48,6 @@
 # ("grpcio h2load"), ALONE_CALLS (20), REQUEST, AUTHORIZATION, OUT_DIR.
 set -euo pipefail
 
-if [[ -n ${AUTOGROUP_NICE:-} && -z ${BENCH_IN_OWN_SESSION:-} ]]; then
-  BENCH_IN_OWN_SESSION=1 exec setsid --wait "$0" "$@"
-fi
-if [[ -n ${AUTOGROUP_NICE:-} ]]; then
-  echo "$AUTOGROUP_NICE" >/proc/self/autogroup || { echo "cannot set the autogroup's nice" >&2; exit 1; }
-fi
-
 SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
 UPSTREAM_CPU=${UPSTREAM_CPU:-1}
@@ -63,6 +56,7 @@ LEVEE_ADMIN_PORT=${LEVEE_ADMIN_PORT:-19733}
 
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_own_session "$@"
 
 ROUNDS=${ROUNDS:-3}
 CALLS=${CALLS:-1000}

@@ -23,19 +23,8 @@
 # AUTOGROUP_NICE (unset; e.g. -10 as root, see below), LEVEE_BIN/UPSTREAM_BIN/NGINX_BIN, OUT_DIR,
 # KEEP_LOGS (0; 1 keeps h2load's per-request logs next to their histograms).
 #
-# AUTOGROUP_NICE: with the kernel's autogroup scheduling on (/proc/sys/kernel/sched_autogroup_enabled),
-# CPU time is shared fairly between sessions first, and NICE only ranks processes inside one
-# session, so a build started from another shell still takes its share of the proxy's core.
-# With AUTOGROUP_NICE set, the script re-runs itself in a new session (setsid) and gives that
-# session, which holds only what it starts, this nice value (/proc/self/autogroup).
+# AUTOGROUP_NICE: see bench_own_session in lib.sh.
 set -euo pipefail
-
-if [[ -n ${AUTOGROUP_NICE:-} && -z ${BENCH_IN_OWN_SESSION:-} ]]; then
-  BENCH_IN_OWN_SESSION=1 exec setsid --wait "$0" "$@"
-fi
-if [[ -n ${AUTOGROUP_NICE:-} ]]; then
-  echo "$AUTOGROUP_NICE" >/proc/self/autogroup || { echo "cannot set the autogroup's nice" >&2; exit 1; }
-fi
 
 SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
@@ -47,6 +36,7 @@ LEVEE_ADMIN_PORT=${LEVEE_ADMIN_PORT:-19723}
 
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_own_session "$@"
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}

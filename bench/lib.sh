@@ -265,3 +265,16 @@ vm_rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 established_on_port() { ss -Htn state established "sport = :$1" 2>/dev/null | wc -l; }
 
 load_average() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# AUTOGROUP_NICE: with the kernel's autogroup scheduling on (/proc/sys/kernel/sched_autogroup_enabled),
+# CPU time is shared between sessions first and NICE only ranks processes inside one session.
+# With AUTOGROUP_NICE set, the calling script re-runs itself in a session of its own (setsid)
+# and gives that session, which holds only what it starts, this nice value. Call it with the
+# script's arguments before anything is started.
+bench_own_session() {
+  [[ -n ${AUTOGROUP_NICE:-} ]] || return 0
+  if [[ -z ${BENCH_IN_OWN_SESSION:-} ]]; then
+    BENCH_IN_OWN_SESSION=1 exec setsid --wait "$0" "$@"
+  fi
+  echo "$AUTOGROUP_NICE" >/proc/self/autogroup || bench_die "cannot set the autogroup's nice"
+}

@@ -30,15 +30,9 @@
 # other sessions, such as builds), LEVEE_BIN, OUT_DIR.
 set -euo pipefail
 
-if [[ -n ${AUTOGROUP_NICE:-} && -z ${BENCH_IN_OWN_SESSION:-} ]]; then
-  BENCH_IN_OWN_SESSION=1 exec setsid --wait "$0" "$@"
-fi
-if [[ -n ${AUTOGROUP_NICE:-} ]]; then
-  echo "$AUTOGROUP_NICE" >/proc/self/autogroup || { echo "cannot set the autogroup's nice" >&2; exit 1; }
-fi
-
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_own_session "$@"
 
 ROUNDS=${ROUNDS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
