@@ -51,6 +51,8 @@ SharedCall::Head head_of(core::Response& response, bool shareable) {
   head.response.breaker_open = response.breaker_open;
   // A whole answer's trailers (gRPC's grpc-status) go to every member with its head; a
   // streamed one's come at its end (complete()).
+  // Shared by every member, as the headers are (most answers have none: no allocation).
+  if (!response.trailers.empty()) response.trailers.freeze();
   head.response.trailers = response.trailers;
   return head;
 }
@@ -108,6 +110,7 @@ void SharedCall::append_block(Block block) {
 
 void SharedCall::complete(core::Headers trailers) {
   if (!trailers.empty()) {
+    trailers.freeze();  // every member's copy shares one list
     std::lock_guard lock(mutex_);
     trailers_ = std::move(trailers);
   }

@@ -80,7 +80,7 @@ class SharedCall : public std::enable_shared_from_this<SharedCall> {
   // The body's clean end, with the trailer section that followed it (every member gets it).
   void complete(core::Headers trailers = {});
   void fail(core::BodyError error);
-  // The trailers complete() recorded; a copy, since every member takes them.
+  // The trailers complete() recorded, frozen: every member's copy shares one list.
   [[nodiscard]] core::Headers trailers();
   [[nodiscard]] std::size_t max_bytes() const noexcept { return max_bytes_; }
   // When the first of the slot's calls started, for the members' accounting; unset before.

@@ -53,7 +53,7 @@ class GrpcService {
                                 "deadline (grpc-timeout) passed before the upstream answered");
       }
     }
-    if (has_grpc_status(response) || response.status == 200) co_return response;
+    if (needs_no_mapping(response)) co_return response;
     if (metrics_.mapped != nullptr) metrics_.mapped->inc();
     co_return to_grpc_answer(std::move(response));
   }

@@ -116,8 +116,12 @@ bool has_grpc_status(const core::Response& response) noexcept {
   return response.headers.contains("grpc-status") || response.trailers.contains("grpc-status");
 }
 
+bool needs_no_mapping(const core::Response& response) noexcept {
+  return has_grpc_status(response) || response.status == 200;
+}
+
 core::Response to_grpc_answer(core::Response response) {
-  if (has_grpc_status(response) || response.status == 200) return response;
+  if (needs_no_mapping(response)) return response;
   // levee's own short text reason (the body of Response::text), or the upstream's status.
   std::string message(response.stream ? std::string_view{} : response.body_view());
   while (!message.empty() && (message.back() == '\n' || message.back() == '\r')) {

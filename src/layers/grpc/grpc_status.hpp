@@ -48,6 +48,9 @@ enum class StatusCode : std::uint8_t {
 
 // True when the answer already speaks gRPC: grpc-status in its headers or its trailers.
 [[nodiscard]] bool has_grpc_status(const core::Response& response) noexcept;
+// What a gRPC client can read as it is: an answer with grpc-status, or a 200 (whose trailers
+// the upstream owes; a missing grpc-status is the client's to report). Anything else is mapped.
+[[nodiscard]] bool needs_no_mapping(const core::Response& response) noexcept;
 
 // What a gRPC client must see for an answer without grpc-status: levee's own refusals (shed:
 // RESOURCE_EXHAUSTED with pushback; an open breaker: UNAVAILABLE with pushback; the upstream
