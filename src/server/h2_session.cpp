@@ -472,6 +472,7 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
       request.phases = &stream->phases;
       request.client = std::shared_ptr<core::ClientWatch>(stream, stream.get());
       stream->request_bytes = request.body.size();
+      stream->head_request = request.method == "HEAD";
       if (context_.access_log != nullptr) {
         stream->method_for_log = request.method;
         stream->target_for_log = request.target;
@@ -504,7 +505,7 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
   // Submits the answer's head and makes nghttp2 pull its body; a streamed body is read piece
   // by piece as nghttp2 takes each one (the client's window paces the route's source).
   asio::awaitable<void> answer(std::shared_ptr<H2Stream> stream, core::Response response) {
-    const bool head_request = stream->method_for_log == "HEAD";
+    const bool head_request = stream->head_request;
     const bool with_body = !head_request && status_has_body(response.status);
     stream->response = std::move(response);
     core::Response& out = stream->response;

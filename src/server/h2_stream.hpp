@@ -38,7 +38,8 @@ class H2Stream final : public std::enable_shared_from_this<H2Stream>, public cor
   bool body_over_limit = false;  // answered 413; the rest of the body is dropped
   std::size_t discarded = 0;     // body bytes dropped since
   bool reset_sent = false;
-  bool dispatched = false;  // the request went to its route (or was refused)
+  bool dispatched = false;    // the request went to its route (or was refused)
+  bool head_request = false;  // answered without a body
 
   // --- the answer ---
   core::Response response;
