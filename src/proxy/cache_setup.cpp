@@ -41,12 +41,25 @@ std::shared_ptr<cache::MemoryStore> make_cache_store(
   return store;
 }
 
+redis::RedisSettings make_redis_settings(const config::CacheConfig& cache) {
+  redis::RedisSettings settings;
+  if (cache.redis) {
+    settings.host = cache.redis->host;
+    settings.port = cache.redis->port;
+  }
+  settings.command_timeout = cache.redis_timeout;
+  settings.connect_timeout = cache.redis_connect_timeout;
+  settings.key_prefix = cache.redis_key_prefix;
+  return settings;
+}
+
+bool same_redis_connection(const redis::RedisSettings& a, const redis::RedisSettings& b) noexcept {
+  return a.host == b.host && a.port == b.port && a.command_timeout == b.command_timeout &&
+         a.connect_timeout == b.connect_timeout && a.key_prefix == b.key_prefix;
+}
+
 bool RedisTierSetup::same_connection(const RedisTierSetup& other) const noexcept {
-  return enabled == other.enabled && settings.host == other.settings.host &&
-         settings.port == other.settings.port &&
-         settings.command_timeout == other.settings.command_timeout &&
-         settings.connect_timeout == other.settings.connect_timeout &&
-         settings.key_prefix == other.settings.key_prefix;
+  return enabled == other.enabled && same_redis_connection(settings, other.settings);
 }
 
 RedisTierSetup make_redis_tier_setup(const config::Config& config, admin::Registry& registry) {
@@ -55,11 +68,7 @@ RedisTierSetup make_redis_tier_setup(const config::Config& config, admin::Regist
                                [](const config::RouteConfig& r) { return r.cache.enabled; });
   if (!any || !config.cache.redis) return setup;
   setup.enabled = true;
-  setup.settings.host = config.cache.redis->host;
-  setup.settings.port = config.cache.redis->port;
-  setup.settings.command_timeout = config.cache.redis_timeout;
-  setup.settings.connect_timeout = config.cache.redis_connect_timeout;
-  setup.settings.key_prefix = config.cache.redis_key_prefix;
+  setup.settings = make_redis_settings(config.cache);
   auto& errors = registry.ensure_counter_family(
       "levee_cache_redis_errors_total",
       "Redis commands of the shared cache tier that failed, by kind; each was a miss or a "

@@ -21,6 +21,13 @@ namespace levee::proxy {
     const config::Config& config, admin::Registry& registry,
     const std::shared_ptr<layers::cache::MemoryStore>& running = nullptr);
 
+// The connection settings [cache] gives every Redis client of levee (the cache's shared tier,
+// fleet collapsing).
+[[nodiscard]] redis::RedisSettings make_redis_settings(const config::CacheConfig& cache);
+// Two clients made with these settings would talk to the same Redis the same way.
+[[nodiscard]] bool same_redis_connection(const redis::RedisSettings& a,
+                                         const redis::RedisSettings& b) noexcept;
+
 // What each worker needs to open its own connection to the shared tier.
 struct RedisTierSetup {
   bool enabled = false;  // [cache] redis is set and some route caches
