@@ -28,6 +28,7 @@ packages=(
   libnghttp2-dev libssl-dev  # HTTP/2 framing and TLS (issue 20)
   # test and benchmark peers
   prometheus nginx wrk curl procps util-linux redis-server
+  redis-sentinel  # following a Redis primary through a Sentinel failover (issue 21)
   # HTTP/2 and gRPC peers nobody here wrote (issue 20): nghttp/h2load, nghttpd, a real gRPC
   # server and client in Python, openssl for throwaway test certificates
   nghttp2-client nghttp2-server python3-grpcio openssl
