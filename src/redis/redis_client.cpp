@@ -6,13 +6,16 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <stdexcept>
 #include <utility>
 
 #include "redis/asio_adapter.hpp"
+#include "redis/sentinel_discovery.hpp"
 
 namespace levee::redis {
 
@@ -80,9 +83,15 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
   Impl(boost::asio::any_io_executor executor, RedisSettings settings)
       : executor_(std::move(executor)),
         settings_(std::move(settings)),
+        target_{settings_.host, settings_.port},
         backoff_(settings_.reconnect_backoff_min),
         connect_deadline_(executor_),
-        retry_timer_(executor_) {}
+        retry_timer_(executor_) {
+    if (!settings_.sentinels.empty()) {
+      discovery_ = std::make_shared<SentinelDiscovery>(
+          executor_, settings_.sentinels, settings_.master_name, settings_.connect_timeout);
+    }
+  }
 
   ~Impl() { close(); }
   Impl(const Impl&) = delete;
@@ -119,6 +128,13 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
   static void on_disconnect(const redisAsyncContext* context, int status);
   static void on_reply(redisAsyncContext* context, void* reply, void* privdata);
 
+  void connect_to_target();
+  void discover_then_connect();
+  static boost::asio::awaitable<void> run_discovery(std::shared_ptr<SentinelDiscovery> discovery,
+                                                    std::weak_ptr<Impl> weak);
+  void discovered(DiscoveryResult result);
+  void demoted(std::uint64_t attempt);
+  [[nodiscard]] std::string target_name() const;
   void established();
   void connect_failed(std::string_view why);
   void connect_timed_out(std::uint64_t attempt);
@@ -135,6 +151,12 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
   redisAsyncContext* context_ = nullptr;
   bool connected_ = false;
   bool closed_ = false;
+  // With sentinels: the one asking them (null without), whether it is asking now, and whether
+  // it has named a primary yet (target_ holds it then).
+  std::shared_ptr<SentinelDiscovery> discovery_;
+  bool discovering_ = false;
+  bool discovered_ = false;
+  RedisAddress target_;  // the node connected to or connecting to
   bool ever_connected_ = false;
   bool failing_ = false;       // the last attempt failed; log only the first of a streak
   std::uint64_t attempt_ = 0;  // generation of the latest connect attempt
@@ -146,9 +168,58 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
 };
 
 void RedisClient::Impl::connect() {
-  if (closed_ || context_ != nullptr) return;
+  if (closed_ || context_ != nullptr || discovering_) return;
+  if (discovery_) {
+    discover_then_connect();
+  } else {
+    connect_to_target();
+  }
+}
+
+void RedisClient::Impl::discover_then_connect() {
+  discovering_ = true;
+  // The Impl's lifetime is not tied to the discovery's: both hold only a weak reference.
+  boost::asio::co_spawn(executor_, run_discovery(discovery_, weak_from_this()),
+                        [weak = weak_from_this()](std::exception_ptr error) {
+                          const auto self = weak.lock();
+                          if (self && error) {
+                            self->discovered(core::unexpected(std::string("discovery failed")));
+                          }
+                        });
+}
+
+boost::asio::awaitable<void> RedisClient::Impl::run_discovery(
+    std::shared_ptr<SentinelDiscovery> discovery, std::weak_ptr<Impl> weak) {
+  auto result = co_await SentinelDiscovery::find_primary(std::move(discovery));
+  if (const auto self = weak.lock()) self->discovered(std::move(result));
+}
+
+void RedisClient::Impl::discovered(DiscoveryResult result) {
+  discovering_ = false;
+  if (closed_) return;
+  if (!result) {
+    ++stats_.discovery_failures;
+    connect_failed(result.error());
+    return;
+  }
+  const DiscoveredPrimary& found = result.value();
+  if (!discovered_ || found.primary != target_) {
+    spdlog::info("redis: primary for {} is {} (from sentinel {})", settings_.master_name,
+                 found.primary.to_string(), found.sentinel.to_string());
+  }
+  discovered_ = true;
+  target_ = found.primary;
+  connect_to_target();
+}
+
+std::string RedisClient::Impl::target_name() const {
+  if (discovery_ && !discovered_) return "the primary for " + settings_.master_name;
+  return target_.to_string();
+}
+
+void RedisClient::Impl::connect_to_target() {
   const auto attempt = ++attempt_;
-  redisAsyncContext* context = redisAsyncConnect(settings_.host.c_str(), settings_.port);
+  redisAsyncContext* context = redisAsyncConnect(target_.host.c_str(), target_.port);
   if (context == nullptr) {
     connect_failed("cannot allocate a connection");
     return;
@@ -181,6 +252,7 @@ void RedisClient::Impl::connect() {
 void RedisClient::Impl::close() noexcept {
   if (closed_) return;
   closed_ = true;
+  if (discovery_) discovery_->cancel();
   connect_deadline_.cancel();
   retry_timer_.cancel();
   connected_ = false;
@@ -260,15 +332,14 @@ void RedisClient::Impl::established() {
   ++stats_.connects;
   if (ever_connected_) ++stats_.reconnects;
   ever_connected_ = true;
-  spdlog::info("redis: connected to {}:{}", settings_.host, settings_.port);
+  spdlog::info("redis: connected to {}", target_name());
 }
 
 void RedisClient::Impl::connect_failed(std::string_view why) {
   connect_deadline_.cancel();
   ++stats_.connect_failures;
   if (!failing_) {
-    spdlog::warn("redis: cannot connect to {}:{}: {}; retrying in the background", settings_.host,
-                 settings_.port, why);
+    spdlog::warn("redis: cannot connect to {}: {}; retrying in the background", target_name(), why);
   }
   failing_ = true;
   schedule_retry();
@@ -288,7 +359,7 @@ void RedisClient::Impl::lost(const char* why) {
   connected_ = false;
   if (closed_) return;
   ++stats_.disconnects;
-  spdlog::warn("redis: connection to {}:{} lost: {}", settings_.host, settings_.port, why);
+  spdlog::warn("redis: connection to {} lost: {}", target_name(), why);
   schedule_retry();
 }
 
@@ -310,6 +381,16 @@ void RedisClient::Impl::reply_arrived(const PendingCommand& pending, const redis
         protocol ? RedisErrorKind::protocol : RedisErrorKind::not_connected, std::move(message))));
   } else {
     ++stats_.replies;
+    if (discovery_ && connected_ && reply->type == REDIS_REPLY_ERROR && reply->str != nullptr &&
+        std::string_view(reply->str, reply->len).starts_with("READONLY")) {
+      // The node was demoted to a replica (a failover): refuse further commands now, and drop
+      // the connection outside hiredis's callback so the reconnect asks the sentinels again.
+      // (Without sentinels there is nowhere else to go: the error is only reported.)
+      connected_ = false;
+      boost::asio::post(executor_, [weak = weak_from_this(), attempt = attempt_] {
+        if (const auto self = weak.lock()) self->demoted(attempt);
+      });
+    }
     Reply copy;
     copy.type = reply->type;
     copy.integer = reply->integer;
@@ -317,6 +398,16 @@ void RedisClient::Impl::reply_arrived(const PendingCommand& pending, const redis
     op->outcome.emplace(std::move(copy));
   }
   op->timer.cancel();
+}
+
+void RedisClient::Impl::demoted(std::uint64_t attempt) {
+  // The connection may have ended meanwhile, and a new one begun.
+  if (closed_ || attempt != attempt_ || context_ == nullptr) return;
+  ++stats_.demotions;
+  spdlog::warn("redis: {} answered READONLY (demoted to a replica); reconnecting",
+               target_.to_string());
+  // Fails the commands still in flight, then runs on_disconnect, which schedules the retry.
+  redisAsyncFree(context_);
 }
 
 void RedisClient::Impl::schedule_retry() {
@@ -385,10 +476,18 @@ boost::asio::awaitable<RedisResult<void>> run_status(std::shared_ptr<Impl> impl,
 }  // namespace
 
 RedisClient::RedisClient(boost::asio::any_io_executor executor, RedisSettings settings) {
-  boost::system::error_code ec;
-  (void)boost::asio::ip::make_address(settings.host, ec);
-  if (ec) {
-    throw std::invalid_argument("redis host must be an IP address, not '" + settings.host + "'");
+  const auto require_ip = [](const std::string& host) {
+    boost::system::error_code ec;
+    (void)boost::asio::ip::make_address(host, ec);
+    if (ec) throw std::invalid_argument("redis host must be an IP address, not '" + host + "'");
+  };
+  if (settings.sentinels.empty()) {
+    require_ip(settings.host);
+  } else {
+    for (const RedisAddress& sentinel : settings.sentinels) require_ip(sentinel.host);
+    if (settings.master_name.empty()) {
+      throw std::invalid_argument("redis sentinels need the name of the primary they monitor");
+    }
   }
   if (settings.connect_timeout <= Duration::zero() ||
       settings.command_timeout <= Duration::zero() ||

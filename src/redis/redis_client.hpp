@@ -3,10 +3,16 @@
 // worker, driven by that worker's io_context through hiredis's async API (asio_adapter.hpp).
 //
 // Threading: construct, call, and destroy the client on the thread that runs the executor's
-// io_context; nothing here is thread-safe and nothing ever blocks that thread. `host` must
-// be an IP literal (a name would need a blocking resolver); the constructor throws
-// std::invalid_argument otherwise (start-up only). The process must ignore SIGPIPE (levee's
-// main does): hiredis writes with write(2), which raises it on a connection the peer reset.
+// io_context; nothing here is thread-safe and nothing ever blocks that thread. `host` and
+// each sentinel's host must be IP literals (a name would need a blocking resolver); the
+// constructor throws std::invalid_argument otherwise (start-up only), or when sentinels come
+// without a master_name. The process must ignore SIGPIPE (levee's main does): hiredis writes with
+// write(2), which raises it on a connection the peer reset.
+//
+// Sentinel: with `sentinels` set, each connect attempt first asks them for the primary's
+// address (bounded by connect_timeout per sentinel, never blocking), then connects there. A
+// reply starting with READONLY means the node was demoted to a replica: the client drops the
+// connection (commands fail with `not_connected` from then on) and asks the sentinels again.
 //
 // Connection: the constructor starts connecting at once; a connect that has not finished
 // within `connect_timeout` is abandoned. While the client is not connected, every command
@@ -42,6 +48,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -49,9 +56,21 @@ namespace levee::redis {
 
 using Duration = std::chrono::steady_clock::duration;
 
+// One Redis node or sentinel: an IP literal and a port.
+struct RedisAddress {
+  std::string host;
+  std::uint16_t port = 0;
+  [[nodiscard]] std::string to_string() const { return host + ":" + std::to_string(port); }
+  bool operator==(const RedisAddress&) const = default;
+};
+
 struct RedisSettings {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
+  // When not empty, host and port are ignored: before each connect the client asks these
+  // sentinels in turn where the primary named `master_name` is (sentinel_discovery.hpp).
+  std::vector<RedisAddress> sentinels;
+  std::string master_name;
   Duration connect_timeout = std::chrono::milliseconds(200);
   Duration command_timeout = std::chrono::milliseconds(50);
   std::size_t max_pending = 1024;  // commands in flight; beyond: fail fast with `overloaded`
@@ -101,6 +120,11 @@ struct RedisStats {
   std::uint64_t reconnects = 0;        // connections established after an earlier one ended
   std::uint64_t connect_failures = 0;  // attempts refused, failed or over connect_timeout
   std::uint64_t disconnects = 0;       // established connections lost (not shutdown())
+
+  // With sentinels only.
+  std::uint64_t demotions = 0;           // connections dropped: the node answered READONLY
+  std::uint64_t discovery_failures = 0;  // attempts for which no sentinel named a primary
+
   std::array<std::uint64_t, redis_error_kind_count> errors{};  // by RedisErrorKind
 
   [[nodiscard]] std::uint64_t errors_of(RedisErrorKind kind) const noexcept {
