@@ -219,9 +219,17 @@ struct RouteCacheConfig {
 struct CacheConfig {
   std::uint64_t max_bytes = 256ull * 1024 * 1024;  // the memory tier's budget (LRU)
   std::optional<Endpoint> redis;                   // the shared tier; absent = memory only
+  // Or the shared tier's primary as Redis Sentinel names it (exclusive with `redis`): the
+  // sentinels asked in turn, and the name they monitor it under.
+  std::vector<Endpoint> redis_sentinels;
+  std::string redis_master_name;
   Duration redis_timeout = std::chrono::milliseconds(50);
   Duration redis_connect_timeout = std::chrono::milliseconds(200);
   std::string redis_key_prefix = "levee:";
+  // A Redis is configured, directly or through sentinels.
+  [[nodiscard]] bool has_redis() const noexcept {
+    return redis.has_value() || !redis_sentinels.empty();
+  }
   bool operator==(const CacheConfig&) const = default;
 };
 

@@ -179,13 +179,20 @@ void check_files(const Config& config, std::vector<ConfigError>& errors) {
 void check_redis(const Config& config, std::vector<ConfigError>& errors) {
   const bool caches = std::any_of(config.routes.begin(), config.routes.end(),
                                   [](const RouteConfig& route) { return route.cache.enabled; });
-  if (!caches || !config.cache.redis) return;
-  boost::system::error_code ec;
-  (void)asio::ip::make_address(config.cache.redis->host, ec);
-  if (ec) {
-    errors.push_back(error_at(config, "cache.redis",
-                              "the Redis host must be an IP address, not a name: " +
-                                  in_quotes(config.cache.redis->to_string())));
+  if (!caches || !config.cache.has_redis()) return;
+  const auto check = [&](const Endpoint& endpoint, const std::string& key, std::string_view what) {
+    boost::system::error_code ec;
+    (void)asio::ip::make_address(endpoint.host, ec);
+    if (ec) {
+      errors.push_back(error_at(config, key,
+                                std::string(what) + " must be an IP address, not a name: " +
+                                    in_quotes(endpoint.to_string())));
+    }
+  };
+  if (config.cache.redis) check(*config.cache.redis, "cache.redis", "the Redis host");
+  for (std::size_t i = 0; i < config.cache.redis_sentinels.size(); ++i) {
+    check(config.cache.redis_sentinels[i], "cache.redis_sentinels[" + std::to_string(i) + "]",
+          "a sentinel's host");
   }
 }
 

@@ -18,7 +18,8 @@
 //   ending in a number, such as 999.1.1.1, fails at once without asking a nameserver); the
 //   first listen address, the one serve binds, must also be an address of this machine
 //   (probed by binding its port 0).
-// - cache.redis, when a route caches: an IP address (the Redis client takes no host name).
+// - cache.redis and cache.redis_sentinels, when a route caches: IP addresses (the Redis
+//   client takes no host name).
 // - upstreams.NAME.tls_ca_file, tls_client_cert, tls_client_key: readable PEM that loads into
 //   the upstream's TLS client context, the key matching the certificate.
 // - log.access_log, and telemetry.path with sink = "jsonl": the file can be opened for

@@ -1,7 +1,9 @@
 #include "config/resilience_sections.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
+#include <vector>
 
 namespace levee::config::detail {
 
@@ -15,9 +17,10 @@ constexpr std::array breaker_fields{
 };
 
 constexpr std::array cache_fields{
-    Field{"max_bytes", Kind::size},          Field{"redis", Kind::address},
-    Field{"redis_timeout", Kind::duration},  Field{"redis_connect_timeout", Kind::duration},
-    Field{"redis_key_prefix", Kind::string},
+    Field{"max_bytes", Kind::size},           Field{"redis", Kind::address},
+    Field{"redis_timeout", Kind::duration},   Field{"redis_connect_timeout", Kind::duration},
+    Field{"redis_key_prefix", Kind::string},  Field{"redis_sentinels", Kind::list},
+    Field{"redis_master_name", Kind::string},
 };
 
 constexpr std::array route_cache_fields{
@@ -39,6 +42,68 @@ const toml::table* sub_table(TableReader& parent, std::string_view key, const st
   const toml::table* table = node->as_table();
   if (table == nullptr) parent.report(key, "expected a table ([" + path + "])" + found(*node));
   return table;
+}
+
+// redis_sentinels: a non-empty list of distinct "IP:port" strings, each checked as `redis` is.
+std::vector<Endpoint> read_sentinels(TableReader& reader) {
+  const toml::node* node = reader.find("redis_sentinels");
+  if (node == nullptr) return {};
+  const toml::array* array = node->as_array();
+  if (array == nullptr) {
+    reader.report("redis_sentinels",
+                  "expected an array of addresses such as [\"127.0.0.1:26379\"]" + found(*node));
+    return {};
+  }
+  if (array->empty()) {
+    reader.report("redis_sentinels", "list at least one sentinel (or leave the key out)");
+    return {};
+  }
+  std::vector<Endpoint> sentinels;
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const toml::node& element = *array->get(i);
+    const std::string key = index_path(reader.key_path("redis_sentinels"), i);
+    const auto* text = element.as_string();
+    if (text == nullptr) {
+      reader.report_at(element, key,
+                       "expected an address string such as \"127.0.0.1:26379\"" + found(element));
+      continue;
+    }
+    auto parsed = parse_endpoint_checked(text->get());
+    if (!parsed.endpoint) {
+      reader.report_at(element, key,
+                       "invalid address " + quoted(text->get()) + ": " + parsed.problem);
+    } else if (std::find(sentinels.begin(), sentinels.end(), *parsed.endpoint) != sentinels.end()) {
+      reader.report_at(element, key, "duplicate sentinel " + quoted(text->get()));
+    } else {
+      sentinels.push_back(std::move(*parsed.endpoint));
+    }
+  }
+  return sentinels;
+}
+
+// The shared tier's Redis: one server (`redis`), or the primary the sentinels name.
+void read_redis_location(TableReader& reader, CacheConfig& cache) {
+  if (reader.find("redis") != nullptr) {
+    if (auto redis = reader.endpoint("redis")) cache.redis = std::move(*redis);
+  }
+  const bool has_sentinels = reader.find("redis_sentinels") != nullptr;
+  if (has_sentinels) cache.redis_sentinels = read_sentinels(reader);
+  auto master_name = reader.string("redis_master_name");
+  if (has_sentinels && reader.find("redis") != nullptr) {
+    reader.report("redis_sentinels",
+                  "give either redis (one server) or redis_sentinels (a primary found through "
+                  "Sentinel), not both");
+  }
+  if (master_name && master_name->empty()) {
+    reader.report("redis_master_name", "must not be empty");
+  } else if (master_name && !has_sentinels) {
+    reader.report("redis_master_name", "only means something with redis_sentinels");
+  } else if (!master_name && has_sentinels) {
+    reader.report("redis_sentinels",
+                  "needs redis_master_name, the name the sentinels monitor the primary under");
+  } else if (master_name) {
+    cache.redis_master_name = std::move(*master_name);
+  }
 }
 
 }  // namespace
@@ -74,9 +139,7 @@ void read_breaker(TableReader& upstream_reader, const std::string& upstream_path
 void read_cache(const toml::table& table, CacheConfig& cache, Diagnostics& diagnostics) {
   TableReader reader(table, "cache", cache_fields, diagnostics);
   assign(cache.max_bytes, reader.size("max_bytes", 0, 1024 * gib));
-  if (reader.find("redis") != nullptr) {
-    if (auto redis = reader.endpoint("redis")) cache.redis = std::move(*redis);
-  }
+  read_redis_location(reader, cache);
   read_bounded(reader, "redis_timeout", k_max_redis_timeout, Zero::rejected, cache.redis_timeout);
   read_bounded(reader, "redis_connect_timeout", k_max_redis_timeout, Zero::rejected,
                cache.redis_connect_timeout);

@@ -47,6 +47,10 @@ redis::RedisSettings make_redis_settings(const config::CacheConfig& cache) {
     settings.host = cache.redis->host;
     settings.port = cache.redis->port;
   }
+  for (const config::Endpoint& sentinel : cache.redis_sentinels) {
+    settings.sentinels.push_back(redis::RedisAddress{sentinel.host, sentinel.port});
+  }
+  settings.master_name = cache.redis_master_name;
   settings.command_timeout = cache.redis_timeout;
   settings.connect_timeout = cache.redis_connect_timeout;
   settings.key_prefix = cache.redis_key_prefix;
@@ -54,7 +58,8 @@ redis::RedisSettings make_redis_settings(const config::CacheConfig& cache) {
 }
 
 bool same_redis_connection(const redis::RedisSettings& a, const redis::RedisSettings& b) noexcept {
-  return a.host == b.host && a.port == b.port && a.command_timeout == b.command_timeout &&
+  return a.host == b.host && a.port == b.port && a.sentinels == b.sentinels &&
+         a.master_name == b.master_name && a.command_timeout == b.command_timeout &&
          a.connect_timeout == b.connect_timeout && a.key_prefix == b.key_prefix;
 }
 
@@ -66,7 +71,7 @@ RedisTierSetup make_redis_tier_setup(const config::Config& config, admin::Regist
   RedisTierSetup setup;
   const bool any = std::any_of(config.routes.begin(), config.routes.end(),
                                [](const config::RouteConfig& r) { return r.cache.enabled; });
-  if (!any || !config.cache.redis) return setup;
+  if (!any || !config.cache.has_redis()) return setup;
   setup.enabled = true;
   setup.settings = make_redis_settings(config.cache);
   auto& errors = registry.ensure_counter_family(
