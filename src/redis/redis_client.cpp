@@ -178,7 +178,8 @@ void RedisClient::Impl::connect() {
 
 void RedisClient::Impl::discover_then_connect() {
   discovering_ = true;
-  // The Impl's lifetime is not tied to the discovery's: both hold only a weak reference.
+  // The io_context owns the frame. It holds the discovery (alive while it asks) and only a
+  // weak reference to this Impl, so a client destroyed meanwhile is not kept alive by it.
   boost::asio::co_spawn(executor_, run_discovery(discovery_, weak_from_this()),
                         [weak = weak_from_this()](std::exception_ptr error) {
                           const auto self = weak.lock();
@@ -199,6 +200,7 @@ void RedisClient::Impl::discovered(DiscoveryResult result) {
   if (closed_) return;
   if (!result) {
     ++stats_.discovery_failures;
+    discovered_ = false;  // no primary known now; the next one named is logged again
     connect_failed(result.error());
     return;
   }

@@ -105,11 +105,10 @@ asio::awaitable<DiscoveryResult> SentinelDiscovery::find_primary(
     problems += "sentinel " + sentinel.to_string() + ": " + answer.error();
   }
   if (self->cancelled_) co_return core::unexpected(std::string("cancelled"));
-  co_return core::unexpected("no sentinel named the primary for " + self->master_name_ + " (" +
-                             problems + ")");
+  co_return core::unexpected("no sentinel named it (" + problems + ")");
 }
 
-asio::awaitable<AddressResult> SentinelDiscovery::ask(const RedisAddress& sentinel) {
+asio::awaitable<AddressResult> SentinelDiscovery::ask(RedisAddress sentinel) {
   boost::system::error_code ec;
   const auto ip = asio::ip::make_address(sentinel.host, ec);
   if (ec) co_return core::unexpected(std::string("not an IP address"));

@@ -55,7 +55,7 @@ class SentinelDiscovery : public std::enable_shared_from_this<SentinelDiscovery>
 
  private:
   [[nodiscard]] boost::asio::awaitable<core::Result<RedisAddress, std::string>> ask(
-      const RedisAddress& sentinel);
+      RedisAddress sentinel);
   [[nodiscard]] boost::asio::awaitable<core::Result<RedisAddress, std::string>> exchange(
       boost::asio::ip::tcp::endpoint endpoint);
   [[nodiscard]] std::string describe(boost::system::error_code ec) const;
