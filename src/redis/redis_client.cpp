@@ -181,7 +181,7 @@ void RedisClient::Impl::discover_then_connect() {
   // The io_context owns the frame. It holds the discovery (alive while it asks) and only a
   // weak reference to this Impl, so a client destroyed meanwhile is not kept alive by it.
   boost::asio::co_spawn(executor_, run_discovery(discovery_, weak_from_this()),
-                        [weak = weak_from_this()](std::exception_ptr error) {
+                        [weak = weak_from_this()](const std::exception_ptr& error) {
                           const auto self = weak.lock();
                           if (self && error) {
                             self->discovered(core::unexpected(std::string("discovery failed")));
