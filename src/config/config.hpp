@@ -174,6 +174,13 @@ struct CollapseConfig {
                                    "accept-language"};
   std::vector<std::string> methods = {"GET", "HEAD"};  // others key on their body too
   bool debug_header = false;                           // X-Levee-Collapse on collapsed answers
+  // Fleet collapsing (docs/fleet.md): one upstream call per key across every instance that
+  // shares [cache] redis. Zero durations mean their defaults, resolved by the collapse layer.
+  bool fleet = false;
+  Duration lease_ttl{0};                        // 0: the upstream's request_timeout
+  Duration fleet_wait{0};                       // 0: max_wait
+  Duration fleet_stale{0};                      // 0: never serve a stale answer to a waiter
+  std::uint64_t fleet_max_bytes = 1024 * 1024;  // larger answers stay with their holder
   bool operator==(const CollapseConfig&) const = default;
 };
 

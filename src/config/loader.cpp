@@ -379,7 +379,7 @@ void read_routes(const toml::node* node, bool check_upstreams, Config& config,
       route.upstream = std::move(*upstream);
     }
     read_mode(reader, route.mode);
-    read_collapse(reader, path, route, diagnostics);
+    read_collapse(reader, path, route, diagnostics, config.cache.has_redis());
     read_batch(reader, path, route, diagnostics);
     read_route_cache(reader, path, route, diagnostics);
     read_admission(reader, route);

@@ -38,13 +38,16 @@ constexpr std::array batch_schema{
 };
 
 constexpr std::array collapse_schema{
-    Field{"strategy", Kind::string},   Field{"max_waiters", Kind::integer},
-    Field{"max_slots", Kind::integer}, Field{"vary", Kind::list},
-    Field{"methods", Kind::list},      Field{"debug_header", Kind::boolean},
-    Field{"policy", Kind::string},     Field{"max_wait", Kind::duration},
-    Field{"preset", Kind::string},     Field{"leader_age", Kind::duration},
-    Field{"model", Kind::string},      Field{"reduction_slack", Kind::number},
-    Field{"tick", Kind::duration},     Field{"decision_deadline", Kind::duration},
+    Field{"strategy", Kind::string},      Field{"max_waiters", Kind::integer},
+    Field{"max_slots", Kind::integer},    Field{"vary", Kind::list},
+    Field{"methods", Kind::list},         Field{"debug_header", Kind::boolean},
+    Field{"policy", Kind::string},        Field{"max_wait", Kind::duration},
+    Field{"preset", Kind::string},        Field{"leader_age", Kind::duration},
+    Field{"model", Kind::string},         Field{"reduction_slack", Kind::number},
+    Field{"tick", Kind::duration},        Field{"decision_deadline", Kind::duration},
+    Field{"fleet", Kind::boolean},        Field{"lease_ttl", Kind::duration},
+    Field{"fleet_wait", Kind::duration},  Field{"fleet_stale", Kind::duration},
+    Field{"fleet_max_bytes", Kind::size},
 };
 
 }  // namespace
@@ -300,9 +303,30 @@ void read_grpc(TableReader& reader, RouteConfig& route, bool collapse_methods_se
   if (!collapse_methods_set) route.collapse.methods = {"POST"};
 }
 
+// Fleet collapsing's keys; the others are meaningless without `fleet = true`.
+void read_fleet(TableReader& reader, CollapseConfig& collapse, bool redis_configured) {
+  read_flag(reader, "fleet", collapse.fleet);
+  if (collapse.fleet && !redis_configured) {
+    reader.report("fleet",
+                  "fleet = true needs the shared Redis of [cache] (redis = \"HOST:PORT\")");
+  }
+  constexpr auto k_max_lease = std::chrono::minutes(10);
+  read_bounded(reader, "lease_ttl", k_max_lease, Zero::rejected, collapse.lease_ttl);
+  read_bounded(reader, "fleet_wait", k_max_lease, Zero::rejected, collapse.fleet_wait);
+  read_bounded(reader, "fleet_stale", k_max_lease, Zero::allowed, collapse.fleet_stale);
+  assign(collapse.fleet_max_bytes, reader.size("fleet_max_bytes", 1, 512ull * 1024 * 1024));
+  if (!collapse.fleet) {
+    for (const char* key : {"lease_ttl", "fleet_wait", "fleet_stale", "fleet_max_bytes"}) {
+      if (reader.find(key) != nullptr) {
+        reader.report(key, std::string(key) + " applies only with fleet = true");
+      }
+    }
+  }
+}
+
 // [routes.collapse]: only with mode = "collapse"; absent keys keep their defaults.
 void read_collapse(TableReader& route_reader, const std::string& route_path, RouteConfig& route,
-                   Diagnostics& diagnostics) {
+                   Diagnostics& diagnostics, bool redis_configured) {
   const toml::node* node = route_reader.find("collapse");
   if (node == nullptr) return;
   const toml::table* table = node->as_table();
@@ -377,6 +401,7 @@ void read_collapse(TableReader& route_reader, const std::string& route_path, Rou
       collapse.methods = std::move(methods);
     }
   }
+  read_fleet(reader, collapse, redis_configured);
   if (const toml::node* vary = reader.find("vary")) {
     const toml::array* array = vary->as_array();
     if (array == nullptr) {

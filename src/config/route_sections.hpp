@@ -14,8 +14,9 @@ namespace levee::config::detail {
 // A list of HTTP methods at `methods`, each checked; empty when absent or wrong.
 [[nodiscard]] std::vector<std::string> read_methods(TableReader& reader);
 // [routes.collapse]: only with mode = "collapse"; absent keys keep their defaults.
+// `redis_configured`: [cache] names a Redis, which fleet = true needs.
 void read_collapse(TableReader& route_reader, const std::string& route_path, RouteConfig& route,
-                   Diagnostics& diagnostics);
+                   Diagnostics& diagnostics, bool redis_configured);
 // [routes.batch]: required with mode = "batch".
 void read_batch(TableReader& route_reader, const std::string& route_path, RouteConfig& route,
                 Diagnostics& diagnostics);

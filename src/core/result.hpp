@@ -31,6 +31,10 @@ class [[nodiscard]] Result {
     assert(ok());
     return std::get<0>(state_);
   }
+  [[nodiscard]] const T& value() const& {
+    assert(ok());
+    return std::get<0>(state_);
+  }
   [[nodiscard]] T&& value() && {
     assert(ok());
     return std::get<0>(std::move(state_));

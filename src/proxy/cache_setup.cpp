@@ -85,4 +85,15 @@ RedisTierSetup make_redis_tier_setup(const config::Config& config, admin::Regist
   return setup;
 }
 
+FleetSetup make_fleet_setup(const config::Config& config) {
+  FleetSetup setup;
+  setup.enabled =
+      config.cache.has_redis() &&
+      std::any_of(config.routes.begin(), config.routes.end(), [](const config::RouteConfig& r) {
+        return r.mode == config::RouteMode::collapse && r.collapse.fleet;
+      });
+  if (setup.enabled) setup.settings = make_redis_settings(config.cache);
+  return setup;
+}
+
 }  // namespace levee::proxy

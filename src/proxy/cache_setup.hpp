@@ -41,4 +41,15 @@ struct RedisTierSetup {
 [[nodiscard]] RedisTierSetup make_redis_tier_setup(const config::Config& config,
                                                    admin::Registry& registry);
 
+// What each worker needs to open its connections for fleet collapsing (docs/fleet.md).
+struct FleetSetup {
+  bool enabled = false;  // some route has fleet = true (which needs [cache] redis)
+  redis::RedisSettings settings;
+  [[nodiscard]] bool same_connection(const FleetSetup& other) const noexcept {
+    return enabled == other.enabled && same_redis_connection(settings, other.settings);
+  }
+};
+
+[[nodiscard]] FleetSetup make_fleet_setup(const config::Config& config);
+
 }  // namespace levee::proxy

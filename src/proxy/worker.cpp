@@ -6,6 +6,7 @@
 
 #include "admin/metrics.hpp"
 #include "layers/cache/redis_tier.hpp"
+#include "layers/collapse/fleet/fleet_client.hpp"
 
 namespace levee::proxy {
 
@@ -37,6 +38,7 @@ Worker::~Worker() {
   stop();
   join();
   for (auto& [setup, tier] : redis_tiers_) tier->shutdown();
+  for (auto& [setup, fleet] : fleet_clients_) fleet->shutdown();
   // Sockets must go before the io_context that serves them; the pools themselves outlive it.
   for (auto& link : links_) {
     link->pool.close_idle();
@@ -64,9 +66,20 @@ layers::cache::SharedTier* Worker::tier_for(const RedisTierSetup& setup) {
   return redis_tiers_.back().second.get();
 }
 
+std::shared_ptr<layers::collapse::fleet::FleetClient> Worker::fleet_for(const FleetSetup& setup) {
+  if (!setup.enabled) return nullptr;
+  for (auto& [made_for, fleet] : fleet_clients_) {
+    if (made_for.same_connection(setup)) return fleet;
+  }
+  fleet_clients_.emplace_back(setup, std::make_shared<layers::collapse::fleet::FleetClient>(
+                                         io_.get_executor(), setup.settings));
+  return fleet_clients_.back().second;
+}
+
 std::shared_ptr<runtime::WorkerRoutes> Worker::build(
     std::shared_ptr<const runtime::Snapshot> snapshot) {
   layers::cache::SharedTier* tier = tier_for(snapshot->redis);
+  const auto fleet = fleet_for(snapshot->fleet);
   std::vector<router::Route> routes;
   routes.reserve(snapshot->routes.size());
   for (const auto& route : snapshot->routes) {
@@ -74,7 +87,8 @@ std::shared_ptr<runtime::WorkerRoutes> Worker::build(
     const config::UpstreamConfig* upstream = snapshot->config->find_upstream(config.upstream);
     UpstreamLink& link = link_for(*upstream, snapshot->endpoints.at(config.upstream),
                                   snapshot->guards.at(config.upstream).transport);
-    runtime::WorkerLinks links{&link.client, config.cache.enabled ? tier : nullptr, index_};
+    runtime::WorkerLinks links{&link.client, config.cache.enabled ? tier : nullptr, index_,
+                               config.collapse.fleet ? fleet : nullptr};
     routes.push_back(router::Route{config.name, route->chain(links)});
   }
   auto table = snapshot->table;

@@ -89,6 +89,8 @@ class Worker {
                                        const std::vector<boost::asio::ip::tcp::endpoint>& at,
                                        const upstream::TransportPtr& transport);
   [[nodiscard]] layers::cache::SharedTier* tier_for(const RedisTierSetup& setup);
+  [[nodiscard]] std::shared_ptr<layers::collapse::fleet::FleetClient> fleet_for(
+      const FleetSetup& setup);
   // Closes the idle connections of pools the installed configuration does not use.
   void retire_unused_links();
 
@@ -107,6 +109,8 @@ class Worker {
   // After io_, so that their clients' timers and descriptors go before io_; frames destroyed
   // with io_ that still hold one end it there. Never shrinks before ~Worker either.
   std::vector<std::pair<RedisTierSetup, std::shared_ptr<layers::cache::RedisTier>>> redis_tiers_;
+  std::vector<std::pair<FleetSetup, std::shared_ptr<layers::collapse::fleet::FleetClient>>>
+      fleet_clients_;
   std::thread thread_;
 };
 

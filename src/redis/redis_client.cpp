@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <list>
 #include <stdexcept>
 #include <utility>
 
@@ -44,7 +45,22 @@ struct Reply {
   int type = 0;
   std::string text;  // STRING, STATUS and ERROR replies
   long long integer = 0;
+  std::vector<Reply> elements;  // ARRAY replies (EVAL)
 };
+
+Reply copy_reply(const redisReply& reply) {
+  Reply copy;
+  copy.type = reply.type;
+  copy.integer = reply.integer;
+  if (reply.str != nullptr) copy.text.assign(reply.str, reply.len);
+  if (reply.type == REDIS_REPLY_ARRAY) {
+    copy.elements.reserve(reply.elements);
+    for (std::size_t i = 0; i < reply.elements; ++i) {
+      copy.elements.push_back(copy_reply(*reply.element[i]));
+    }
+  }
+  return copy;
+}
 
 using RawResult = core::Result<Reply, RedisError>;
 
@@ -67,13 +83,22 @@ struct PendingCommand {
   std::weak_ptr<Op> op;
 };
 
-enum class Verb : std::uint8_t { get, set, del };
+enum class Verb : std::uint8_t { get, set, del, eval };
 
 struct Command {
   Verb verb;
   std::string key;
   std::string value;
   long long ttl_ms = 0;
+  std::vector<std::string> argv;  // eval: the whole command, EVAL included
+};
+
+// One SUBSCRIBE of a subscriber client, kept for the client's life and sent again after every
+// reconnect; hiredis's privdata for its messages (std::list: the address never moves).
+struct Subscription {
+  std::string channel;  // prefixed
+  std::function<void(std::string_view)> on_message;
+  bool confirmed = false;  // on the current connection
 };
 
 }  // namespace
@@ -123,10 +148,19 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
   [[nodiscard]] std::optional<RedisError> send(const Command& command,
                                                const std::shared_ptr<Op>& op);
 
+  void subscribe(std::string channel, std::function<void(std::string_view)> on_message);
+  [[nodiscard]] bool subscribed() const noexcept {
+    return connected_ && !subscriptions_.empty() &&
+           std::all_of(subscriptions_.begin(), subscriptions_.end(),
+                       [](const Subscription& s) { return s.confirmed; });
+  }
+
  private:
   static void on_connect(const redisAsyncContext* context, int status);
   static void on_disconnect(const redisAsyncContext* context, int status);
   static void on_reply(redisAsyncContext* context, void* reply, void* privdata);
+  static void on_message(redisAsyncContext* context, void* reply, void* privdata);
+  void send_subscribe(Subscription& subscription);
 
   void connect_to_target();
   void discover_then_connect();
@@ -165,6 +199,7 @@ class RedisClient::Impl : public std::enable_shared_from_this<RedisClient::Impl>
   RedisStats stats_;
   boost::asio::steady_timer connect_deadline_;
   boost::asio::steady_timer retry_timer_;
+  std::list<Subscription> subscriptions_;
 };
 
 void RedisClient::Impl::connect() {
@@ -291,6 +326,19 @@ std::optional<RedisError> RedisClient::Impl::send(const Command& command,
       status = redisAsyncCommand(context_, &Impl::on_reply, pending.get(), "DEL %b", key.data(),
                                  key.size());
       break;
+    case Verb::eval: {
+      std::vector<const char*> argv;
+      std::vector<std::size_t> lengths;
+      argv.reserve(command.argv.size());
+      lengths.reserve(command.argv.size());
+      for (const std::string& arg : command.argv) {
+        argv.push_back(arg.data());
+        lengths.push_back(arg.size());
+      }
+      status = redisAsyncCommandArgv(context_, &Impl::on_reply, pending.get(),
+                                     static_cast<int>(argv.size()), argv.data(), lengths.data());
+      break;
+    }
   }
   if (status != REDIS_OK) {
     return fail(RedisErrorKind::not_connected, "redis connection refused the command");
@@ -335,6 +383,47 @@ void RedisClient::Impl::established() {
   if (ever_connected_) ++stats_.reconnects;
   ever_connected_ = true;
   spdlog::info("redis: connected to {}", target_name());
+  for (Subscription& subscription : subscriptions_) send_subscribe(subscription);
+}
+
+void RedisClient::Impl::subscribe(std::string channel,
+                                  std::function<void(std::string_view)> on_message) {
+  Subscription& added = subscriptions_.emplace_back(
+      Subscription{prefixed(std::move(channel)), std::move(on_message), false});
+  if (connected_) send_subscribe(added);
+}
+
+void RedisClient::Impl::send_subscribe(Subscription& subscription) {
+  subscription.confirmed = false;
+  // hiredis keeps the callback for the channel's messages until UNSUBSCRIBE or the context's
+  // end (then it runs it once with NULL); the privdata lives as long as this Impl.
+  if (redisAsyncCommand(context_, &Impl::on_message, &subscription, "SUBSCRIBE %b",
+                        subscription.channel.data(), subscription.channel.size()) != REDIS_OK) {
+    (void)fail(RedisErrorKind::not_connected, "redis connection refused SUBSCRIBE");
+    return;
+  }
+  ++stats_.commands_sent;
+}
+
+void RedisClient::Impl::on_message(redisAsyncContext* context, void* reply, void* privdata) {
+  const auto* message = static_cast<const redisReply*>(reply);
+  auto* subscription = static_cast<Subscription*>(privdata);
+  if (message == nullptr || subscription == nullptr) return;  // the context is going away
+  auto* self = static_cast<Impl*>(context->data);
+  // ["subscribe", channel, count] confirms; ["message", channel, payload] is one message.
+  if (message->type != REDIS_REPLY_ARRAY || message->elements != 3 ||
+      message->element[0]->type != REDIS_REPLY_STRING) {
+    return;
+  }
+  const std::string_view kind(message->element[0]->str, message->element[0]->len);
+  const redisReply& last = *message->element[2];
+  if (kind == "subscribe") {
+    subscription->confirmed = true;
+    ++self->stats_.replies;
+  } else if (kind == "message" && last.type == REDIS_REPLY_STRING) {
+    ++self->stats_.replies;
+    subscription->on_message(std::string_view(last.str, last.len));
+  }
 }
 
 void RedisClient::Impl::connect_failed(std::string_view why) {
@@ -359,6 +448,7 @@ void RedisClient::Impl::connect_timed_out(std::uint64_t attempt) {
 void RedisClient::Impl::lost(const char* why) {
   context_ = nullptr;
   connected_ = false;
+  for (Subscription& subscription : subscriptions_) subscription.confirmed = false;
   if (closed_) return;
   ++stats_.disconnects;
   spdlog::warn("redis: connection to {} lost: {}", target_name(), why);
@@ -393,11 +483,7 @@ void RedisClient::Impl::reply_arrived(const PendingCommand& pending, const redis
         if (const auto self = weak.lock()) self->demoted(attempt);
       });
     }
-    Reply copy;
-    copy.type = reply->type;
-    copy.integer = reply->integer;
-    if (reply->str != nullptr) copy.text.assign(reply->str, reply->len);
-    op->outcome.emplace(std::move(copy));
+    op->outcome.emplace(copy_reply(*reply));
   }
   op->timer.cancel();
 }
@@ -456,7 +542,7 @@ RedisError unexpected_reply(Impl& impl, const Reply& reply, std::string_view com
 
 boost::asio::awaitable<RedisResult<std::optional<std::string>>> run_get(std::shared_ptr<Impl> impl,
                                                                         std::string key) {
-  Command command{Verb::get, impl->prefixed(std::move(key)), {}, 0};
+  Command command{Verb::get, impl->prefixed(std::move(key)), {}, 0, {}};
   auto result = co_await run_command(impl, std::move(command));
   if (!result) co_return core::unexpected(result.error());
   Reply& reply = result.value();
@@ -473,6 +559,43 @@ boost::asio::awaitable<RedisResult<void>> run_status(std::shared_ptr<Impl> impl,
   if (!result) co_return core::unexpected(result.error());
   if (result.value().type == expected_type) co_return std::monostate{};
   co_return core::unexpected(unexpected_reply(*impl, result.value(), name));
+}
+
+RedisValue to_value(Reply&& reply) {
+  RedisValue value;
+  switch (reply.type) {
+    case REDIS_REPLY_INTEGER:
+      value.type = RedisValue::Type::integer;
+      value.integer = reply.integer;
+      break;
+    case REDIS_REPLY_STRING:
+      value.type = RedisValue::Type::string;
+      value.text = std::move(reply.text);
+      break;
+    case REDIS_REPLY_STATUS:
+      value.type = RedisValue::Type::status;
+      value.text = std::move(reply.text);
+      break;
+    case REDIS_REPLY_ARRAY:
+      value.type = RedisValue::Type::array;
+      value.elements.reserve(reply.elements.size());
+      for (Reply& element : reply.elements) value.elements.push_back(to_value(std::move(element)));
+      break;
+    default:
+      break;  // nil
+  }
+  return value;
+}
+
+boost::asio::awaitable<RedisResult<RedisValue>> run_eval(std::shared_ptr<Impl> impl,
+                                                         Command command) {
+  auto result = co_await run_command(impl, std::move(command));
+  if (!result) co_return core::unexpected(result.error());
+  Reply& reply = result.value();
+  if (reply.type == REDIS_REPLY_ERROR) {
+    co_return core::unexpected(unexpected_reply(*impl, reply, "EVAL"));
+  }
+  co_return to_value(std::move(reply));
 }
 
 }  // namespace
@@ -509,15 +632,37 @@ boost::asio::awaitable<RedisResult<std::optional<std::string>>> RedisClient::get
 
 boost::asio::awaitable<RedisResult<void>> RedisClient::set(std::string key, std::string value,
                                                            std::chrono::milliseconds ttl) {
-  Command command{Verb::set, impl_->prefixed(std::move(key)), std::move(value),
-                  static_cast<long long>(std::max<std::int64_t>(ttl.count(), 1))};
+  Command command{Verb::set,
+                  impl_->prefixed(std::move(key)),
+                  std::move(value),
+                  static_cast<long long>(std::max<std::int64_t>(ttl.count(), 1)),
+                  {}};
   return run_status(impl_, std::move(command), REDIS_REPLY_STATUS, "SET");
 }
 
 boost::asio::awaitable<RedisResult<void>> RedisClient::del(std::string key) {
-  Command command{Verb::del, impl_->prefixed(std::move(key)), {}, 0};
+  Command command{Verb::del, impl_->prefixed(std::move(key)), {}, 0, {}};
   return run_status(impl_, std::move(command), REDIS_REPLY_INTEGER, "DEL");
 }
+
+boost::asio::awaitable<RedisResult<RedisValue>> RedisClient::eval(std::string_view script,
+                                                                  std::vector<std::string> keys,
+                                                                  std::vector<std::string> args) {
+  Command command{Verb::eval, {}, {}, 0, {}};
+  command.argv.reserve(3 + keys.size() + args.size());
+  command.argv.emplace_back("EVAL");
+  command.argv.emplace_back(script);
+  command.argv.push_back(std::to_string(keys.size()));
+  for (std::string& key : keys) command.argv.push_back(impl_->prefixed(std::move(key)));
+  for (std::string& arg : args) command.argv.push_back(std::move(arg));
+  return run_eval(impl_, std::move(command));
+}
+
+void RedisClient::subscribe(std::string channel, std::function<void(std::string_view)> on_message) {
+  impl_->subscribe(std::move(channel), std::move(on_message));
+}
+
+bool RedisClient::subscribed() const noexcept { return impl_->subscribed(); }
 
 bool RedisClient::connected() const noexcept { return impl_->connected(); }
 std::size_t RedisClient::in_flight() const noexcept { return impl_->in_flight(); }

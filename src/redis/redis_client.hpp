@@ -43,6 +43,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -111,6 +112,16 @@ struct ResultFor<void> {
 template <class T>
 using RedisResult = typename detail::ResultFor<T>::type;
 
+// A reply of EVAL, copied out of hiredis (a Lua script's table is an array, a number an integer,
+// false a nil).
+struct RedisValue {
+  enum class Type : std::uint8_t { nil, integer, string, status, array };
+  Type type = Type::nil;
+  long long integer = 0;
+  std::string text;  // string and status
+  std::vector<RedisValue> elements;
+};
+
 // Plain counters, read on the client's thread (the metrics layer maps them to Prometheus).
 struct RedisStats {
   std::uint64_t commands_sent = 0;     // handed to the connection
@@ -147,6 +158,19 @@ class RedisClient {
                                                               std::chrono::milliseconds ttl);
   // DEL key; succeeds whether or not the key existed.
   [[nodiscard]] boost::asio::awaitable<RedisResult<void>> del(std::string key);
+  // EVAL script numkeys keys... args...: every key gets key_prefix, the arguments do not. An
+  // error raised by the script is a server_error.
+  [[nodiscard]] boost::asio::awaitable<RedisResult<RedisValue>> eval(std::string_view script,
+                                                                     std::vector<std::string> keys,
+                                                                     std::vector<std::string> args);
+
+  // Subscriber mode: SUBSCRIBE key_prefix + channel now if connected, and again after every
+  // reconnect. `on_message` gets each message's payload, inline on the client's thread; it
+  // must not call into this client. Once a client subscribes, its connection is in RESP2's
+  // subscribed state: use a second client for commands.
+  void subscribe(std::string channel, std::function<void(std::string_view)> on_message);
+  // Subscribed (SUBSCRIBE confirmed) on the current connection: messages are arriving.
+  [[nodiscard]] bool subscribed() const noexcept;
 
   [[nodiscard]] bool connected() const noexcept;
   [[nodiscard]] std::size_t in_flight() const noexcept;

@@ -21,6 +21,9 @@ class UpstreamClient;
 namespace levee::layers::cache {
 class SharedTier;
 }  // namespace levee::layers::cache
+namespace levee::layers::collapse::fleet {
+class FleetClient;
+}  // namespace levee::layers::collapse::fleet
 namespace levee::policy {
 class ModelSlot;
 }  // namespace levee::policy
@@ -32,6 +35,8 @@ struct WorkerLinks {
   upstream::UpstreamClient* client = nullptr;        // the worker's client for the route's upstream
   layers::cache::SharedTier* shared_tier = nullptr;  // the worker's; null: memory only
   unsigned worker = 0;                               // the worker's index, for debug headers
+  // The worker's connection to the fleet's Redis; null unless a route collapses fleet-wide.
+  std::shared_ptr<layers::collapse::fleet::FleetClient> fleet;
 };
 
 class RouteLayer {

@@ -61,6 +61,7 @@ std::shared_ptr<const Snapshot> build_snapshot(std::shared_ptr<const config::Con
   snapshot->cache_store = proxy::make_cache_store(
       *config, services.registry, running != nullptr ? running->cache_store : nullptr);
   snapshot->redis = proxy::make_redis_tier_setup(*config, services.registry);
+  snapshot->fleet = proxy::make_fleet_setup(*config);
   for (const auto& route : config->routes) {
     const RouteRuntime* before = running != nullptr ? running->route(route.name) : nullptr;
     snapshot->routes.push_back(std::make_shared<const RouteRuntime>(

@@ -39,6 +39,7 @@ struct Snapshot {
   UpstreamEndpoints endpoints;
   std::shared_ptr<layers::cache::MemoryStore> cache_store;  // null: no route caches
   proxy::RedisTierSetup redis;
+  proxy::FleetSetup fleet;
   std::vector<std::shared_ptr<policy::ModelSlot>> models;  // the learned routes'
 
   [[nodiscard]] const RouteRuntime* route(std::string_view name) const noexcept;

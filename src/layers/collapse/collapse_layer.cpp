@@ -19,10 +19,36 @@ constexpr std::string_view k_active_slots_help =
     "Collapse slots (upstream calls shared by waiting requests) open now; on batch routes, "
     "batches open, queued or in flight.";
 
+// The "fleet" member of a collapse route's /stats (docs/fleet.md).
+void append_fleet_stats(std::string& out, const fleet::FleetCounters& c) {
+  const auto read = [](const std::atomic<std::uint64_t>& counter) {
+    return counter.load(std::memory_order_relaxed);
+  };
+  out.pop_back();  // inside the "collapse" object
+  out += ",\"fleet\":{\"leases\":{";
+  for (std::size_t i = 0; i < fleet::k_lease_outcomes; ++i) {
+    fmt::format_to(std::back_inserter(out), "{}\"{}\":{}", i == 0 ? "" : ",",
+                   fleet::to_string(static_cast<fleet::LeaseOutcome>(i)), read(c.leases[i]));
+  }
+  fmt::format_to(std::back_inserter(out), "}},\"hits\":{},\"stale_hits\":{},\"fallbacks\":{{",
+                 read(c.hits), read(c.stale_hits));
+  for (std::size_t i = 0; i < fleet::k_fallbacks; ++i) {
+    fmt::format_to(std::back_inserter(out), "{}\"{}\":{}", i == 0 ? "" : ",",
+                   fleet::to_string(static_cast<fleet::Fallback>(i)), read(c.fallbacks[i]));
+  }
+  out += "},\"unshared\":{";
+  for (std::size_t i = 0; i < fleet::k_unshared_reasons; ++i) {
+    fmt::format_to(std::back_inserter(out), "{}\"{}\":{}", i == 0 ? "" : ",",
+                   fleet::to_string(static_cast<fleet::Unshared>(i)), read(c.unshared[i]));
+  }
+  fmt::format_to(std::back_inserter(out), "}},\"redis_commands\":{}}}}}", read(c.commands));
+}
+
 // What every worker's copy of a collapse route shares.
 struct CollapseShared {
   config::CollapseConfig config;
   std::uint64_t max_response_bytes = 0;  // the upstream's: bounds a slot's replay buffer
+  config::Duration request_timeout{0};   // the upstream's: the fleet's default lease_ttl
   proxy::RoutePolicy policy;
   std::shared_ptr<SlotTable> table;
   std::shared_ptr<const CollapseRules> rules;
@@ -35,8 +61,9 @@ class CollapseLayer final : public runtime::RouteLayer {
 
   [[nodiscard]] core::Next wrap(core::Next inner,
                                 const runtime::WorkerLinks& worker) const override {
-    return core::Next(core::make_stage(CollapseService<core::Next>(
-        std::move(inner), shared_.table, shared_.rules, shared_.counters, worker.worker)));
+    return core::Next(core::make_stage(CollapseService<core::Next>(std::move(inner), shared_.table,
+                                                                   shared_.rules, shared_.counters,
+                                                                   worker.worker, worker.fleet)));
   }
 
   void append_stats(std::string& out) const override {
@@ -53,6 +80,7 @@ class CollapseLayer final : public runtime::RouteLayer {
         "\"followers\":{},\"bypassed\":{},\"client_gone\":{},\"collapse_ratio\":{:.4f}}}",
         shared_.table->slots(), shared_.table->waiters(), leaders, followers, bypassed, gone,
         collapsible == 0 ? 0.0 : static_cast<double>(followers) / static_cast<double>(collapsible));
+    if (c.fleet) append_fleet_stats(out, *c.fleet);
   }
 
   void drain() const override { shared_.table->flush_all(); }
@@ -67,12 +95,82 @@ class CollapseLayer final : public runtime::RouteLayer {
   CollapseShared shared_;
 };
 
+// The route's fleet families' children (created on first use, shared by every fleet route).
+fleet::FleetMetrics make_fleet_metrics(admin::Registry& registry, const std::string& route) {
+  fleet::FleetMetrics metrics;
+  auto& leases = registry.ensure_counter_family(
+      "levee_fleet_leases_total",
+      "Fleet collapse slots by what their lease did: won (this instance called upstream), "
+      "waited (another instance held it), taken_over (won after waiting: the holder was gone), "
+      "expired (this instance's lease ran out before its answer).",
+      {"route", "outcome"});
+  for (std::size_t i = 0; i < fleet::k_lease_outcomes; ++i) {
+    metrics.leases[i] =
+        &leases.with({route, std::string(fleet::to_string(static_cast<fleet::LeaseOutcome>(i)))});
+  }
+  auto& hits = registry.ensure_counter_family(
+      "levee_fleet_hits_total",
+      "Fleet collapse slots answered by another instance's upstream call, read from Redis; "
+      "freshness stale: an earlier answer served while another instance refreshes.",
+      {"route", "freshness"});
+  metrics.hits = &hits.with({route, "fresh"});
+  metrics.stale_hits = &hits.with({route, "stale"});
+  auto& fallbacks = registry.ensure_counter_family(
+      "levee_fleet_fallbacks_total",
+      "Fleet collapse slots that called upstream without the fleet, by reason: redis_error "
+      "(Redis down, slow or failing), wait_expired, unshared (the holder kept its answer), "
+      "bad_answer (an answer in Redis that did not decode).",
+      {"route", "reason"});
+  for (std::size_t i = 0; i < fleet::k_fallbacks; ++i) {
+    metrics.fallbacks[i] =
+        &fallbacks.with({route, std::string(fleet::to_string(static_cast<fleet::Fallback>(i)))});
+  }
+  auto& unshared = registry.ensure_counter_family(
+      "levee_fleet_unshared_total",
+      "Answers this instance got as the lease holder and kept from the fleet, by reason "
+      "(set_cookie, no_store, private, status, too_large).",
+      {"route", "reason"});
+  for (std::size_t i = 0; i < fleet::k_unshared_reasons; ++i) {
+    metrics.unshared[i] =
+        &unshared.with({route, std::string(fleet::to_string(static_cast<fleet::Unshared>(i)))});
+  }
+  metrics.commands =
+      &registry
+           .ensure_counter_family(
+               "levee_fleet_redis_commands_total",
+               "Redis round trips of fleet collapsing (lease scripts), by route.", {"route"})
+           .with({route});
+  return metrics;
+}
+
+std::shared_ptr<const fleet::FleetRules> make_fleet_rules(const config::RouteConfig& route,
+                                                          const config::UpstreamConfig& upstream) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  const config::CollapseConfig& collapse = route.collapse;
+  auto rules = std::make_shared<fleet::FleetRules>();
+  rules->route = route.name;
+  rules->upstream = upstream.name;
+  const auto at_least_1ms = [](config::Duration d) {
+    return std::max(duration_cast<milliseconds>(d), milliseconds(1));
+  };
+  // A lease outlives its call: the upstream's request_timeout bounds the call.
+  rules->lease_ttl =
+      at_least_1ms(collapse.lease_ttl.count() > 0 ? collapse.lease_ttl : upstream.request_timeout);
+  rules->fleet_wait =
+      at_least_1ms(collapse.fleet_wait.count() > 0 ? collapse.fleet_wait : collapse.max_wait);
+  rules->stale = duration_cast<milliseconds>(collapse.fleet_stale);
+  rules->max_bytes = collapse.fleet_max_bytes;
+  return rules;
+}
+
 CollapseShared make_shared_state(const runtime::LayerInputs& inputs) {
   const config::RouteConfig& route = inputs.route;
   const bool window = route.collapse.strategy == config::CollapseStrategy::window;
   CollapseShared made;
   made.config = route.collapse;
   made.max_response_bytes = inputs.upstream.max_response_bytes;
+  made.request_timeout = inputs.upstream.request_timeout;
   // An inflight slot goes at once: its telemetry says `immediate`, like its flush reason.
   made.policy = inputs.services.policies.make(
       route.name, window ? route.collapse.policy : config::FlushPolicy::immediate,
@@ -87,6 +185,11 @@ CollapseShared make_shared_state(const runtime::LayerInputs& inputs) {
   rules->max_wait = route.collapse.max_wait;
   made.counters = std::make_shared<CollapseCounters>();
   made.counters->metrics = inputs.services.metrics.add_collapse_route(route.name);
+  if (route.collapse.fleet) {
+    rules->fleet = make_fleet_rules(route, inputs.upstream);
+    made.counters->fleet = std::make_shared<fleet::FleetCounters>();
+    made.counters->fleet->metrics = make_fleet_metrics(inputs.services.registry, route.name);
+  }
   made.table = std::make_shared<SlotTable>(route.collapse.max_slots, route.collapse.max_waiters,
                                            rules->strategy, route.collapse.leader_age,
                                            window ? rules->policy : nullptr, rules->max_wait,
@@ -101,8 +204,10 @@ std::unique_ptr<runtime::RouteLayer> make_collapse_layer(const runtime::LayerInp
   const config::RouteConfig& route = inputs.route;
   if (route.mode != config::RouteMode::collapse || !route.collapse.enabled) return nullptr;
   const auto* before = dynamic_cast<const CollapseLayer*>(inputs.previous);
-  const bool unchanged = before != nullptr && before->shared().config == route.collapse &&
-                         before->shared().max_response_bytes == inputs.upstream.max_response_bytes;
+  const bool unchanged =
+      before != nullptr && before->shared().config == route.collapse &&
+      before->shared().max_response_bytes == inputs.upstream.max_response_bytes &&
+      before->shared().request_timeout == inputs.upstream.request_timeout;
   CollapseShared shared = unchanged ? before->shared() : make_shared_state(inputs);
   // Weak: a removed route's table is freed with its last request, not kept by its gauges.
   auto& registry = inputs.services.registry;

@@ -49,6 +49,7 @@
 #include "admin/metrics.hpp"
 #include "core/service.hpp"
 #include "layers/collapse/collapse_key.hpp"
+#include "layers/collapse/fleet/fleet_lease.hpp"
 #include "layers/collapse/slot_table.hpp"
 #include "policy/flush_reporter.hpp"
 
@@ -68,6 +69,8 @@ struct CollapseRules {
   std::chrono::nanoseconds max_wait{std::chrono::milliseconds(50)};  // window
   // Arrivals, upstream latencies and flush events; null: nothing is reported.
   std::shared_ptr<policy::FlushReporter> reporter;
+  // fleet = true: a slot's call asks the fleet first (fleet/fleet_lease.hpp); null: off.
+  std::shared_ptr<const fleet::FleetRules> fleet;
 
   [[nodiscard]] bool applies_to(const std::string& method) const {
     return std::find(methods.begin(), methods.end(), method) != methods.end();
@@ -97,6 +100,7 @@ struct CollapseCounters {
   std::atomic<std::uint64_t> bypassed{0};   // table full, or released by the leader
   std::atomic<std::uint64_t> gone{0};       // followers whose client went away first
   CollapseMetrics metrics;
+  std::shared_ptr<fleet::FleetCounters> fleet;  // fleet = true only
 
   void count_leader() { bump(leaders, metrics.leaders); }
   void count_follower() { bump(followers, metrics.followers); }
@@ -118,12 +122,14 @@ class CollapseService {
  public:
   CollapseService(Inner inner, std::shared_ptr<SlotTable> table,
                   std::shared_ptr<const CollapseRules> rules,
-                  std::shared_ptr<CollapseCounters> counters, unsigned worker = 0)
+                  std::shared_ptr<CollapseCounters> counters, unsigned worker = 0,
+                  std::shared_ptr<fleet::FleetClient> fleet = nullptr)
       : inner_(std::make_shared<Inner>(std::move(inner))),
         table_(std::move(table)),
         rules_(std::move(rules)),
         counters_(std::move(counters)),
-        worker_(worker) {}
+        worker_(worker),
+        fleet_(rules_->fleet ? std::move(fleet) : nullptr) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
     if (!rules_->applies_to(request.method)) co_return co_await inner_->call(std::move(request));
@@ -232,7 +238,7 @@ class CollapseService {
     copy.phases = nullptr;
     auto call = slot->call;
     boost::asio::co_spawn(executor,
-                          run_call(inner_, table_, rules_, counters_, slot, std::move(copy),
+                          run_call(inner_, table_, rules_, counters_, fleet_, slot, std::move(copy),
                                    at_flush, reason, opened),
                           boost::asio::bind_cancellation_slot(call->started_on(executor),
                                                               [call](std::exception_ptr) {}));
@@ -250,10 +256,27 @@ class CollapseService {
     }
   };
 
+  // A fleet lease this call holds is completed whatever way the call ends: with its answer, or
+  // given up (so that another instance takes over at once instead of after lease_ttl).
+  struct LeaseGuard {
+    std::shared_ptr<fleet::FleetClient> client;
+    std::shared_ptr<const CollapseRules> rules;
+    std::shared_ptr<CollapseCounters> counters;
+    std::string key;
+    std::uint64_t token = 0;  // 0: no lease held
+    void complete(const std::optional<core::Response>& answer) {
+      if (token == 0) return;
+      fleet::complete_lease(client, *rules->fleet, counters->fleet, std::move(key),
+                            std::exchange(token, 0), answer);
+    }
+    ~LeaseGuard() { complete(std::nullopt); }
+  };
+
   static boost::asio::awaitable<void> run_call(std::shared_ptr<Inner> inner,
                                                std::shared_ptr<SlotTable> table,
                                                std::shared_ptr<const CollapseRules> rules,
                                                std::shared_ptr<CollapseCounters> counters,
+                                               std::shared_ptr<fleet::FleetClient> fleet_client,
                                                std::shared_ptr<Slot> slot, core::Request request,
                                                GroupState at_flush, FlushReason reason,
                                                std::chrono::steady_clock::time_point opened) {
@@ -262,7 +285,28 @@ class CollapseService {
     SharedCall& call = *slot->call;
     const auto departed = std::chrono::steady_clock::now();
     call.mark_departed(departed);
-    core::Response response = co_await inner->call(std::move(request));
+    LeaseGuard lease{fleet_client, rules, counters, {}, 0};
+    std::optional<core::Response> from_fleet;
+    if (fleet_client) {
+      const fleet::FleetRules& fleet_rules = *rules->fleet;
+      lease.key = fleet::lease_key(fleet_rules.route, fleet_rules.upstream, slot->key.text);
+      fleet::Obtained obtained =
+          co_await fleet::obtain(fleet_client, rules->fleet, counters->fleet, lease.key);
+      switch (obtained.kind) {
+        case fleet::Obtained::Kind::cancelled:
+          co_return;  // every member left: the guard fails the call
+        case fleet::Obtained::Kind::answer:
+          from_fleet = std::move(obtained.answer);
+          break;
+        case fleet::Obtained::Kind::lead:
+          lease.token = obtained.token;
+          break;
+        case fleet::Obtained::Kind::local:
+          break;
+      }
+    }
+    core::Response response =
+        from_fleet ? std::move(*from_fleet) : co_await inner->call(std::move(request));
     const auto answered = std::chrono::steady_clock::now();
     if (!call.claim()) {
       // The other call of the slot (leader_age) answered first: this answer is nobody's.
@@ -305,6 +349,7 @@ class CollapseService {
       served = table->finish(slot);
     }
     guard.slot.reset();
+    lease.complete(call.whole_answer());
     if (rules->reporter) {
       // An inflight slot takes members until its answer: its size is known only now.
       if (rules->strategy == Strategy::inflight) at_flush.size = served;
@@ -424,7 +469,8 @@ class CollapseService {
   std::shared_ptr<SlotTable> table_;
   std::shared_ptr<const CollapseRules> rules_;
   std::shared_ptr<CollapseCounters> counters_;
-  unsigned worker_;  // this instance's worker, named by the debug header
+  unsigned worker_;                            // this instance's worker, named by the debug header
+  std::shared_ptr<fleet::FleetClient> fleet_;  // this worker's; null: the slot calls at once
 };
 
 }  // namespace levee::layers::collapse

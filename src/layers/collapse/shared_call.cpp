@@ -186,6 +186,22 @@ std::optional<SharedCall::Block> SharedCall::whole_body() {
   return blocks_.front();
 }
 
+std::optional<core::Response> SharedCall::whole_answer() {
+  std::lock_guard lock(mutex_);
+  if (!complete_ || !head_) return std::nullopt;
+  core::Response answer = head_->response;
+  if (blocks_.size() == 1) {
+    answer.body = blocks_.front();
+  } else if (!blocks_.empty()) {
+    auto joined = std::make_shared<std::string>();
+    joined->reserve(bytes_);
+    for (const Block& block : blocks_) joined->append(*block);
+    answer.body = std::move(joined);
+  }
+  if (!trailers_.empty()) answer.trailers = trailers_;
+  return answer;
+}
+
 SharedCall::Next SharedCall::next_block(std::size_t& cursor, Block& block, core::BodyError& error,
                                         const std::shared_ptr<Waiter>& waiter) {
   std::lock_guard lock(mutex_);

@@ -107,6 +107,9 @@ class SharedCall : public std::enable_shared_from_this<SharedCall> {
   [[nodiscard]] HeadState head_or_wait(Head& head, const std::shared_ptr<Waiter>& waiter);
   // The whole body as one block, when it is complete and fits one (small answers).
   [[nodiscard]] std::optional<Block> whole_body();
+  // The complete answer as one response (head, body joined, trailers), for a copy kept beyond
+  // the slot (fleet collapsing's shared answer); nullopt until it is complete, or if it failed.
+  [[nodiscard]] std::optional<core::Response> whole_answer();
 
   // Takes `waiter` off the list of those to wake (a member that stops waiting): a wake must
   // never be posted to an executor whose io_context may be gone with the member.

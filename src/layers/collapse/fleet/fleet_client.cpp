@@ -1,0 +1,208 @@
+#include "layers/collapse/fleet/fleet_client.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <charconv>
+#include <utility>
+
+namespace levee::layers::collapse::fleet {
+
+namespace {
+
+constexpr std::string_view k_channel = "fleet:done";
+constexpr std::string_view k_fence = "fleet:fence";
+
+char kind_letter(Completion::Kind kind) {
+  switch (kind) {
+    case Completion::Kind::shared:
+      return 's';
+    case Completion::Kind::local:
+      return 'l';
+    case Completion::Kind::abandoned:
+    case Completion::Kind::none:
+      break;
+  }
+  return 'a';
+}
+
+}  // namespace
+
+std::string lease_key(std::string_view route, std::string_view upstream,
+                      std::string_view collapse_key) {
+  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  // Length-prefixed parts, so that no two (route, upstream, key) triples run together.
+  const auto feed = [context](std::string_view part) {
+    const auto size = static_cast<std::uint64_t>(part.size());
+    EVP_DigestUpdate(context, &size, sizeof size);
+    EVP_DigestUpdate(context, part.data(), part.size());
+  };
+  EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
+  feed(route);
+  feed(upstream);
+  feed(collapse_key);
+  EVP_DigestFinal_ex(context, digest.data(), &length);
+  EVP_MD_CTX_free(context);
+  static constexpr std::string_view hex = "0123456789abcdef";
+  std::string text;
+  text.reserve(std::size_t{length} * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    text.push_back(hex[digest[i] >> 4U]);
+    text.push_back(hex[digest[i] & 0xFU]);
+  }
+  return text;
+}
+
+std::string completion_message(std::string_view key, const Completion& completion) {
+  std::string message(key);
+  message += ' ';
+  message += std::to_string(completion.token);
+  message += ' ';
+  message += kind_letter(completion.kind);
+  return message;
+}
+
+std::optional<ParsedCompletion> parse_completion(std::string_view payload) {
+  const auto first = payload.find(' ');
+  const auto second = payload.rfind(' ');
+  if (first == std::string_view::npos || second == first || second + 2 != payload.size()) {
+    return std::nullopt;
+  }
+  ParsedCompletion parsed{payload.substr(0, first), {}};
+  const std::string_view token = payload.substr(first + 1, second - first - 1);
+  const auto [end, ec] =
+      std::from_chars(token.data(), token.data() + token.size(), parsed.completion.token);
+  if (ec != std::errc{} || end != token.data() + token.size()) return std::nullopt;
+  switch (payload.back()) {
+    case 's':
+      parsed.completion.kind = Completion::Kind::shared;
+      break;
+    case 'l':
+      parsed.completion.kind = Completion::Kind::local;
+      break;
+    case 'a':
+      parsed.completion.kind = Completion::Kind::abandoned;
+      break;
+    default:
+      return std::nullopt;
+  }
+  return parsed;
+}
+
+FleetClient::FleetClient(const boost::asio::any_io_executor& executor,
+                         const redis::RedisSettings& settings)
+    : executor_(executor), commands_(executor, settings), events_(executor, settings) {
+  // Runs inline on this thread, only while events_ (a member) lives.
+  events_.subscribe(std::string(k_channel), [this](std::string_view payload) { heard(payload); });
+}
+
+FleetClient::~FleetClient() { shutdown(); }
+
+void FleetClient::shutdown() noexcept {
+  commands_.shutdown();
+  events_.shutdown();
+}
+
+void FleetClient::heard(std::string_view payload) {
+  const auto parsed = parse_completion(payload);
+  if (!parsed) return;
+  // Only keys someone here waits for are kept: the channel carries the whole fleet's traffic.
+  const auto found = interests_.find(std::string(parsed->key));
+  if (found == interests_.end()) return;
+  Interest& interest = found->second;
+  if (parsed->completion.token < interest.newest.token) return;
+  interest.newest = parsed->completion;
+  for (boost::asio::steady_timer* timer : interest.waiting) timer->cancel();
+}
+
+std::vector<std::string> FleetClient::keys_of(const std::string& key) {
+  return {"fleet:lease:" + key, "fleet:answer:" + key, std::string(k_fence)};
+}
+
+FleetClient::Watch::Watch(std::shared_ptr<FleetClient> client, std::string key)
+    : client_(std::move(client)), key_(std::move(key)) {
+  ++client_->interests_[key_].watches;
+}
+
+FleetClient::Watch::~Watch() {
+  const auto found = client_->interests_.find(key_);
+  if (found != client_->interests_.end() && --found->second.watches == 0) {
+    client_->interests_.erase(found);
+  }
+}
+
+boost::asio::awaitable<Completion> FleetClient::Watch::wait(
+    std::uint64_t min_token, std::chrono::steady_clock::time_point until) {
+  Interest& interest = client_->interests_.at(key_);
+  const auto heard = [&interest, min_token] {
+    return interest.newest.kind != Completion::Kind::none && interest.newest.token >= min_token;
+  };
+  if (heard()) co_return interest.newest;
+  boost::asio::steady_timer timer(client_->executor_, until);
+  interest.waiting.push_back(&timer);
+  boost::system::error_code ec;
+  co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+  // The interest outlives the wait: this Watch holds it.
+  std::erase(interest.waiting, &timer);
+  co_return heard() ? interest.newest : Completion{};
+}
+
+boost::asio::awaitable<redis::RedisResult<Acquired>> FleetClient::acquire(
+    const std::string& key, std::uint64_t min_token, std::chrono::milliseconds lease_ttl,
+    bool stale_ok) {
+  auto reply = co_await commands_.eval(
+      acquire_script(), keys_of(key),
+      {std::to_string(min_token), std::to_string(std::max<std::int64_t>(lease_ttl.count(), 1)),
+       stale_ok ? "1" : "0"});
+  if (!reply) co_return core::unexpected(reply.error());
+  auto acquired = parse_acquired(std::move(reply.value()));
+  if (!acquired) {
+    co_return core::unexpected(
+        redis::RedisError{redis::RedisErrorKind::protocol, "unexpected reply to the lease script"});
+  }
+  co_return std::move(*acquired);
+}
+
+void FleetClient::complete(std::string key, Completion completion, std::string answer,
+                           std::chrono::milliseconds answer_ttl, CompleteDone done) {
+  boost::asio::co_spawn(executor_,
+                        run_complete(shared_from_this(), std::move(key), completion,
+                                     std::move(answer), answer_ttl, std::move(done)),
+                        boost::asio::detached);
+}
+
+boost::asio::awaitable<void> FleetClient::run_complete(std::shared_ptr<FleetClient> self,
+                                                       std::string key, Completion completion,
+                                                       std::string answer,
+                                                       std::chrono::milliseconds answer_ttl,
+                                                       CompleteDone done) {
+  std::string stored;
+  if (!answer.empty()) {
+    stored = std::to_string(completion.token);
+    stored += '\n';
+    stored += answer;
+  }
+  auto reply =
+      co_await self->commands_.eval(complete_script(), keys_of(key),
+                                    {std::to_string(completion.token), std::move(stored),
+                                     std::to_string(std::max<std::int64_t>(answer_ttl.count(), 1)),
+                                     self->commands_.settings().key_prefix + std::string(k_channel),
+                                     completion_message(key, completion)});
+  redis::RedisResult<Completed> outcome = core::unexpected(redis::RedisError{
+      redis::RedisErrorKind::protocol, "unexpected reply to the complete script"});
+  if (!reply) {
+    outcome = core::unexpected(reply.error());
+  } else if (auto completed = parse_completed(reply.value())) {
+    outcome = *completed;
+  }
+  if (done) done(outcome);
+}
+
+}  // namespace levee::layers::collapse::fleet

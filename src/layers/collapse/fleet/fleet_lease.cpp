@@ -1,0 +1,177 @@
+#include "layers/collapse/fleet/fleet_lease.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/this_coro.hpp>
+#include <utility>
+
+#include "admin/metrics.hpp"
+
+namespace levee::layers::collapse::fleet {
+
+namespace {
+
+void bump(std::atomic<std::uint64_t>& counter, admin::Counter* metric) {
+  counter.fetch_add(1, std::memory_order_relaxed);
+  if (metric != nullptr) metric->inc();
+}
+
+boost::asio::awaitable<bool> cancelled() {
+  const auto state = co_await boost::asio::this_coro::cancellation_state;
+  co_return state.cancelled() != boost::asio::cancellation_type::none;
+}
+
+void log_degraded(FleetCounters& counters, const FleetRules& rules, std::string_view why) {
+  if (const auto suppressed = counters.degraded_log.admit()) {
+    spdlog::warn(
+        "fleet: route {}: {}; collapsing within this instance only ({} more since the last "
+        "line)",
+        rules.route, why, *suppressed);
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(LeaseOutcome outcome) noexcept {
+  switch (outcome) {
+    case LeaseOutcome::won:
+      return "won";
+    case LeaseOutcome::waited:
+      return "waited";
+    case LeaseOutcome::taken_over:
+      return "taken_over";
+    case LeaseOutcome::expired:
+      return "expired";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Fallback fallback) noexcept {
+  switch (fallback) {
+    case Fallback::redis_error:
+      return "redis_error";
+    case Fallback::wait_expired:
+      return "wait_expired";
+    case Fallback::unshared:
+      return "unshared";
+    case Fallback::bad_answer:
+      return "bad_answer";
+  }
+  return "unknown";
+}
+
+void FleetCounters::count(LeaseOutcome outcome) {
+  const auto at = static_cast<std::size_t>(outcome);
+  bump(leases[at], metrics.leases[at]);
+}
+
+void FleetCounters::count_hit(bool stale) {
+  if (stale) {
+    bump(stale_hits, metrics.stale_hits);
+  } else {
+    bump(hits, metrics.hits);
+  }
+}
+
+void FleetCounters::count(Fallback fallback) {
+  const auto at = static_cast<std::size_t>(fallback);
+  bump(fallbacks[at], metrics.fallbacks[at]);
+}
+
+void FleetCounters::count(Unshared reason) {
+  const auto at = static_cast<std::size_t>(reason);
+  bump(unshared[at], metrics.unshared[at]);
+}
+
+void FleetCounters::count_command() { bump(commands, metrics.commands); }
+
+boost::asio::awaitable<Obtained> obtain(std::shared_ptr<FleetClient> client,
+                                        std::shared_ptr<const FleetRules> rules,
+                                        std::shared_ptr<FleetCounters> counters, std::string key) {
+  using Clock = std::chrono::steady_clock;
+  // Watched before the first ask: a completion that lands between the two is still heard.
+  FleetClient::Watch watch(client, key);
+  const auto give_up = Clock::now() + rules->lease_ttl + rules->fleet_wait;
+  std::uint64_t min_token = 0;  // the first holder seen: its answer, or any later one, will do
+  bool waited = false;
+  for (;;) {
+    counters->count_command();
+    auto acquired =
+        co_await client->acquire(key, min_token, rules->lease_ttl, rules->stale.count() > 0);
+    if (co_await cancelled()) co_return Obtained{Obtained::Kind::cancelled, 0, {}};
+    if (!acquired) {
+      counters->count(Fallback::redis_error);
+      log_degraded(*counters, *rules,
+                   "Redis failed (" + std::string(redis::to_string(acquired.error().kind)) + ": " +
+                       acquired.error().message + ")");
+      co_return Obtained{};
+    }
+    Acquired& got = acquired.value();
+    switch (got.kind) {
+      case Acquired::Kind::won:
+        counters->count(waited ? LeaseOutcome::taken_over : LeaseOutcome::won);
+        co_return Obtained{Obtained::Kind::lead, got.token, {}};
+      case Acquired::Kind::answer:
+      case Acquired::Kind::stale: {
+        auto answer = decode_answer(got.answer);
+        if (!answer) {
+          counters->count(Fallback::bad_answer);
+          log_degraded(*counters, *rules, "an answer in Redis did not decode");
+          co_return Obtained{};
+        }
+        counters->count_hit(got.kind == Acquired::Kind::stale);
+        co_return Obtained{Obtained::Kind::answer, 0, std::move(*answer)};
+      }
+      case Acquired::Kind::held:
+        break;
+    }
+    if (min_token == 0) min_token = got.token;
+    if (!waited) {
+      waited = true;
+      counters->count(LeaseOutcome::waited);
+    }
+    const auto now = Clock::now();
+    if (now >= give_up) {
+      counters->count(Fallback::wait_expired);
+      co_return Obtained{};
+    }
+    // Ask again when fleet_wait has passed (a completion message may be lost) or the lease ran
+    // out (its holder died), whichever is first; a completion wakes the wait at once.
+    const auto until = std::min(
+        {now + rules->fleet_wait, now + got.lease_left + std::chrono::milliseconds(1), give_up});
+    const Completion heard = co_await watch.wait(min_token, until);
+    if (co_await cancelled()) co_return Obtained{Obtained::Kind::cancelled, 0, {}};
+    if (heard.kind == Completion::Kind::local) {
+      counters->count(Fallback::unshared);
+      co_return Obtained{};
+    }
+  }
+}
+
+void complete_lease(const std::shared_ptr<FleetClient>& client, const FleetRules& rules,
+                    const std::shared_ptr<FleetCounters>& counters, std::string key,
+                    std::uint64_t token, const std::optional<core::Response>& answer) {
+  Completion completion{Completion::Kind::abandoned, token};
+  std::string encoded;
+  if (answer) {
+    if (const auto reason = unshared_reason(*answer, rules.max_bytes)) {
+      counters->count(*reason);
+      completion.kind = Completion::Kind::local;
+    } else {
+      completion.kind = Completion::Kind::shared;
+      encoded = encode_answer(*answer);
+    }
+  }
+  counters->count_command();
+  client->complete(std::move(key), completion, std::move(encoded), rules.answer_ttl(),
+                   [counters, route = rules.route](const redis::RedisResult<Completed>& outcome) {
+                     if (!outcome) {
+                       counters->count(Fallback::redis_error);
+                       return;
+                     }
+                     if (!outcome.value().lease_was_ours) counters->count(LeaseOutcome::expired);
+                   });
+}
+
+}  // namespace levee::layers::collapse::fleet

@@ -1,0 +1,125 @@
+#include "layers/collapse/fleet/lease_scripts.hpp"
+
+#include <utility>
+
+namespace levee::layers::collapse::fleet {
+
+namespace {
+
+// GETRANGE reads only the token in front of a possibly large answer.
+constexpr std::string_view k_acquire = R"lua(
+local head = redis.call('GETRANGE', KEYS[2], 0, 24)
+local answer_token = 0
+if head ~= '' then
+  local newline = string.find(head, '\n', 1, true)
+  if newline then answer_token = tonumber(string.sub(head, 1, newline - 1)) or 0 end
+end
+local min_token = tonumber(ARGV[1])
+if min_token > 0 and answer_token >= min_token then
+  return {2, answer_token, redis.call('GET', KEYS[2])}
+end
+local holder = redis.call('GET', KEYS[1])
+if not holder then
+  local token = redis.call('INCR', KEYS[3])
+  redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[2])
+  return {1, token}
+end
+local left = redis.call('PTTL', KEYS[1])
+if ARGV[3] == '1' and answer_token > 0 then
+  return {3, tonumber(holder), left, redis.call('GET', KEYS[2])}
+end
+return {0, tonumber(holder), left}
+)lua";
+
+constexpr std::string_view k_complete = R"lua(
+local token = tonumber(ARGV[1])
+local written = 0
+if ARGV[2] ~= '' then
+  local head = redis.call('GETRANGE', KEYS[2], 0, 24)
+  local answer_token = 0
+  if head ~= '' then
+    local newline = string.find(head, '\n', 1, true)
+    if newline then answer_token = tonumber(string.sub(head, 1, newline - 1)) or 0 end
+  end
+  if answer_token < token then
+    redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+    written = 1
+  end
+end
+local ours = 0
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  ours = 1
+end
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return {ours, written}
+)lua";
+
+bool is_integer(const redis::RedisValue& value) {
+  return value.type == redis::RedisValue::Type::integer;
+}
+
+// The answer's value without its "<token>\n" prefix.
+std::optional<std::string> strip_token(std::string value) {
+  const auto newline = value.find('\n');
+  if (newline == std::string::npos) return std::nullopt;
+  value.erase(0, newline + 1);
+  return value;
+}
+
+}  // namespace
+
+std::string_view acquire_script() noexcept { return k_acquire; }
+std::string_view complete_script() noexcept { return k_complete; }
+
+std::optional<Acquired> parse_acquired(redis::RedisValue reply) {
+  auto& e = reply.elements;
+  if (reply.type != redis::RedisValue::Type::array || e.size() < 2 || !is_integer(e[0]) ||
+      !is_integer(e[1]) || e[1].integer < 0) {
+    return std::nullopt;
+  }
+  Acquired acquired;
+  acquired.token = static_cast<std::uint64_t>(e[1].integer);
+  switch (e[0].integer) {
+    case 0:
+    case 3: {
+      const bool stale = e[0].integer == 3;
+      if (e.size() != (stale ? 4U : 3U) || !is_integer(e[2])) return std::nullopt;
+      acquired.kind = stale ? Acquired::Kind::stale : Acquired::Kind::held;
+      // PTTL is -1 for a lease without expiry (never written by levee) and -2 if it just went.
+      acquired.lease_left = std::chrono::milliseconds(std::max<long long>(e[2].integer, 0));
+      if (stale) {
+        if (e[3].type != redis::RedisValue::Type::string) return std::nullopt;
+        auto answer = strip_token(std::move(e[3].text));
+        if (!answer) return std::nullopt;
+        acquired.answer = std::move(*answer);
+      }
+      return acquired;
+    }
+    case 1:
+      if (e.size() != 2 || acquired.token == 0) return std::nullopt;
+      acquired.kind = Acquired::Kind::won;
+      return acquired;
+    case 2: {
+      if (e.size() != 3 || e[2].type != redis::RedisValue::Type::string) return std::nullopt;
+      auto answer = strip_token(std::move(e[2].text));
+      if (!answer) return std::nullopt;
+      acquired.kind = Acquired::Kind::answer;
+      acquired.answer = std::move(*answer);
+      return acquired;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<Completed> parse_completed(const redis::RedisValue& reply) {
+  const auto& e = reply.elements;
+  if (reply.type != redis::RedisValue::Type::array || e.size() != 2 || !is_integer(e[0]) ||
+      !is_integer(e[1])) {
+    return std::nullopt;
+  }
+  return Completed{e[0].integer == 1, e[1].integer == 1};
+}
+
+}  // namespace levee::layers::collapse::fleet

@@ -1,0 +1,49 @@
+#pragma once
+// The two Lua scripts of fleet collapsing (docs/fleet.md) and what their replies mean. Each runs
+// atomically in Redis, so one round trip decides a lease and one completes it.
+//
+// Keys, for one collapse key K (its SHA-256, hex): KEYS[1] the lease, KEYS[2] the shared answer,
+// KEYS[3] the fencing counter (one for the whole fleet, never expires). The lease's value is the
+// holder's token; the answer's value is "<token>\n<encoded response>".
+//
+// ACQUIRE (ARGV: min_token, lease_ttl_ms, stale_ok):
+//   an answer whose token >= min_token (min_token > 0)   -> {2, token, answer}   (answer)
+//   no lease: INCR the fence, SET lease token NX PX ttl   -> {1, token}           (won)
+//   a lease, stale_ok and an older answer                -> {3, holder, pttl, answer} (stale)
+//   a lease                                              -> {0, holder, pttl}    (held)
+// COMPLETE (ARGV: token, "<token>\n<answer>" or "", answer_ttl_ms, channel, message):
+//   writes the answer only if no answer with a newer token is there (a holder whose lease
+//   expired cannot overwrite its successor's answer), deletes the lease only if it is still the
+//   holder's, publishes the message                      -> {lease_was_ours, written}
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "redis/redis_client.hpp"
+
+namespace levee::layers::collapse::fleet {
+
+[[nodiscard]] std::string_view acquire_script() noexcept;
+[[nodiscard]] std::string_view complete_script() noexcept;
+
+struct Acquired {
+  enum class Kind : std::uint8_t { held, won, answer, stale };
+  Kind kind = Kind::held;
+  std::uint64_t token = 0;  // won: ours; held, stale: the holder's; answer: the answer's
+  std::chrono::milliseconds lease_left{0};  // held, stale: the lease's remaining time
+  std::string answer;                       // answer, stale: the encoded response
+};
+
+// nullopt: a reply of another shape (a script of another version; counted as a protocol error).
+[[nodiscard]] std::optional<Acquired> parse_acquired(redis::RedisValue reply);
+
+struct Completed {
+  bool lease_was_ours = false;  // false: it had expired (and maybe been taken over) first
+  bool written = false;         // the answer is the shared one now
+};
+[[nodiscard]] std::optional<Completed> parse_completed(const redis::RedisValue& reply);
+
+}  // namespace levee::layers::collapse::fleet
