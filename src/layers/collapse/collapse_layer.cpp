@@ -161,6 +161,8 @@ std::shared_ptr<const fleet::FleetRules> make_fleet_rules(const config::RouteCon
       at_least_1ms(collapse.fleet_wait.count() > 0 ? collapse.fleet_wait : collapse.max_wait);
   rules->stale = duration_cast<milliseconds>(collapse.fleet_stale);
   rules->max_bytes = collapse.fleet_max_bytes;
+  rules->wait_limit =
+      at_least_1ms(upstream.request_timeout) + 2 * rules->lease_ttl + rules->fleet_wait;
   return rules;
 }
 

@@ -263,8 +263,10 @@ class CollapseService {
     std::shared_ptr<const CollapseRules> rules;
     std::shared_ptr<CollapseCounters> counters;
     std::string key;
-    std::uint64_t token = 0;  // 0: no lease held
+    std::uint64_t token = 0;        // 0: no lease held
+    std::shared_ptr<void> renewal;  // keeps the lease while the call runs
     void complete(const std::optional<core::Response>& answer) {
+      renewal.reset();
       if (token == 0) return;
       fleet::complete_lease(client, *rules->fleet, counters->fleet, std::move(key),
                             std::exchange(token, 0), answer);
@@ -285,7 +287,7 @@ class CollapseService {
     SharedCall& call = *slot->call;
     const auto departed = std::chrono::steady_clock::now();
     call.mark_departed(departed);
-    LeaseGuard lease{fleet_client, rules, counters, {}, 0};
+    LeaseGuard lease{fleet_client, rules, counters, {}, 0, nullptr};
     std::optional<core::Response> from_fleet;
     if (fleet_client) {
       const fleet::FleetRules& fleet_rules = *rules->fleet;
@@ -300,6 +302,8 @@ class CollapseService {
           break;
         case fleet::Obtained::Kind::lead:
           lease.token = obtained.token;
+          lease.renewal = fleet::keep_lease(fleet_client, rules->fleet, counters->fleet, lease.key,
+                                            lease.token);
           break;
         case fleet::Obtained::Kind::local:
           break;

@@ -170,6 +170,19 @@ boost::asio::awaitable<redis::RedisResult<Acquired>> FleetClient::acquire(
   co_return std::move(*acquired);
 }
 
+boost::asio::awaitable<redis::RedisResult<bool>> FleetClient::renew(
+    const std::string& key, std::uint64_t token, std::chrono::milliseconds lease_ttl) {
+  auto reply = co_await commands_.eval(
+      renew_script(), {"fleet:lease:" + key},
+      {std::to_string(token), std::to_string(std::max<std::int64_t>(lease_ttl.count(), 1))});
+  if (!reply) co_return core::unexpected(reply.error());
+  if (reply.value().type != redis::RedisValue::Type::integer) {
+    co_return core::unexpected(
+        redis::RedisError{redis::RedisErrorKind::protocol, "unexpected reply to the renew script"});
+  }
+  co_return reply.value().integer == 1;
+}
+
 void FleetClient::complete(std::string key, Completion completion, std::string answer,
                            std::chrono::milliseconds answer_ttl, CompleteDone done) {
   boost::asio::co_spawn(executor_,

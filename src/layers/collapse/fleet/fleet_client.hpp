@@ -77,6 +77,10 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
       const std::string& key, std::uint64_t min_token, std::chrono::milliseconds lease_ttl,
       bool stale_ok);
 
+  // Extends the lease to lease_ttl from now if `token` still holds it: true; false if it is lost.
+  [[nodiscard]] boost::asio::awaitable<redis::RedisResult<bool>> renew(
+      const std::string& key, std::uint64_t token, std::chrono::milliseconds lease_ttl);
+
   // Detached: writes `answer` (if not empty) token-checked, releases the lease if still ours,
   // publishes the completion; `done` gets the outcome (nullopt: Redis failed) on this thread.
   using CompleteDone = std::function<void(const redis::RedisResult<Completed>&)>;
@@ -85,6 +89,7 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
 
   // Subscribed on the current connection: completions are being heard.
   [[nodiscard]] bool listening() const noexcept { return events_.subscribed(); }
+  [[nodiscard]] const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
   void shutdown() noexcept;
 
  private:

@@ -3,7 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <utility>
 
 #include "admin/metrics.hpp"
@@ -92,7 +97,11 @@ boost::asio::awaitable<Obtained> obtain(std::shared_ptr<FleetClient> client,
   using Clock = std::chrono::steady_clock;
   // Watched before the first ask: a completion that lands between the two is still heard.
   FleetClient::Watch watch(client, key);
-  const auto give_up = Clock::now() + rules->lease_ttl + rules->fleet_wait;
+  // A waiter waits as long as some holder keeps a lease alive (renewing it while its call
+  // runs), and never longer than wait_limit; then it calls on its own.
+  const auto started = Clock::now();
+  const auto hard_limit = started + rules->wait_limit;
+  auto give_up = started;
   std::uint64_t min_token = 0;  // the first holder seen: its answer, or any later one, will do
   bool waited = false;
   for (;;) {
@@ -127,6 +136,8 @@ boost::asio::awaitable<Obtained> obtain(std::shared_ptr<FleetClient> client,
         break;
     }
     if (min_token == 0) min_token = got.token;
+    give_up =
+        std::min(hard_limit, std::max(give_up, Clock::now() + got.lease_left + rules->fleet_wait));
     if (!waited) {
       waited = true;
       counters->count(LeaseOutcome::waited);
@@ -147,6 +158,50 @@ boost::asio::awaitable<Obtained> obtain(std::shared_ptr<FleetClient> client,
       co_return Obtained{};
     }
   }
+}
+
+namespace {
+
+struct Renewal {
+  explicit Renewal(const boost::asio::any_io_executor& executor) : timer(executor) {}
+  boost::asio::steady_timer timer;
+  bool stopped = false;
+};
+
+boost::asio::awaitable<void> renew_until_stopped(std::shared_ptr<Renewal> renewal,
+                                                 std::shared_ptr<FleetClient> client,
+                                                 std::shared_ptr<const FleetRules> rules,
+                                                 std::shared_ptr<FleetCounters> counters,
+                                                 std::string key, std::uint64_t token) {
+  for (;;) {
+    renewal->timer.expires_after(rules->lease_ttl / 2);
+    boost::system::error_code ec;
+    co_await renewal->timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    if (renewal->stopped) co_return;
+    counters->count_command();
+    const auto renewed = co_await client->renew(key, token, rules->lease_ttl);
+    // Lost (expired and maybe taken over): the answer still goes to Redis at the end, token
+    // checked. A Redis error: try again next time; the lease may still be ours.
+    if (renewed && !renewed.value()) co_return;
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<void> keep_lease(std::shared_ptr<FleetClient> client,
+                                 std::shared_ptr<const FleetRules> rules,
+                                 std::shared_ptr<FleetCounters> counters, std::string key,
+                                 std::uint64_t token) {
+  auto renewal = std::make_shared<Renewal>(client->executor());
+  boost::asio::co_spawn(client->executor(),
+                        renew_until_stopped(renewal, client, std::move(rules), std::move(counters),
+                                            std::move(key), token),
+                        boost::asio::detached);
+  // The handle stops the loop; the loop's frame keeps the timer alive until it sees that.
+  return std::shared_ptr<void>(nullptr, [renewal](void*) {
+    renewal->stopped = true;
+    renewal->timer.cancel();
+  });
 }
 
 void complete_lease(const std::shared_ptr<FleetClient>& client, const FleetRules& rules,

@@ -1,12 +1,14 @@
 #pragma once
 // How a collapse slot gets its answer when the route collapses across the fleet (docs/fleet.md):
 // instead of calling upstream at once, the slot's call asks Redis for the key's lease.
-//   - won: this instance calls upstream and completes the lease afterwards (complete_lease);
+//   - won: this instance calls upstream, renewing the lease every lease_ttl / 2 while the call
+//     runs (keep_lease), and completes the lease afterwards (complete_lease);
 //   - held by another instance: it waits for the holder's completion on the channel, polling
 //     every fleet_wait (a lost message costs at most that), takes the lease over when the holder
 //     is gone (the lease expired or was given up), and gets the answer from Redis;
 //   - a stale answer while another refreshes (fleet_stale): served at once (memcache's hot miss);
-//   - Redis failing, a wait past lease_ttl + fleet_wait, an answer the holder keeps to itself:
+//   - Redis failing, a wait past wait_limit (or past a lease left to expire without a taker),
+//     an answer the holder keeps to itself:
 //     the slot calls upstream on its own ("local"), counted, and never fails because of Redis.
 // The slot's own members still share its one call, whichever way it went.
 //
@@ -38,6 +40,9 @@ struct FleetRules {
   std::chrono::milliseconds fleet_wait{50};
   std::chrono::milliseconds stale{0};  // 0: never serve a stale answer
   std::uint64_t max_bytes = std::uint64_t{1} << 20;
+  // The longest a waiter follows other instances' leases before it calls on its own: the
+  // upstream's request_timeout (a live holder's call ends by then) + 2 lease_ttl + fleet_wait.
+  std::chrono::milliseconds wait_limit{10050};
 
   // How long an answer stays in Redis: long enough for every waiter to read it (a waiter polls
   // at least every fleet_wait), and as long as it may be served stale.
@@ -98,6 +103,14 @@ struct Obtained {
                                                       std::shared_ptr<const FleetRules> rules,
                                                       std::shared_ptr<FleetCounters> counters,
                                                       std::string key);
+
+// While the returned handle lives, the holder renews its lease every lease_ttl / 2, so that a
+// call longer than lease_ttl keeps it and only a holder that died loses it. Destroy the handle
+// on the client's thread.
+[[nodiscard]] std::shared_ptr<void> keep_lease(std::shared_ptr<FleetClient> client,
+                                               std::shared_ptr<const FleetRules> rules,
+                                               std::shared_ptr<FleetCounters> counters,
+                                               std::string key, std::uint64_t token);
 
 // The holder's end (detached): shares `answer` if it may be shared, else tells the others to
 // call on their own; nullopt answer: the call ended without one, the lease is given up.

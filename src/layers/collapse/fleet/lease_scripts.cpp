@@ -55,6 +55,13 @@ redis.call('PUBLISH', ARGV[4], ARGV[5])
 return {ours, written}
 )lua";
 
+constexpr std::string_view k_renew = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+)lua";
+
 bool is_integer(const redis::RedisValue& value) {
   return value.type == redis::RedisValue::Type::integer;
 }
@@ -71,6 +78,7 @@ std::optional<std::string> strip_token(std::string value) {
 
 std::string_view acquire_script() noexcept { return k_acquire; }
 std::string_view complete_script() noexcept { return k_complete; }
+std::string_view renew_script() noexcept { return k_renew; }
 
 std::optional<Acquired> parse_acquired(redis::RedisValue reply) {
   auto& e = reply.elements;

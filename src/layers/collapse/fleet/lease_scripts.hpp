@@ -15,6 +15,8 @@
 //   writes the answer only if no answer with a newer token is there (a holder whose lease
 //   expired cannot overwrite its successor's answer), deletes the lease only if it is still the
 //   holder's, publishes the message                      -> {lease_was_ours, written}
+// RENEW (ARGV: token, lease_ttl_ms): a holder whose call outlasts half its lease extends it,
+// if it still holds it                                   -> 1 (renewed) or 0 (lost)
 
 #include <chrono>
 #include <cstdint>
@@ -28,6 +30,7 @@ namespace levee::layers::collapse::fleet {
 
 [[nodiscard]] std::string_view acquire_script() noexcept;
 [[nodiscard]] std::string_view complete_script() noexcept;
+[[nodiscard]] std::string_view renew_script() noexcept;
 
 struct Acquired {
   enum class Kind : std::uint8_t { held, won, answer, stale };
