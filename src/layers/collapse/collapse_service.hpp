@@ -353,7 +353,9 @@ class CollapseService {
       served = table->finish(slot);
     }
     guard.slot.reset();
-    lease.complete(call.whole_answer());
+    // A call cut short because every member left has no answer to share: the lease is given
+    // up, and another instance takes it over at once.
+    lease.complete(call.abandoned() ? std::nullopt : call.whole_answer());
     if (rules->reporter) {
       // An inflight slot takes members until its answer: its size is known only now.
       if (rules->strategy == Strategy::inflight) at_flush.size = served;
