@@ -165,6 +165,36 @@ TEST(FleetCollapse, ANoStoreAnswerStaysWithItsInstance) {
   EXPECT_EQ(fleet.sum(series("levee_fleet_unshared_total", "reason", "no_store")), 1u);
 }
 
+TEST(FleetCollapse, FleetStaleServesTheLastAnswerWhileAnotherInstanceRefreshes) {
+  RedisServer redis(unused_port());
+  Fleet fleet(redis.port(), {"--latency", "800ms"}, "fleet_stale = \"30s\"\n");
+  const HttpResult first = http_get(fleet.port(0), "/api/s", k_public_host);
+  ASSERT_EQ(first.status, 200) << first;
+  EXPECT_NE(first.body.find("\"hits\":1"), std::string::npos) << first.body;
+  // The answer is complete in Redis once the first instance's complete script has run.
+  ASSERT_TRUE(eventually([&] {
+    return metric_value(fleet.admin_port(0), "levee_fleet_redis_commands_total{route=\"api\"}") >=
+           2;
+  }));
+  // A refresh: the first instance takes the lease again and calls upstream...
+  HttpConnection refreshing(fleet.port(0));
+  ASSERT_TRUE(refreshing.send_raw(format_request(fleet.port(0), "GET", "/api/s", k_public_host)));
+  ASSERT_TRUE(eventually([&] {
+    return metric_value(fleet.admin_port(0),
+                        series("levee_fleet_leases_total", "outcome", "won")) == 2;
+  }));
+  // ...and meanwhile another instance is answered at once with the last answer.
+  const HttpResult stale = http_get(fleet.port(1), "/api/s", k_public_host);
+  EXPECT_EQ(stale.status, 200) << stale;
+  EXPECT_EQ(stale.body, first.body);
+  EXPECT_EQ(
+      metric_value(fleet.admin_port(1), series("levee_fleet_hits_total", "freshness", "stale")),
+      1u);
+  const HttpResult refreshed = refreshing.read_response();
+  EXPECT_NE(refreshed.body.find("\"hits\":2"), std::string::npos) << refreshed.body;
+  EXPECT_EQ(fleet.first.upstream.calls("/api/s"), 2u);
+}
+
 TEST(FleetCollapse, WhenTheHolderIsKilledAnotherInstanceTakesOver) {
   RedisServer redis(unused_port());
   Fleet fleet(redis.port(), {"--latency", "1500ms"}, "lease_ttl = \"1s\"\n");
