@@ -220,9 +220,13 @@ void complete_lease(const std::shared_ptr<FleetClient>& client, const FleetRules
   }
   counters->count_command();
   client->complete(std::move(key), completion, std::move(encoded), rules.answer_ttl(),
-                   [counters, route = rules.route](const redis::RedisResult<Completed>& outcome) {
+                   [counters, rules = rules](const redis::RedisResult<Completed>& outcome) {
+                     // Not a fallback (this slot was answered): the waiters find no answer,
+                     // and one of them takes the lease over when it expires.
                      if (!outcome) {
-                       counters->count(Fallback::redis_error);
+                       log_degraded(*counters, rules,
+                                    "a lease could not be completed (" +
+                                        std::string(redis::to_string(outcome.error().kind)) + ")");
                        return;
                      }
                      if (!outcome.value().lease_was_ours) counters->count(LeaseOutcome::expired);

@@ -6,17 +6,23 @@ namespace levee::layers::collapse::fleet {
 
 namespace {
 
-// GETRANGE reads only the token in front of a possibly large answer.
-constexpr std::string_view k_acquire = R"lua(
-local head = redis.call('GETRANGE', KEYS[2], 0, 24)
-local answer_token = 0
-if head ~= '' then
+// The token of the answer in KEYS[2] (0: none); GETRANGE reads only the token in front of a
+// possibly large answer. Both scripts start with it.
+constexpr std::string_view k_answer_token = R"lua(
+local function answer_token()
+  local head = redis.call('GETRANGE', KEYS[2], 0, 24)
+  if head == '' then return 0 end
   local newline = string.find(head, '\n', 1, true)
-  if newline then answer_token = tonumber(string.sub(head, 1, newline - 1)) or 0 end
+  if not newline then return 0 end
+  return tonumber(string.sub(head, 1, newline - 1)) or 0
 end
+)lua";
+
+constexpr std::string_view k_acquire = R"lua(
+local there = answer_token()
 local min_token = tonumber(ARGV[1])
-if min_token > 0 and answer_token >= min_token then
-  return {2, answer_token, redis.call('GET', KEYS[2])}
+if min_token > 0 and there >= min_token then
+  return {2, there, redis.call('GET', KEYS[2])}
 end
 local holder = redis.call('GET', KEYS[1])
 if not holder then
@@ -25,7 +31,7 @@ if not holder then
   return {1, token}
 end
 local left = redis.call('PTTL', KEYS[1])
-if ARGV[3] == '1' and answer_token > 0 then
+if ARGV[3] == '1' and there > 0 then
   return {3, tonumber(holder), left, redis.call('GET', KEYS[2])}
 end
 return {0, tonumber(holder), left}
@@ -35,13 +41,7 @@ constexpr std::string_view k_complete = R"lua(
 local token = tonumber(ARGV[1])
 local written = 0
 if ARGV[2] ~= '' then
-  local head = redis.call('GETRANGE', KEYS[2], 0, 24)
-  local answer_token = 0
-  if head ~= '' then
-    local newline = string.find(head, '\n', 1, true)
-    if newline then answer_token = tonumber(string.sub(head, 1, newline - 1)) or 0 end
-  end
-  if answer_token < token then
+  if answer_token() < token then
     redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
     written = 1
   end
@@ -76,8 +76,15 @@ std::optional<std::string> strip_token(std::string value) {
 
 }  // namespace
 
-std::string_view acquire_script() noexcept { return k_acquire; }
-std::string_view complete_script() noexcept { return k_complete; }
+std::string_view acquire_script() noexcept {
+  static const std::string script = std::string(k_answer_token) + std::string(k_acquire);
+  return script;
+}
+
+std::string_view complete_script() noexcept {
+  static const std::string script = std::string(k_answer_token) + std::string(k_complete);
+  return script;
+}
 std::string_view renew_script() noexcept { return k_renew; }
 
 std::optional<Acquired> parse_acquired(redis::RedisValue reply) {
