@@ -146,11 +146,16 @@ boost::asio::awaitable<Completion> FleetClient::Watch::wait(
   };
   if (heard()) co_return interest.newest;
   boost::asio::steady_timer timer(client_->executor_, until);
+  // Off the list however the wait ends, a frame destroyed while it waits included. The
+  // interest outlives the wait: this Watch holds it.
+  struct Listed {
+    Interest& interest;
+    boost::asio::steady_timer* timer;
+    ~Listed() { std::erase(interest.waiting, timer); }
+  } listed{interest, &timer};
   interest.waiting.push_back(&timer);
   boost::system::error_code ec;
   co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-  // The interest outlives the wait: this Watch holds it.
-  std::erase(interest.waiting, &timer);
   co_return heard() ? interest.newest : Completion{};
 }
 
