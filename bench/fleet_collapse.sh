@@ -20,7 +20,9 @@
 # path  which of those Redis round trips a request waits for: levee's Redis behind
 #    bench/delay_proxy.py (each round trip + PATH_DELAY), bench/scenarios/unique_keys_paced.toml
 #    (20/s, so a request's after-the-answer work is over before the next one), fleet = true vs
-#    without; (p50 difference) / PATH_DELAY = round trips on the path. redis-server's MONITOR
+#    without; (p50 difference) / PATH_DELAY = round trips on the path. The yardstick: the same
+#    route with [routes.cache] instead of fleet (a miss waits for one Redis GET, the store
+#    follows the answer) must come out at 1. redis-server's MONITOR
 #    (only in this part: it costs throughput) splits the commands levee sent from those its
 #    Lua scripts ran.
 #
@@ -29,7 +31,8 @@
 # upstream, stands in for a service on another machine.
 #
 # Environment: ROUNDS (3), LATENCIES ("30ms 0ms", part A's upstream latencies), PARTS (all),
-# A_CONFIGS ("single fleet3 nofleet3") and B_CONFIGS ("fleet nofleet", parts B and path),
+# A_CONFIGS ("single fleet3 nofleet3"), B_CONFIGS ("fleet nofleet"), PATH_CONFIGS ("fleet
+# nofleet cache"; cache: no fleet, [routes.cache] on the same Redis, the yardstick),
 # FLEET_KEYS (extra [routes.collapse] keys for fleet runs, e.g. 'fleet_wait = "100ms"'),
 # PATH_DELAY (10, ms), OUT_DIR (results.jsonl, results.tsv and summary.txt; default a
 # temporary directory that is removed), ports FLEET_UPSTREAM_PORT (19740), FLEET_HAPROXY_PORT
@@ -63,6 +66,7 @@ OUT_DIR=${OUT_DIR:-}
 FLEET_SIZE=3
 A_CONFIGS=${A_CONFIGS:-single fleet3 nofleet3}
 B_CONFIGS=${B_CONFIGS:-fleet nofleet}
+PATH_CONFIGS=${PATH_CONFIGS:-fleet nofleet cache}
 
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || bench_die "ROUNDS wants a positive integer"
 [[ $PARTS =~ ^(A|B|path|all)$ ]] || bench_die "part: A, B, path or all"
@@ -112,7 +116,7 @@ start_delay_proxy() {
   bench_wait_line "$BENCH_DIR/delay_proxy.log" 'delay_proxy ready' 10 || bench_die "delay proxy did not start"
 }
 
-# Levee instance $1's config: /api/ collapses (inflight); $2 = fleet or nofleet; $3 = the
+# Levee instance $1's config: /api/ collapses (inflight); $2 = fleet, nofleet or cache; $3 = the
 # Redis port levee uses ([cache] redis, also in nofleet configs of parts B and path so that
 # fleet is the only difference), empty for none.
 write_instance_conf() {
@@ -148,6 +152,9 @@ EOF
       echo "fleet = true"
       if [[ -n $FLEET_KEYS ]]; then echo "$FLEET_KEYS"; fi
     fi
+    # The yardstick of part path: the response cache's shared tier, whose miss is one Redis
+    # GET on the request's path and whose store (SET) follows the answer.
+    if [[ $kind == cache ]]; then printf '\n[routes.cache]\n'; fi
   } >"$conf"
 }
 
@@ -337,7 +344,7 @@ part_b() {
 part_path() {
   local round i config monitor_pid line
   local configs
-  read -r -a configs <<<"$B_CONFIGS"
+  read -r -a configs <<<"$PATH_CONFIGS"
   start_upstream
   start_delay_proxy
   for round in $(seq "$ROUNDS"); do
