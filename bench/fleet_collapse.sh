@@ -228,6 +228,26 @@ EOF
 
 stop_haproxy_rr() { bench_stop_pid "$HAPROXY_PID"; }
 
+# CPU time (utime + stime, clock ticks) of the processes under test, one "name ticks" line each:
+# the levees together, redis-server, levee-upstream and HAProxy when they run.
+cpu_snapshot() {
+  local name pid ticks pids
+  for name in levee redis upstream haproxy; do
+    ticks=0
+    case $name in
+      levee) pids=("${LEVEE_PIDS[@]}") ;;
+      redis) pids=("${REDIS_PID:-}") ;;
+      upstream) pids=("${UPSTREAM_PID:-}") ;;
+      haproxy) pids=("${HAPROXY_PID:-}") ;;
+    esac
+    for pid in "${pids[@]}"; do
+      [[ -n $pid && -r /proc/$pid/stat ]] || continue
+      ticks=$((ticks + $(sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}')))
+    done
+    echo "$name $ticks"
+  done
+}
+
 # One levee-bench run of scenario $1 against $2, labelled $3, appended to $RESULTS together
 # with part $4, round $5, upstream latency $6, instance count $7 and what levee's metrics and
 # redis-server's INFO commandstats (before.txt vs after) say about it.
@@ -235,17 +255,19 @@ run_bench() {
   local scenario=$1 target=$2 label=$3 part=$4 round=$5 latency=$6 n=$7 rc=0
   rcli flushall >/dev/null
   rcli info commandstats >"$BENCH_DIR/redis_before.txt"
+  cpu_snapshot >"$BENCH_DIR/cpu_before.txt"
   "${PRIO[@]}" timeout --kill-after=10 300 taskset -c "$CLIENT_CPU" "$LEVEE_BENCH_BIN" \
     --scenario "$scenario" --target "$target" \
     --upstream-stats "http://127.0.0.1:$UPSTREAM_PORT/__stats" --label "$label" \
     --json-out "$BENCH_DIR/one.jsonl" --progress off --quiet >/dev/null || rc=$?
+  cpu_snapshot >"$BENCH_DIR/cpu_after.txt"
   # Completions sent after the last answers (off the request's path) land within a few ms.
   sleep 0.5
   rcli info commandstats >"$BENCH_DIR/redis_after.txt"
   scrape_levees "$n"
-  "$PYTHON" - "$BENCH_DIR" "$RESULTS" "$part" "$round" "$latency" "$n" "$rc" <<'PYEOF'
+  "$PYTHON" - "$BENCH_DIR" "$RESULTS" "$part" "$round" "$latency" "$n" "$rc" "$(getconf CLK_TCK)" <<'PYEOF'
 import json, re, sys
-d, results, part, rnd, latency, n, rc = sys.argv[1:]
+d, results, part, rnd, latency, n, rc, hz = sys.argv[1:]
 r = json.loads(open(d + "/one.jsonl").read().splitlines()[-1])
 open(d + "/one.jsonl", "w").close()
 
@@ -277,6 +299,16 @@ for i in range(int(n)):
         fleet[key] = fleet.get(key, 0) + value
     per_instance.append(int(served))
 
+def ticks(path):
+    return {name: int(v) for name, v in (line.split() for line in open(path) if line.strip())}
+
+# CPU over levee-bench's run, in % of one core, and the levees' CPU time per request.
+cpu_before, cpu_after = ticks(d + "/cpu_before.txt"), ticks(d + "/cpu_after.txt")
+seconds = r.get("duration_s") or 1
+cpu = {k: round(100.0 * (cpu_after[k] - cpu_before.get(k, 0)) / int(hz) / seconds, 1) for k in cpu_after}
+r["cpu_percent"] = cpu
+r["levee_cpu_us_per_request"] = ((cpu_after["levee"] - cpu_before.get("levee", 0)) / int(hz) * 1e6
+                                 / (r["requests"] or 1))
 r.update(part=part, round=int(rnd), upstream_latency=latency, instances=int(n), exit=int(rc),
          per_instance_requests=per_instance, fleet_metrics=fleet, redis_cmdstats_delta=delta)
 req = r["requests"] or 1
@@ -285,9 +317,9 @@ r["redis_calls_per_request"] = {k: v / req for k, v in delta.items()}
 with open(results, "a") as f:
     f.write(json.dumps(r) + "\n")
 print("p50 %.3f ms, p99 %.3f ms, %.0f req/s, upstream %s, errors %d, mismatches %d, per levee %s, "
-      "levee redis cmds/req %.3f, redis %s" % (
+      "CPU %% %s, levee redis cmds/req %.3f, redis %s" % (
           r["p50_ms"], r["p99_ms"], r["rate_achieved"] or 0, r["upstream_calls"], r["errors"],
-          r["mismatches"], per_instance, r["levee_redis_commands_per_request"],
+          r["mismatches"], per_instance, cpu, r["levee_redis_commands_per_request"],
           {k: round(v, 3) for k, v in r["redis_calls_per_request"].items()}))
 PYEOF
 }

@@ -24,6 +24,11 @@ def fmt(value, spec=".3f"):
     return "-" if value is None else format(value, spec)
 
 
+def cpu_cell(rs, names=("levee", "redis", "upstream")):
+    """Median CPU % of one core of each process over the rounds, "levee/redis/upstream"."""
+    return "/".join(fmt(median([r.get("cpu_percent", {}).get(n) for r in rs]), ".0f") for n in names)
+
+
 def part_a(runs):
     print("A: seed 000's waves through HAProxy round robin (median of rounds)")
     by_latency = collections.defaultdict(lambda: collections.defaultdict(list))
@@ -35,7 +40,7 @@ def part_a(runs):
         p50_single = median([r["p50_ms"] for r in single])
         print(f"\nupstream latency {latency}")
         print("config     rounds  upstream calls  x single  p50 ms  p50 - single  p99 ms  errors  "
-              "per-levee requests (round 1)  fleet leases / hits / fallbacks (median)")
+              "CPU % levee/redis/haproxy  per-levee requests (round 1)  fleet counters (median, nonzero)")
         for label in ("single", "fleet3", "nofleet3"):
             rs = configs.get(label, [])
             if not rs:
@@ -46,12 +51,12 @@ def part_a(runs):
             delta = p50 - p50_single if p50 is not None and p50_single is not None else None
             fleet_keys = sorted({k for r in rs for k in r["fleet_metrics"]
                                  if not k.startswith("levee_fleet_redis_commands_total")})
-            fleet = ", ".join(
-                f"{k.replace('levee_fleet_', '')}={fmt(median([r['fleet_metrics'].get(k, 0) for r in rs]), '.0f')}"
-                for k in fleet_keys)
+            medians = {k: median([r["fleet_metrics"].get(k, 0) for r in rs]) for k in fleet_keys}
+            fleet = ", ".join(f"{k.replace('levee_fleet_', '')}={v:.0f}" for k, v in medians.items() if v)
             print(f"{label:<10} {len(rs):>6}  {fmt(calls, '.0f'):>14}  {fmt(ratio, '.4f'):>8}  "
                   f"{fmt(p50):>6}  {fmt(delta, '+.3f'):>12}  {fmt(median([r['p99_ms'] for r in rs])):>6}  "
-                  f"{sum(r['errors'] for r in rs):>6}  {str(rs[0]['per_instance_requests']):<28}  {fleet or '-'}")
+                  f"{sum(r['errors'] for r in rs):>6}  {cpu_cell(rs, ('levee', 'redis', 'haproxy')):>24}  "
+                  f"{str(rs[0]['per_instance_requests']):<28}  {fleet or '-'}")
         print("per round (upstream calls, p50 ms): " + "; ".join(
             f"{label} " + " ".join(f"{r['upstream_calls']}/{r['p50_ms']:.2f}" for r in sorted(rs, key=lambda r: r["round"]))
             for label, rs in configs.items()))
@@ -63,7 +68,8 @@ def part_b(runs):
     for r in runs:
         configs[r["label"]].append(r)
     base = median([r["rate_achieved"] for r in configs.get("nofleet", [])])
-    print("config   rounds  req/s     x nofleet  p50 ms  p99 ms  errors  levee redis cmds/req  "
+    print("config   rounds  req/s     x nofleet  p50 ms  p99 ms  errors  levee CPU us/req  "
+          "CPU % levee/redis/upstream  levee redis cmds/req  "
           "redis-server calls/req (INFO commandstats, scripts' own calls included)")
     for label in ("fleet", "nofleet"):
         rs = configs.get(label, [])
@@ -75,7 +81,9 @@ def part_b(runs):
         per_req = ", ".join(f"{k} {median([r['redis_calls_per_request'].get(k, 0) for r in rs]):.3f}" for k in commands)
         print(f"{label:<8} {len(rs):>6}  {fmt(rate, '.0f'):>8}  {fmt(ratio, '.4f'):>9}  "
               f"{fmt(median([r['p50_ms'] for r in rs])):>6}  {fmt(median([r['p99_ms'] for r in rs])):>6}  "
-              f"{sum(r['errors'] for r in rs):>6}  {fmt(median([r['levee_redis_commands_per_request'] for r in rs])):>20}  "
+              f"{sum(r['errors'] for r in rs):>6}  {fmt(median([r.get('levee_cpu_us_per_request') for r in rs]), '.1f'):>16}  "
+              f"{cpu_cell(rs):>26}  "
+              f"{fmt(median([r['levee_redis_commands_per_request'] for r in rs])):>20}  "
               f"{per_req or '-'}")
     print("per round req/s: " + "; ".join(
         f"{label} " + " ".join(f"{r['rate_achieved']:.0f}" for r in sorted(rs, key=lambda r: r["round"]))
@@ -108,8 +116,8 @@ def part_path(runs, delay_ms):
 
 def write_tsv(runs, path):
     columns = ["part", "upstream_latency", "label", "round", "instances", "requests", "ok", "errors",
-               "mismatches", "upstream_calls", "rate_achieved", "p50_ms", "p99_ms",
-               "levee_redis_commands_per_request", "monitor_sent_per_request", "per_instance_requests",
+               "mismatches", "upstream_calls", "rate_achieved", "p50_ms", "p99_ms", "cpu_percent",
+               "levee_cpu_us_per_request", "levee_redis_commands_per_request", "monitor_sent_per_request", "per_instance_requests",
                "fleet_metrics", "redis_cmdstats_delta"]
     with open(path, "w") as f:
         f.write("\t".join(columns) + "\n")
