@@ -385,10 +385,8 @@ TEST_F(FleetLeaseTest, AWatchIsNotWokenByAnotherKeysCompletion) {
 // Watch::wait promises "the newest completion with a token >= min_token, waiting for it until
 // `until`": a late completion of an older holder (its lease expired and was taken over) must
 // not end the wait of those waiting for the newer holder.
-// KNOWN BUG, this test fails on purpose until it is fixed: FleetClient::heard() cancels every
-// waiting timer on any completion of the key, and Watch::wait() returns kind none at once when
-// that completion's token is below min_token instead of waiting again until `until`. (In
-// fleet_lease.cpp's obtain() this costs every waiter an early extra ACQUIRE round trip.)
+// (Found by this test: Watch::wait() used to return kind none at once on such a completion,
+// costing every waiter in obtain() an early extra ACQUIRE round trip.)
 TEST_F(FleetLeaseTest, AWatchIsNotEndedByAnOlderHoldersCompletion) {
   FleetClient::Watch watch(client_, k_key);
   const Acquired a = acquire(*other_, k_key, 0, 50ms);

@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <utility>
@@ -154,9 +155,19 @@ boost::asio::awaitable<Completion> FleetClient::Watch::wait(
     ~Listed() { std::erase(interest.waiting, timer); }
   } listed{interest, &timer};
   interest.waiting.push_back(&timer);
-  boost::system::error_code ec;
-  co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-  co_return heard() ? interest.newest : Completion{};
+  // Every completion of the key wakes the wait; one older than min_token (a holder that lost
+  // its lease, finishing late) does not end it.
+  for (;;) {
+    boost::system::error_code ec;
+    co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    if (heard()) co_return interest.newest;
+    const auto state = co_await boost::asio::this_coro::cancellation_state;
+    if (state.cancelled() != boost::asio::cancellation_type::none ||
+        std::chrono::steady_clock::now() >= until) {
+      co_return Completion{};
+    }
+    timer.expires_at(until);
+  }
 }
 
 boost::asio::awaitable<redis::RedisResult<Acquired>> FleetClient::acquire(
