@@ -8,6 +8,7 @@
 #include "admin/metric_registry.hpp"
 #include "layers/batch/batch_service.hpp"
 #include "proxy/flush_policy_setup.hpp"
+#include "proxy/policy_stats.hpp"
 #include "proxy/proxy_metrics.hpp"
 
 namespace levee::layers::batch {
@@ -53,7 +54,7 @@ class BatchLayer final : public runtime::RouteLayer {
                    "\"inflight_batches\":{},\"parked_items\":{},\"admission_waiters\":{},"
                    "\"calls\":{{\"ok\":{},\"call_failed\":{},\"demux_failed\":{}}},"
                    "\"items\":{{\"ok\":{},\"item_failed\":{},\"batch_failed\":{},\"shed\":{},"
-                   "\"withdrawn\":{},\"invalid\":{}}}}}",
+                   "\"withdrawn\":{},\"invalid\":{}}},\"flushes\":{{",
                    stats.open_batches, stats.open_items, stats.queued_batches,
                    stats.inflight_batches, stats.pending_items, stats.admission_waiters,
                    c.calls(CallOutcome::ok), c.calls(CallOutcome::call_failed),
@@ -61,6 +62,14 @@ class BatchLayer final : public runtime::RouteLayer {
                    c.items(ItemOutcomeKind::item_failed), c.items(ItemOutcomeKind::batch_failed),
                    c.items(ItemOutcomeKind::shed), c.items(ItemOutcomeKind::withdrawn),
                    c.items(ItemOutcomeKind::invalid));
+    // Flushes by reason and the items they carried: the page's batch sizes and reasons.
+    for (std::size_t i = 0; i < k_flush_reasons; ++i) {
+      const auto reason = static_cast<FlushReason>(i);
+      fmt::format_to(std::back_inserter(out), "{}\"{}\":{}", i == 0 ? "" : ",", to_string(reason),
+                     c.flushes(reason));
+    }
+    fmt::format_to(std::back_inserter(out), "}},\"flushed_items\":{}}}", c.flushed_items());
+    proxy::append_policy_stats(out, shared_.policy);
   }
 
   void drain() const override { shared_.batcher->shutdown(); }

@@ -38,6 +38,7 @@ void BatchCounters::flushed(FlushReason reason, std::size_t items, std::size_t /
                             std::chrono::nanoseconds age) {
   const auto index = static_cast<std::size_t>(reason);
   flushes_[index].fetch_add(1, std::memory_order_relaxed);
+  flushed_items_.fetch_add(items, std::memory_order_relaxed);
   if (auto* counter = children_.flushes[index]) counter->inc();
   if (children_.size_at_flush != nullptr) {
     children_.size_at_flush->observe(static_cast<double>(items));

@@ -68,12 +68,17 @@ class BatchCounters final : public BatchObserver {
   [[nodiscard]] std::uint64_t flushes(FlushReason reason) const noexcept {
     return flushes_[static_cast<std::size_t>(reason)].load(std::memory_order_relaxed);
   }
+  // Items in every flushed batch: with the flushes, the mean batch size (/stats).
+  [[nodiscard]] std::uint64_t flushed_items() const noexcept {
+    return flushed_items_.load(std::memory_order_relaxed);
+  }
 
  private:
   BatchMetricChildren children_;
   std::shared_ptr<policy::FlushReporter> reporter_;
   BatchLimits limits_;
   std::array<std::atomic<std::uint64_t>, k_flush_reasons> flushes_{};
+  std::atomic<std::uint64_t> flushed_items_{0};
   std::array<std::atomic<std::uint64_t>, k_call_outcomes> calls_{};
   std::array<std::atomic<std::uint64_t>, k_item_outcomes> items_{};
 };

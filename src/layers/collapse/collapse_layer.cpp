@@ -8,6 +8,7 @@
 #include "admin/metric_registry.hpp"
 #include "layers/collapse/collapse_service.hpp"
 #include "proxy/flush_policy_setup.hpp"
+#include "proxy/policy_stats.hpp"
 #include "proxy/proxy_metrics.hpp"
 
 namespace levee::layers::collapse {
@@ -81,6 +82,7 @@ class CollapseLayer final : public runtime::RouteLayer {
         shared_.table->slots(), shared_.table->waiters(), leaders, followers, bypassed, gone,
         collapsible == 0 ? 0.0 : static_cast<double>(followers) / static_cast<double>(collapsible));
     if (c.fleet) append_fleet_stats(out, *c.fleet);
+    proxy::append_policy_stats(out, shared_.policy);
   }
 
   void drain() const override { shared_.table->flush_all(); }
