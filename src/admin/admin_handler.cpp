@@ -1,6 +1,7 @@
 #include "admin/admin_handler.hpp"
 
 #include "admin/exposition.hpp"
+#include "admin/status_page.hpp"
 
 namespace levee::admin {
 
@@ -17,6 +18,7 @@ core::Response AdminHandler::answer(const core::Request& request) const {
     return response;
   }
   const auto path = request.path();
+  if (path == "/") return status_page_response();
   if (path == "/metrics") {
     return core::Response::with_body(200, k_exposition_content_type, registry_.render());
   }
@@ -28,7 +30,8 @@ core::Response AdminHandler::answer(const core::Request& request) const {
     if (ready_.load(std::memory_order_acquire)) return core::Response::text(200, "ready");
     return core::Response::text(503, "draining");
   }
-  return core::Response::text(404, "admin endpoints: /metrics /stats /healthz /readyz");
+  return core::Response::text(404,
+                              "admin endpoints: / (status page) /metrics /stats /healthz /readyz");
 }
 
 }  // namespace levee::admin

@@ -1,6 +1,7 @@
 #pragma once
-// The admin listener's endpoints: /metrics (Prometheus text), /stats (JSON), /healthz
-// (process alive) and /readyz (accepting traffic; 503 while draining). Runs on the admin
+// The admin listener's endpoints: / (the live status page, admin/status_page.hpp), /metrics
+// (Prometheus text), /stats (JSON), /healthz (process alive) and /readyz (accepting traffic;
+// 503 while draining). Read-only: any method but GET and HEAD gets 405. Runs on the admin
 // thread; everything it reads is thread-safe (metric shards, atomics, a stats callback).
 
 #include <atomic>
