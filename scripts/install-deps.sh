@@ -32,6 +32,8 @@ packages=(
   # HTTP/2 and gRPC peers nobody here wrote (issue 20): nghttp/h2load, nghttpd, a real gRPC
   # server and client in Python, openssl for throwaway test certificates
   nghttp2-client nghttp2-server python3-grpcio openssl
+  # the admin listener's status page, loaded in a real browser by its test (issue 22)
+  chromium
   # rl/ (issue 7): the flush-policy simulator, PPO training and ONNX export, and their tests,
   # on Debian's /usr/bin/python3 (pip has no registry here). python3-munkres: see below.
   python3-torch python3-onnx python3-numpy python3-matplotlib python3-munkres
