@@ -158,9 +158,7 @@ def main():
             threading.Thread(target=lambda: [None for _ in levee.stdout], daemon=True).start()
 
             chromium = Chromium(os.path.join(scratch, "profile"))
-            target = chromium.call("Target.createTarget",
-                                   {"url": f"http://127.0.0.1:{admin}/", "width": 1280,
-                                    "height": 900})
+            target = chromium.call("Target.createTarget", {"url": f"http://127.0.0.1:{admin}/"})
             session = chromium.call("Target.attachToTarget",
                                     {"targetId": target["targetId"], "flatten": True})["sessionId"]
             chromium.call("Emulation.setDeviceMetricsOverride",
