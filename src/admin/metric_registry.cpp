@@ -286,6 +286,12 @@ void Registry::replace_gauge_callback(std::string_view name, std::string_view he
   add_callback(name, help, MetricType::gauge, labels, std::move(read), /*replace=*/true);
 }
 
+void Registry::replace_counter_callback(std::string_view name, std::string_view help,
+                                        const std::vector<Label>& labels,
+                                        std::function<double()> read) {
+  add_callback(name, help, MetricType::counter, labels, std::move(read), /*replace=*/true);
+}
+
 template <class Metric>
 Family<Metric>* Registry::find_family(std::string_view name, std::string_view help, MetricType type,
                                       const std::vector<std::string>& label_names) {

@@ -170,6 +170,10 @@ class Registry {
   // must never decrease. The name ends in "_total", as for every counter.
   void counter_callback(std::string_view name, std::string_view help,
                         const std::vector<Label>& labels, std::function<double()> read);
+  // As counter_callback, replacing the read of a child with these label values (a reloaded
+  // component's counter). A new component starts from zero: Prometheus reads a counter reset.
+  void replace_counter_callback(std::string_view name, std::string_view help,
+                                const std::vector<Label>& labels, std::function<double()> read);
 
   // The whole registry in text format 0.0.4 (Content-Type: k_exposition_content_type).
   [[nodiscard]] std::string render() const;

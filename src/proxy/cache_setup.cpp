@@ -34,8 +34,10 @@ std::shared_ptr<cache::MemoryStore> make_cache_store(
   registry.replace_gauge_callback("levee_cache_entries",
                                   "Entries in the memory tier of the cache now.", {},
                                   read(&Stats::entries));
-  registry.replace_gauge_callback(
-      "levee_cache_evicted_entries",
+  // A counter, not a gauge: it only grows (a reload that resizes the tier starts a new store,
+  // which Prometheus reads as a counter reset).
+  registry.replace_counter_callback(
+      "levee_cache_evictions_total",
       "Entries the memory tier pushed out for its byte budget (LRU), since start.", {},
       read(&Stats::evictions));
   return store;

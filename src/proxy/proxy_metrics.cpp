@@ -10,11 +10,12 @@ namespace levee::proxy {
 
 namespace {
 constexpr std::array<std::string_view, 5> k_classes = {"1xx", "2xx", "3xx", "4xx", "5xx"};
-// Requests per upstream call, and a slot's age in milliseconds (seed 000's buckets, wider).
+// Requests per upstream call, and a slot's age in seconds (seed 000's millisecond buckets,
+// wider, in the base unit Prometheus expects: 0.5 ms to 10 s).
 constexpr std::array<double, 12> k_size_buckets = {1,  2,   4,   8,   16,   32,
                                                    64, 128, 256, 512, 1024, 4096};
-constexpr std::array<double, 14> k_age_ms_buckets = {0.5, 1,   2,   5,    10,   20,   50,
-                                                     100, 200, 500, 1000, 2000, 5000, 10000};
+constexpr std::array<double, 14> k_age_buckets = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                                                  0.1,    0.2,   0.5,   1,     2,    5,    10};
 }  // namespace
 
 ProxyMetrics::ProxyMetrics(admin::Registry& registry)
@@ -148,10 +149,10 @@ void ProxyMetrics::ensure_flush_families() {
   size_at_flush_ = &registry_.histogram_family(
       "levee_batch_size_at_flush", "Requests answered by one upstream call of a slot or batch.",
       {"route"}, k_size_buckets);
-  age_ms_at_flush_ = &registry_.histogram_family(
-      "levee_batch_age_ms_at_flush",
-      "Milliseconds from a slot or batch opening to its answer (inflight) or flush.", {"route"},
-      k_age_ms_buckets);
+  age_at_flush_ = &registry_.histogram_family(
+      "levee_batch_age_at_flush_seconds",
+      "Seconds from a slot or batch opening to its answer (inflight) or flush.", {"route"},
+      k_age_buckets);
 }
 
 layers::batch::BatchMetricChildren ProxyMetrics::add_batch_route(std::string_view route) {
@@ -174,7 +175,7 @@ layers::batch::BatchMetricChildren ProxyMetrics::add_batch_route(std::string_vie
     children.flushes[i] = &flushes_->with({route, to_string(static_cast<FlushReason>(i))});
   }
   children.size_at_flush = &size_at_flush_->with({route});
-  children.age_ms_at_flush = &age_ms_at_flush_->with({route});
+  children.age_at_flush = &age_at_flush_->with({route});
   for (std::size_t i = 0; i < children.calls.size(); ++i) {
     children.calls[i] = &batch_calls_->with(
         {route, layers::batch::to_string(static_cast<layers::batch::CallOutcome>(i))});
@@ -207,7 +208,7 @@ layers::collapse::CollapseMetrics ProxyMetrics::add_collapse_route(std::string_v
     metrics.flushes[static_cast<std::size_t>(reason)] = &flushes_->with({route, to_string(reason)});
   }
   metrics.size_at_flush = &size_at_flush_->with({route});
-  metrics.age_ms_at_flush = &age_ms_at_flush_->with({route});
+  metrics.age_at_flush = &age_at_flush_->with({route});
   return metrics;
 }
 

@@ -53,7 +53,7 @@ class ProxyMetrics {
   admin::CounterFamily* collapse_requests_ = nullptr;
   admin::CounterFamily* flushes_ = nullptr;
   admin::HistogramFamily* size_at_flush_ = nullptr;
-  admin::HistogramFamily* age_ms_at_flush_ = nullptr;
+  admin::HistogramFamily* age_at_flush_ = nullptr;
   admin::CounterFamily* batch_calls_ = nullptr;
   admin::CounterFamily* batch_items_ = nullptr;
 };

@@ -43,8 +43,8 @@ void BatchCounters::flushed(FlushReason reason, std::size_t items, std::size_t /
   if (children_.size_at_flush != nullptr) {
     children_.size_at_flush->observe(static_cast<double>(items));
   }
-  if (children_.age_ms_at_flush != nullptr) {
-    children_.age_ms_at_flush->observe(std::chrono::duration<double, std::milli>(age).count());
+  if (children_.age_at_flush != nullptr) {
+    children_.age_at_flush->observe(std::chrono::duration<double>(age).count());
   }
 }
 

@@ -36,7 +36,7 @@ inline constexpr std::size_t k_item_outcomes = 6;
 struct BatchMetricChildren {
   std::array<admin::Counter*, k_flush_reasons> flushes{};  // by levee::FlushReason
   admin::Histogram* size_at_flush = nullptr;
-  admin::Histogram* age_ms_at_flush = nullptr;
+  admin::Histogram* age_at_flush = nullptr;
   std::array<admin::Counter*, k_call_outcomes> calls{};
   std::array<admin::Counter*, k_item_outcomes> items{};
 };

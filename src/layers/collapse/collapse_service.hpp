@@ -89,8 +89,8 @@ struct CollapseMetrics {
   admin::Counter* gone = nullptr;  // followers that left because their client went away
   // levee_batch_flush_total by reason (FlushReason order); inflight slots flush immediately.
   std::array<admin::Counter*, k_flush_reasons> flushes{};
-  admin::Histogram* size_at_flush = nullptr;    // inflight: requests the call answered
-  admin::Histogram* age_ms_at_flush = nullptr;  // inflight: the slot's life, open to answer
+  admin::Histogram* size_at_flush = nullptr;  // inflight: requests the call answered
+  admin::Histogram* age_at_flush = nullptr;   // inflight: the slot's life, open to answer
 };
 
 // How requests went through the layer, for /stats and tests; shared by every worker.
@@ -459,8 +459,8 @@ class CollapseService {
     if (metrics.size_at_flush != nullptr) {
       metrics.size_at_flush->observe(static_cast<double>(members));
     }
-    if (metrics.age_ms_at_flush != nullptr) {
-      metrics.age_ms_at_flush->observe(std::chrono::duration<double, std::milli>(age).count());
+    if (metrics.age_at_flush != nullptr) {
+      metrics.age_at_flush->observe(std::chrono::duration<double>(age).count());
     }
   }
 

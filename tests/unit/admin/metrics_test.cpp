@@ -346,6 +346,22 @@ TEST(RegistryTest, CallbackGaugeChildrenShareOneFamily) {
             "levee_pool_idle_connections{pool=\"b\\\"q\"} NaN\n");
 }
 
+TEST(RegistryTest, ReplacedCounterCallbackReadsTheNewSource) {
+  Registry registry;
+  registry.replace_counter_callback("levee_cache_evictions_total", "Evicted.", {},
+                                    [] { return 7.0; });
+  registry.replace_counter_callback("levee_cache_evictions_total", "Evicted.", {},
+                                    [] { return 2.0; });  // a reload's new store
+  EXPECT_EQ(registry.render(),
+            "# HELP levee_cache_evictions_total Evicted.\n"
+            "# TYPE levee_cache_evictions_total counter\n"
+            "levee_cache_evictions_total 2\n");
+  EXPECT_THROW(
+      registry.replace_counter_callback("levee_cache_evictions", "h", {}, [] { return 0.0; }),
+      std::invalid_argument)
+      << "a counter's name ends in _total";
+}
+
 TEST(RegistryTest, RenderRunsConcurrentlyWithUpdatesAndRegistration) {
   Registry registry;
   Counter& counter = registry.counter("levee_hits_total", "Hits.");
