@@ -18,6 +18,7 @@
 #include "config/preflight.hpp"
 #include "config/units.hpp"
 #include "proxy/proxy_server.hpp"
+#include "server/service_notify.hpp"
 
 namespace {
 
@@ -88,6 +89,8 @@ int serve(const std::string& path, levee::proxy::StartOptions options) {
   std::printf("levee ready listen=%s:%u admin=%s:%u\n", listen.address().to_string().c_str(),
               listen.port(), admin.address().to_string().c_str(), admin.port());
   std::fflush(stdout);
+  // The same moment for systemd (Type=notify, debian/levee.service): the listeners accept now.
+  levee::server::notify_service_manager("READY=1");
 
   // SIGHUP reloads the configuration file and the learned policies' model files (nginx's
   // reload signal; [server], [log] and [telemetry] need a restart). SIGUSR1 reopens the access
@@ -113,6 +116,7 @@ int serve(const std::string& path, levee::proxy::StartOptions options) {
   const auto drain_timeout = server->config().server.drain_timeout;
   spdlog::info("{} received: draining (up to {})", strsignal(received),
                levee::config::format_duration(drain_timeout));
+  levee::server::notify_service_manager("STOPPING=1");
   server->begin_drain();
   std::printf("levee draining\n");
   std::fflush(stdout);
