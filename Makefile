@@ -4,7 +4,7 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 FORMAT ?= clang-format-19
 
-.PHONY: all deps build run test train check check-asan check-tsan check-headers fuzz format format-check lint clean
+.PHONY: all deps build run test train check check-asan check-tsan check-headers fuzz format format-check lint clean deb deb-check
 
 all: build
 
@@ -53,7 +53,17 @@ lint: build
 	@git ls-files 'src/*.cpp' | xargs clang-tidy-19 -p build --quiet
 
 clean:
-	@rm -rf build build-debug build-asan build-tsan build-fuzz
+	@rm -rf build build-debug build-asan build-tsan build-fuzz build-deb
+
+# The Debian package (README "Installing the Debian package"): build-deb/levee_VERSION_ARCH.deb
+# with /usr/bin/levee, /etc/levee/levee.toml and a hardened levee.service. deb-check runs
+# systemd-analyze verify, lintian and a dpkg install, purge and reinstall in a scratch root.
+deb:
+	@bash scripts/install-deps.sh --deb
+	@JOBS=$(JOBS) bash scripts/build-deb.sh
+
+deb-check: deb
+	@bash scripts/check-deb.sh
 
 # The learned flush policy (rl/README.md): trains with PPO in the simulator, exports
 # models/flush_policy.onnx, regenerates tests/data/policy/ and the offline table and charts

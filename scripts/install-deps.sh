@@ -5,13 +5,16 @@
 #
 #   scripts/install-deps.sh           # what builds and tests need (make deps, make test)
 #   scripts/install-deps.sh --bench   # ... plus the peers and plotting of bench/side_by_side.sh
+#   scripts/install-deps.sh --deb     # ... plus what `make deb` and `make deb-check` need
 set -euo pipefail
 
 bench=0
+deb=0
 for arg in "$@"; do
   case $arg in
     --bench) bench=1 ;;
-    *) echo "usage: $0 [--bench]" >&2; exit 2 ;;
+    --deb) deb=1 ;;
+    *) echo "usage: $0 [--bench] [--deb]" >&2; exit 2 ;;
   esac
 done
 
@@ -45,6 +48,11 @@ packages=(
 # otherwise pick scipy, whose pythran pulls libboost1.74-dev, which conflicts with 1.81 above.
 if [ "$bench" -eq 1 ]; then
   packages+=(varnish haproxy)
+fi
+# Opt-in too: the Debian package (make deb, make deb-check) builds with debhelper, is checked
+# with lintian and systemd-analyze (from systemd), and installs into a scratch root with dpkg.
+if [ "$deb" -eq 1 ]; then
+  packages+=(debhelper dpkg-dev lintian systemd)
 fi
 
 missing=()
