@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "levee_fixture.hpp"
+#include "support/io_steps.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
@@ -44,31 +45,6 @@ using redis::RedisResult;
 using redis::RedisSettings;
 using Clock = std::chrono::steady_clock;
 using GetResult = RedisResult<std::optional<std::string>>;
-
-template <class T>
-asio::awaitable<void> store_into(asio::awaitable<T> operation,
-                                 std::shared_ptr<std::optional<T>> out) {
-  out->emplace(co_await std::move(operation));
-}
-
-template <class T>
-std::shared_ptr<std::optional<T>> spawn(asio::io_context& io, asio::awaitable<T> operation) {
-  auto out = std::make_shared<std::optional<T>>();
-  // Detached: the io_context owns the frame; the result is shared with the test.
-  asio::co_spawn(io, store_into(std::move(operation), out), asio::detached);
-  return out;
-}
-
-template <class Predicate>
-bool run_until(asio::io_context& io, Predicate done, Clock::duration within) {
-  const auto deadline = Clock::now() + within;
-  while (!done()) {
-    if (Clock::now() >= deadline) return false;
-    if (io.stopped()) io.restart();
-    if (io.run_for(2ms) == 0) std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
 
 // Runs only the handlers that are ready now, never waiting for a timer or for I/O; true when
 // `done` holds afterwards. A command that needs its timeout to fire, or a reply from a server

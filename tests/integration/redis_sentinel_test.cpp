@@ -21,6 +21,7 @@
 #include "levee_fixture.hpp"
 #include "redis/redis_client.hpp"
 #include "support/http_client.hpp"
+#include "support/io_steps.hpp"
 #include "support/polling.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
@@ -39,30 +40,6 @@ using ::testing::HasSubstr;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* k_master = "mymaster";
-
-template <class Predicate>
-bool run_until(asio::io_context& io, Predicate done, Clock::duration within) {
-  const auto deadline = Clock::now() + within;
-  while (!done()) {
-    if (Clock::now() >= deadline) return false;
-    if (io.stopped()) io.restart();
-    if (io.run_for(2ms) == 0) std::this_thread::sleep_for(1ms);
-  }
-  return true;
-}
-
-template <class T>
-asio::awaitable<void> store_into(asio::awaitable<T> operation,
-                                 std::shared_ptr<std::optional<T>> out) {
-  out->emplace(co_await std::move(operation));
-}
-
-template <class T>
-std::shared_ptr<std::optional<T>> spawn(asio::io_context& io, asio::awaitable<T> operation) {
-  auto out = std::make_shared<std::optional<T>>();
-  asio::co_spawn(io, store_into(std::move(operation), out), asio::detached);
-  return out;
-}
 
 template <class T>
 T await(asio::io_context& io, asio::awaitable<T> operation, Clock::duration within = 5s) {
