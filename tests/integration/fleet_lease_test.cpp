@@ -44,27 +44,6 @@ using Kind = Acquired::Kind;
 
 constexpr std::string_view k_prefix = "t:";
 
-// Runs only the handlers that are ready now, never waiting for a timer or for I/O.
-template <class T>
-std::optional<T> result_without_waiting(asio::io_context& io, asio::awaitable<T> operation) {
-  auto out = spawn(io, std::move(operation));
-  for (int round = 0; round < 1000 && !out->has_value(); ++round) {
-    if (io.stopped()) io.restart();
-    if (io.poll() == 0) break;
-  }
-  if (!out->has_value()) return std::nullopt;
-  return std::move(**out);
-}
-
-template <class T>
-T await(asio::io_context& io, asio::awaitable<T> operation, Clock::duration within = 5s) {
-  auto out = spawn(io, std::move(operation));
-  if (!run_until(io, [&] { return out->has_value(); }, within)) {
-    throw std::runtime_error("fleet operation did not complete in time");
-  }
-  return std::move(**out);
-}
-
 class FleetLeaseTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

@@ -46,37 +46,8 @@ using redis::RedisSettings;
 using Clock = std::chrono::steady_clock;
 using GetResult = RedisResult<std::optional<std::string>>;
 
-// Runs only the handlers that are ready now, never waiting for a timer or for I/O; true when
-// `done` holds afterwards. A command that needs its timeout to fire, or a reply from a server
-// that is paused or absent, cannot complete in here.
-template <class Predicate>
-bool done_without_waiting(asio::io_context& io, Predicate done) {
-  // Bounded: a reconnect loop that is ready again and again must not keep the test here.
-  for (int round = 0; round < 1000 && !done(); ++round) {
-    if (io.stopped()) io.restart();
-    if (io.poll() == 0) break;
-  }
-  return done();
-}
-
-template <class T>
-std::optional<T> result_without_waiting(asio::io_context& io, asio::awaitable<T> operation) {
-  auto out = spawn(io, std::move(operation));
-  if (!done_without_waiting(io, [&] { return out->has_value(); })) return std::nullopt;
-  return std::move(*out);
-}
-
 void run_for(asio::io_context& io, Clock::duration duration) {
   (void)run_until(io, [] { return false; }, duration);
-}
-
-template <class T>
-T await(asio::io_context& io, asio::awaitable<T> operation, Clock::duration within = 5s) {
-  auto out = spawn(io, std::move(operation));
-  if (!run_until(io, [&] { return out->has_value(); }, within)) {
-    throw std::runtime_error("redis operation did not complete in time");
-  }
-  return std::move(**out);
 }
 
 class RedisClientTest : public ::testing::Test {

@@ -41,27 +41,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* k_master = "mymaster";
 
-template <class T>
-T await(asio::io_context& io, asio::awaitable<T> operation, Clock::duration within = 5s) {
-  auto out = spawn(io, std::move(operation));
-  if (!run_until(io, [&] { return out->has_value(); }, within)) {
-    throw std::runtime_error("redis operation did not complete in time");
-  }
-  return std::move(**out);
-}
-
-// Completes only if it needs no timer and no I/O: the command was refused at once.
-template <class T>
-std::optional<T> result_without_waiting(asio::io_context& io, asio::awaitable<T> operation) {
-  auto out = spawn(io, std::move(operation));
-  for (int round = 0; round < 1000 && !out->has_value(); ++round) {
-    if (io.stopped()) io.restart();
-    if (io.poll() == 0) break;
-  }
-  if (!out->has_value()) return std::nullopt;
-  return std::move(**out);
-}
-
 // --------------------------------------------------------------------------- RedisClient
 
 class RedisSentinelClient : public ::testing::Test {

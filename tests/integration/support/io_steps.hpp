@@ -10,6 +10,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 #include <utility>
 
@@ -42,6 +43,39 @@ bool run_until(boost::asio::io_context& io, Predicate done,
     if (io.run_for(2ms) == 0) std::this_thread::sleep_for(1ms);
   }
   return true;
+}
+
+// Runs only the handlers that are ready now, never waiting for a timer or for I/O; true when
+// `done` holds afterwards. An operation that needs a timer to fire, or a reply from a server
+// that is paused or absent, cannot complete in here.
+template <class Predicate>
+bool done_without_waiting(boost::asio::io_context& io, Predicate done) {
+  // Bounded: a reconnect loop that is ready again and again must not keep the test here.
+  for (int round = 0; round < 1000 && !done(); ++round) {
+    if (io.stopped()) io.restart();
+    if (io.poll() == 0) break;
+  }
+  return done();
+}
+
+// The operation's result if it completes without waiting (done_without_waiting), else nullopt.
+template <class T>
+std::optional<T> result_without_waiting(boost::asio::io_context& io,
+                                        boost::asio::awaitable<T> operation) {
+  auto out = spawn(io, std::move(operation));
+  if (!done_without_waiting(io, [&] { return out->has_value(); })) return std::nullopt;
+  return std::move(*out);
+}
+
+// The operation's result, running `io` for it; throws if it takes longer than `within`.
+template <class T>
+T await(boost::asio::io_context& io, boost::asio::awaitable<T> operation,
+        std::chrono::steady_clock::duration within = std::chrono::seconds(5)) {
+  auto out = spawn(io, std::move(operation));
+  if (!run_until(io, [&] { return out->has_value(); }, within)) {
+    throw std::runtime_error("the operation did not complete in time");
+  }
+  return std::move(**out);
 }
 
 }  // namespace levee::testing
