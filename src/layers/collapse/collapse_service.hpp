@@ -268,7 +268,7 @@ class CollapseService {
     void complete(const std::optional<core::Response>& answer) {
       renewal.reset();
       if (token == 0) return;
-      fleet::complete_lease(client, *rules->fleet, counters->fleet, std::move(key),
+      fleet::complete_lease(client, rules->fleet, counters->fleet, std::move(key),
                             std::exchange(token, 0), answer);
     }
     ~LeaseGuard() { complete(std::nullopt); }

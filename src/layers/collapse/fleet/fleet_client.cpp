@@ -115,7 +115,7 @@ void FleetClient::heard(std::string_view payload) {
   const auto parsed = parse_completion(payload);
   if (!parsed) return;
   // Only keys someone here waits for are kept: the channel carries the whole fleet's traffic.
-  const auto found = interests_.find(std::string(parsed->key));
+  const auto found = interests_.find(parsed->key);
   if (found == interests_.end()) return;
   Interest& interest = found->second;
   if (parsed->completion.token < interest.newest.token) return;
@@ -214,9 +214,13 @@ boost::asio::awaitable<void> FleetClient::run_complete(std::shared_ptr<FleetClie
                                                        CompleteDone done) {
   std::string stored;
   if (!answer.empty()) {
-    stored = std::to_string(completion.token);
+    const std::string token = std::to_string(completion.token);
+    stored.reserve(token.size() + 1 + answer.size());
+    stored += token;
     stored += '\n';
     stored += answer;
+    answer.clear();
+    answer.shrink_to_fit();  // one copy of a large answer at a time
   }
   auto reply =
       co_await self->commands_.eval(complete_script(), keys_of(key),

@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -108,7 +109,14 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
   boost::asio::any_io_executor executor_;
   redis::RedisClient commands_;
   redis::RedisClient events_;
-  std::unordered_map<std::string, Interest> interests_;
+  // Transparent: a channel message's key is looked up as a view, without a copy.
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const noexcept {
+      return std::hash<std::string_view>{}(key);
+    }
+  };
+  std::unordered_map<std::string, Interest, KeyHash, std::equal_to<>> interests_;
 };
 
 }  // namespace levee::layers::collapse::fleet

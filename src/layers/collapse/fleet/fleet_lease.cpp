@@ -204,13 +204,14 @@ std::shared_ptr<void> keep_lease(std::shared_ptr<FleetClient> client,
   });
 }
 
-void complete_lease(const std::shared_ptr<FleetClient>& client, const FleetRules& rules,
+void complete_lease(const std::shared_ptr<FleetClient>& client,
+                    const std::shared_ptr<const FleetRules>& rules,
                     const std::shared_ptr<FleetCounters>& counters, std::string key,
                     std::uint64_t token, const std::optional<core::Response>& answer) {
   Completion completion{Completion::Kind::abandoned, token};
   std::string encoded;
   if (answer) {
-    if (const auto reason = unshared_reason(*answer, rules.max_bytes)) {
+    if (const auto reason = unshared_reason(*answer, rules->max_bytes)) {
       counters->count(*reason);
       completion.kind = Completion::Kind::local;
     } else {
@@ -219,12 +220,12 @@ void complete_lease(const std::shared_ptr<FleetClient>& client, const FleetRules
     }
   }
   counters->count_command();
-  client->complete(std::move(key), completion, std::move(encoded), rules.answer_ttl(),
-                   [counters, rules = rules](const redis::RedisResult<Completed>& outcome) {
+  client->complete(std::move(key), completion, std::move(encoded), rules->answer_ttl(),
+                   [counters, rules](const redis::RedisResult<Completed>& outcome) {
                      // Not a fallback (this slot was answered): the waiters find no answer,
                      // and one of them takes the lease over when it expires.
                      if (!outcome) {
-                       log_degraded(*counters, rules,
+                       log_degraded(*counters, *rules,
                                     "a lease could not be completed (" +
                                         std::string(redis::to_string(outcome.error().kind)) + ")");
                        return;

@@ -114,7 +114,8 @@ struct Obtained {
 
 // The holder's end (detached): shares `answer` if it may be shared, else tells the others to
 // call on their own; nullopt answer: the call ended without one, the lease is given up.
-void complete_lease(const std::shared_ptr<FleetClient>& client, const FleetRules& rules,
+void complete_lease(const std::shared_ptr<FleetClient>& client,
+                    const std::shared_ptr<const FleetRules>& rules,
                     const std::shared_ptr<FleetCounters>& counters, std::string key,
                     std::uint64_t token, const std::optional<core::Response>& answer);
 
