@@ -2,9 +2,11 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -516,7 +518,8 @@ using Impl = RedisClient::Impl;
 
 // The frame holds the Impl, so a client destroyed meanwhile leaves its state alive until this
 // resumes (close() has failed the command by then).
-boost::asio::awaitable<RawResult> run_command(std::shared_ptr<Impl> impl, Command command) {
+// `command` lives in the caller's frame, which outlives this one (it awaits it).
+boost::asio::awaitable<RawResult> run_command(std::shared_ptr<Impl> impl, const Command& command) {
   if (auto refused = impl->refuse()) co_return core::unexpected(std::move(*refused));
   const auto op = std::make_shared<Op>(impl->executor());
   if (auto failed = impl->send(command, op)) co_return core::unexpected(std::move(*failed));
@@ -542,8 +545,8 @@ RedisError unexpected_reply(Impl& impl, const Reply& reply, std::string_view com
 
 boost::asio::awaitable<RedisResult<std::optional<std::string>>> run_get(std::shared_ptr<Impl> impl,
                                                                         std::string key) {
-  Command command{Verb::get, impl->prefixed(std::move(key)), {}, 0, {}};
-  auto result = co_await run_command(impl, std::move(command));
+  const Command command{Verb::get, impl->prefixed(std::move(key)), {}, 0, {}};
+  auto result = co_await run_command(impl, command);
   if (!result) co_return core::unexpected(result.error());
   Reply& reply = result.value();
   if (reply.type == REDIS_REPLY_STRING) {
@@ -555,7 +558,7 @@ boost::asio::awaitable<RedisResult<std::optional<std::string>>> run_get(std::sha
 
 boost::asio::awaitable<RedisResult<void>> run_status(std::shared_ptr<Impl> impl, Command command,
                                                      int expected_type, std::string_view name) {
-  auto result = co_await run_command(impl, std::move(command));
+  auto result = co_await run_command(impl, command);
   if (!result) co_return core::unexpected(result.error());
   if (result.value().type == expected_type) co_return std::monostate{};
   co_return core::unexpected(unexpected_reply(*impl, result.value(), name));
@@ -587,9 +590,21 @@ RedisValue to_value(Reply&& reply) {
   return value;
 }
 
+bool is_noscript(const RawResult& result) {
+  return result && result.value().type == REDIS_REPLY_ERROR &&
+         result.value().text.starts_with("NOSCRIPT");
+}
+
+// `script`: null for EVAL; for EVALSHA, sent in full once if the server does not know its SHA-1.
 boost::asio::awaitable<RedisResult<RedisValue>> run_eval(std::shared_ptr<Impl> impl,
-                                                         Command command) {
-  auto result = co_await run_command(impl, std::move(command));
+                                                         Command command,
+                                                         const RedisScript* script) {
+  auto result = co_await run_command(impl, command);
+  if (script != nullptr && is_noscript(result)) {
+    command.argv[0] = "EVAL";
+    command.argv[1] = script->text();
+    result = co_await run_command(impl, command);
+  }
   if (!result) co_return core::unexpected(result.error());
   Reply& reply = result.value();
   if (reply.type == REDIS_REPLY_ERROR) {
@@ -655,7 +670,32 @@ boost::asio::awaitable<RedisResult<RedisValue>> RedisClient::eval(std::string_vi
   command.argv.push_back(std::to_string(keys.size()));
   for (std::string& key : keys) command.argv.push_back(impl_->prefixed(std::move(key)));
   for (std::string& arg : args) command.argv.push_back(std::move(arg));
-  return run_eval(impl_, std::move(command));
+  return run_eval(impl_, std::move(command), nullptr);
+}
+
+boost::asio::awaitable<RedisResult<RedisValue>> RedisClient::eval(const RedisScript& script,
+                                                                  std::vector<std::string> keys,
+                                                                  std::vector<std::string> args) {
+  Command command{Verb::eval, {}, {}, 0, {}};
+  command.argv.reserve(3 + keys.size() + args.size());
+  command.argv.emplace_back("EVALSHA");
+  command.argv.push_back(script.sha1());
+  command.argv.push_back(std::to_string(keys.size()));
+  for (std::string& key : keys) command.argv.push_back(impl_->prefixed(std::move(key)));
+  for (std::string& arg : args) command.argv.push_back(std::move(arg));
+  return run_eval(impl_, std::move(command), &script);
+}
+
+RedisScript::RedisScript(std::string text) : text_(std::move(text)) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  EVP_Digest(text_.data(), text_.size(), digest.data(), &length, EVP_sha1(), nullptr);
+  static constexpr std::string_view hex = "0123456789abcdef";
+  sha1_.reserve(std::size_t{length} * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    sha1_.push_back(hex[digest[i] >> 4U]);
+    sha1_.push_back(hex[digest[i] & 0xFU]);
+  }
 }
 
 void RedisClient::subscribe(std::string channel, std::function<void(std::string_view)> on_message) {

@@ -122,6 +122,20 @@ struct RedisValue {
   std::vector<RedisValue> elements;
 };
 
+// A Lua script sent by its SHA-1 (EVALSHA), so that a call carries 40 bytes instead of the
+// script and Redis hashes nothing; sent in full (EVAL) only when the server answers NOSCRIPT (a
+// fresh or restarted Redis, SCRIPT FLUSH). Build it once: it must outlive every eval() of it.
+class RedisScript {
+ public:
+  explicit RedisScript(std::string text);
+  [[nodiscard]] const std::string& text() const noexcept { return text_; }
+  [[nodiscard]] const std::string& sha1() const noexcept { return sha1_; }
+
+ private:
+  std::string text_;
+  std::string sha1_;  // lower-case hex, as SCRIPT LOAD returns it
+};
+
 // Plain counters, read on the client's thread (the metrics layer maps them to Prometheus).
 struct RedisStats {
   std::uint64_t commands_sent = 0;     // handed to the connection
@@ -161,6 +175,10 @@ class RedisClient {
   // EVAL script numkeys keys... args...: every key gets key_prefix, the arguments do not. An
   // error raised by the script is a server_error.
   [[nodiscard]] boost::asio::awaitable<RedisResult<RedisValue>> eval(std::string_view script,
+                                                                     std::vector<std::string> keys,
+                                                                     std::vector<std::string> args);
+  // EVALSHA, falling back to EVAL once on NOSCRIPT; otherwise as above.
+  [[nodiscard]] boost::asio::awaitable<RedisResult<RedisValue>> eval(const RedisScript& script,
                                                                      std::vector<std::string> keys,
                                                                      std::vector<std::string> args);
 

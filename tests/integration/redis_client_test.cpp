@@ -157,6 +157,47 @@ TEST_F(RedisClientTest, DelRemovesTheKeyAndSucceedsOnAMissingOne) {
   EXPECT_TRUE(await(io_, client.del("doomed")).ok());
 }
 
+TEST(RedisScript, IsNamedByTheSha1RedisGivesIt) {
+  // The digest Redis's own documentation gives for this script (SCRIPT LOAD "return 1").
+  const redis::RedisScript script("return 1");
+  EXPECT_EQ(script.sha1(), "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+  EXPECT_EQ(script.text(), "return 1");
+}
+
+TEST_F(RedisClientTest, ScriptIsSentBySha1AndInFullOnlyWhenRedisDoesNotKnowIt) {
+  RedisServer server(unused_port());
+  RedisClient client(io_.get_executor(), settings_for(server.port()));
+  wait_connected(client);
+  static const redis::RedisScript script("return {KEYS[1], ARGV[1]}");
+  const auto calls = [&](std::string_view command) {
+    const std::string stats = redis_cli(server.port(), {"INFO", "commandstats"});
+    const std::string tag = "cmdstat_" + std::string(command) + ":calls=";
+    const auto at = stats.find(tag);
+    return at == std::string::npos ? 0 : std::stoi(stats.substr(at + tag.size()));
+  };
+  const auto run = [&] {
+    auto reply = await(io_, client.eval(script, {"k"}, {"a"}));
+    ASSERT_TRUE(reply.ok()) << reply.error().message;
+    ASSERT_EQ(reply.value().elements.size(), 2U);
+    EXPECT_EQ(reply.value().elements[0].text, "k");
+    EXPECT_EQ(reply.value().elements[1].text, "a");
+  };
+  // A fresh server: EVALSHA is refused (NOSCRIPT), the script goes once in full.
+  run();
+  EXPECT_EQ(calls("evalsha"), 1);
+  EXPECT_EQ(calls("eval"), 1);
+  run();
+  run();
+  EXPECT_EQ(calls("evalsha"), 3);
+  EXPECT_EQ(calls("eval"), 1);
+  // Forgotten (SCRIPT FLUSH, as after a restart): sent in full again, once.
+  ASSERT_EQ(redis_cli(server.port(), {"SCRIPT", "FLUSH"}), "OK\n");
+  run();
+  run();
+  EXPECT_EQ(calls("evalsha"), 5);
+  EXPECT_EQ(calls("eval"), 2);
+}
+
 TEST_F(RedisClientTest, KeyPrefixIsPrependedToEveryKey) {
   RedisServer server(unused_port());
   auto prefixed_settings = settings_for(server.port());
