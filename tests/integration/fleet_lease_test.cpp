@@ -360,6 +360,25 @@ TEST_F(FleetLeaseTest, AWatchIsNotEndedByAnOlderHoldersCompletion) {
   EXPECT_EQ((*heard)->token, b.token);
 }
 
+// A waiter polls every fleet_wait; a poll that crosses the holder's "keep it" (l) completion
+// must not win a new lease (and call as a holder the others would then wait for): the marker
+// the completion leaves tells it to call on its own, while a request that comes later (no
+// min_token) still makes its own call.
+TEST_F(FleetLeaseTest, AnAskCrossingAKeptAnswersCompletionIsToldToCallOnItsOwn) {
+  const Acquired holder = acquire(*client_, k_key, 0);
+  ASSERT_EQ(holder.kind, Kind::won);
+  ASSERT_EQ(acquire(*other_, k_key, 0).kind, Kind::held);
+  ASSERT_TRUE(
+      completed(*client_, k_key, {Completion::Kind::local, holder.token}, "").lease_was_ours);
+
+  const Acquired crossing = acquire(*other_, k_key, holder.token);
+  EXPECT_EQ(crossing.kind, Kind::unshared);
+  EXPECT_EQ(crossing.token, holder.token);
+  const Acquired later = acquire(*other_, k_key, 0);
+  EXPECT_EQ(later.kind, Kind::won);
+  EXPECT_GT(later.token, holder.token);
+}
+
 TEST_F(FleetLeaseTest, RedisDownFailsAcquireAndCompleteFastInsteadOfHanging) {
   server_->kill();
   // The first command may meet the dying connection: it ends with the connection (the

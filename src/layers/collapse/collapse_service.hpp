@@ -256,22 +256,17 @@ class CollapseService {
     }
   };
 
-  // A fleet lease this call holds is completed whatever way the call ends: with its answer, or
+  // A fleet lease this call holds is ended whatever way the call ends: with its answer, or
   // given up (so that another instance takes over at once instead of after lease_ttl).
   struct LeaseGuard {
     std::shared_ptr<fleet::FleetClient> client;
-    std::shared_ptr<const CollapseRules> rules;
-    std::shared_ptr<CollapseCounters> counters;
     std::string key;
-    std::uint64_t token = 0;        // 0: no lease held
-    std::shared_ptr<void> renewal;  // keeps the lease while the call runs
-    void complete(const std::optional<core::Response>& answer) {
-      renewal.reset();
+    std::uint64_t token = 0;  // 0: no lease held
+    void finish(std::optional<core::Response> answer) {
       if (token == 0) return;
-      fleet::complete_lease(client, rules->fleet, counters->fleet, std::move(key),
-                            std::exchange(token, 0), answer);
+      client->finish(key, std::exchange(token, 0), std::move(answer));
     }
-    ~LeaseGuard() { complete(std::nullopt); }
+    ~LeaseGuard() { finish(std::nullopt); }
   };
 
   static boost::asio::awaitable<void> run_call(std::shared_ptr<Inner> inner,
@@ -287,7 +282,7 @@ class CollapseService {
     SharedCall& call = *slot->call;
     const auto departed = std::chrono::steady_clock::now();
     call.mark_departed(departed);
-    LeaseGuard lease{fleet_client, rules, counters, {}, 0, nullptr};
+    LeaseGuard lease{fleet_client, {}, 0};
     std::optional<core::Response> from_fleet;
     if (fleet_client) {
       const fleet::FleetRules& fleet_rules = *rules->fleet;
@@ -302,8 +297,8 @@ class CollapseService {
           break;
         case fleet::Obtained::Kind::lead:
           lease.token = obtained.token;
-          lease.renewal = fleet::keep_lease(fleet_client, rules->fleet, counters->fleet, lease.key,
-                                            lease.token);
+          fleet_client->hold(lease.key, lease.token, rules->fleet, counters->fleet,
+                             obtained.waited);
           break;
         case fleet::Obtained::Kind::local:
           break;
@@ -355,7 +350,7 @@ class CollapseService {
     guard.slot.reset();
     // A call cut short because every member left has no answer to share: the lease is given
     // up, and another instance takes it over at once.
-    lease.complete(call.abandoned() ? std::nullopt : call.whole_answer());
+    lease.finish(call.abandoned() ? std::nullopt : call.whole_answer());
     if (rules->reporter) {
       // An inflight slot takes members until its answer: its size is known only now.
       if (rules->strategy == Strategy::inflight) at_flush.size = served;

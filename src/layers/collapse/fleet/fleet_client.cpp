@@ -25,6 +25,8 @@ char kind_letter(Completion::Kind kind) {
       return 's';
     case Completion::Kind::local:
       return 'l';
+    case Completion::Kind::waiting:
+      return 'w';
     case Completion::Kind::abandoned:
     case Completion::Kind::none:
       break;
@@ -91,6 +93,9 @@ std::optional<ParsedCompletion> parse_completion(std::string_view payload) {
     case 'a':
       parsed.completion.kind = Completion::Kind::abandoned;
       break;
+    case 'w':
+      parsed.completion.kind = Completion::Kind::waiting;
+      break;
     default:
       return std::nullopt;
   }
@@ -98,8 +103,14 @@ std::optional<ParsedCompletion> parse_completion(std::string_view payload) {
 }
 
 FleetClient::FleetClient(const boost::asio::any_io_executor& executor,
-                         const redis::RedisSettings& settings)
-    : executor_(executor), commands_(executor, settings), events_(executor, settings) {
+                         const redis::RedisSettings& settings,
+                         std::chrono::milliseconds release_delay)
+    : executor_(executor),
+      commands_(executor, settings),
+      events_(executor, settings),
+      release_delay_(release_delay),
+      release_timer_(executor),
+      holder_timer_(executor) {
   // Runs inline on this thread, only while events_ (a member) lives.
   events_.subscribe(std::string(k_channel), [this](std::string_view payload) { heard(payload); });
 }
@@ -107,6 +118,10 @@ FleetClient::FleetClient(const boost::asio::any_io_executor& executor,
 FleetClient::~FleetClient() { shutdown(); }
 
 void FleetClient::shutdown() noexcept {
+  // Leases still held or queued for release expire by themselves (lease_ttl).
+  closed_ = true;
+  release_timer_.cancel();
+  holder_timer_.cancel();
   commands_.shutdown();
   events_.shutdown();
 }
@@ -114,10 +129,21 @@ void FleetClient::shutdown() noexcept {
 void FleetClient::heard(std::string_view payload) {
   const auto parsed = parse_completion(payload);
   if (!parsed) return;
-  // Only keys someone here waits for are kept: the channel carries the whole fleet's traffic.
+  const bool waiting = parsed->completion.kind == Completion::Kind::waiting;
+  if (waiting) {
+    waiter_heard(payload.substr(0, payload.size() - 2));  // "<key> <token>"
+  }
+  // Only keys someone here waits for (or asks about) are kept: the channel carries the whole
+  // fleet's traffic.
   const auto found = interests_.find(parsed->key);
   if (found == interests_.end()) return;
   Interest& interest = found->second;
+  if (waiting) {
+    // Maybe for the lease this slot is about to learn it won: the `w` can beat the lease
+    // script's reply, which comes on the other connection.
+    interest.waiting_for = std::max(interest.waiting_for, parsed->completion.token);
+    return;
+  }
   if (parsed->completion.token < interest.newest.token) return;
   interest.newest = parsed->completion;
   for (boost::asio::steady_timer* timer : interest.waiting) timer->cancel();
@@ -137,6 +163,10 @@ FleetClient::Watch::~Watch() {
   if (found != client_->interests_.end() && --found->second.watches == 0) {
     client_->interests_.erase(found);
   }
+}
+
+bool FleetClient::Watch::waited_for(std::uint64_t token) const {
+  return client_->interests_.at(key_).waiting_for >= token;
 }
 
 boost::asio::awaitable<Completion> FleetClient::Watch::wait(
@@ -173,10 +203,21 @@ boost::asio::awaitable<Completion> FleetClient::Watch::wait(
 boost::asio::awaitable<redis::RedisResult<Acquired>> FleetClient::acquire(
     const std::string& key, std::uint64_t min_token, std::chrono::milliseconds lease_ttl,
     bool stale_ok) {
-  auto reply = co_await commands_.eval(
-      acquire_script(), keys_of(key),
-      {std::to_string(min_token), std::to_string(std::max<std::int64_t>(lease_ttl.count(), 1)),
-       stale_ok ? "1" : "0"});
+  std::vector<std::string> keys = keys_of(key);
+  std::vector<std::string> args{
+      std::to_string(min_token), std::to_string(std::max<std::int64_t>(lease_ttl.count(), 1)),
+      stale_ok ? "1" : "0", commands_.settings().key_prefix + std::string(k_channel), key};
+  // Lost with the reply if Redis fails: those leases then expire by themselves.
+  const std::size_t carried = std::min(releases_.size(), k_releases_per_ask);
+  keys.reserve(keys.size() + carried);
+  args.reserve(args.size() + carried);
+  for (std::size_t i = 0; i < carried; ++i) {
+    Release& release = releases_.front();
+    keys.push_back("fleet:lease:" + release.key);
+    args.push_back(std::to_string(release.token));
+    releases_.pop_front();
+  }
+  auto reply = co_await commands_.eval(acquire_script(), std::move(keys), std::move(args));
   if (!reply) co_return core::unexpected(reply.error());
   auto acquired = parse_acquired(std::move(reply.value()));
   if (!acquired) {
@@ -213,7 +254,9 @@ boost::asio::awaitable<void> FleetClient::run_complete(std::shared_ptr<FleetClie
                                                        std::chrono::milliseconds answer_ttl,
                                                        CompleteDone done) {
   std::string stored;
-  if (!answer.empty()) {
+  // An answer kept by its holder leaves "<token>\n": a waiter whose next ask crosses the
+  // completion message then still learns to call on its own, instead of taking a new lease.
+  if (!answer.empty() || completion.kind == Completion::Kind::local) {
     const std::string token = std::to_string(completion.token);
     stored.reserve(token.size() + 1 + answer.size());
     stored += token;

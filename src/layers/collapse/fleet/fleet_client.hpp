@@ -4,25 +4,37 @@
 // channel. A waiting slot watches its key first, then asks for the lease, so a completion that
 // arrives between the two is never missed.
 //
-// Completion messages: "<key> <token> <kind>", kind `s` (the answer is in Redis), `l` (the
-// answer must stay with its holder: the others call on their own) or `a` (the holder gave up
-// without an answer: the next one may take the lease over at once).
+// Channel messages: "<key> <token> <kind>", kind `s` (the answer is in Redis), `l` (the answer
+// must stay with its holder: the others call on their own), `a` (the holder gave up without an
+// answer: the next one may take the lease over at once), or `w` (published by the acquire
+// script: an instance waits for the holder of <token>).
+//
+// The holder's side (hold / finish, fleet_holder.cpp): a lease is completed in Redis only if
+// somebody waited for it. A lease nobody asked about while its call ran costs nothing after
+// the call: its release rides along with this client's next acquire (or, with none within
+// release_delay, goes in a batch of its own), and its answer is kept for the route's
+// fleet_wait, so that an instance whose ask crossed the call's end (its `w` arrives after the
+// end) still gets it. So a key that never repeats costs one round trip.
 //
 // Threading: built, used and destroyed on its worker's thread (or before it runs). Detached
-// completions hold a shared_ptr to the client, so it lives until they end.
+// commands hold a shared_ptr to the client, so it lives until they end.
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "core/response.hpp"
+#include "layers/collapse/fleet/fleet_rules.hpp"
 #include "layers/collapse/fleet/lease_scripts.hpp"
 #include "redis/redis_client.hpp"
 
@@ -30,7 +42,7 @@ namespace levee::layers::collapse::fleet {
 
 // What the channel said about a key, the newest token first.
 struct Completion {
-  enum class Kind : std::uint8_t { none, shared, local, abandoned };
+  enum class Kind : std::uint8_t { none, shared, local, abandoned, waiting };
   Kind kind = Kind::none;
   std::uint64_t token = 0;
 };
@@ -51,8 +63,16 @@ struct ParsedCompletion {
 
 class FleetClient : public std::enable_shared_from_this<FleetClient> {
  public:
+  // How long a finished lease's release waits for an acquire to carry it.
+  static constexpr std::chrono::milliseconds k_release_delay{5};
+  // Bounds: answers kept after quiet finishes (beyond: a late waiter is told to call on its
+  // own), and releases waiting to be sent (beyond: the oldest are left to expire).
+  static constexpr std::size_t k_max_kept_bytes = std::size_t{16} << 20;
+  static constexpr std::size_t k_max_queued_releases = 65536;
+
   // `settings`: [cache]'s Redis (proxy::make_redis_settings); two connections are opened.
-  FleetClient(const boost::asio::any_io_executor& executor, const redis::RedisSettings& settings);
+  FleetClient(const boost::asio::any_io_executor& executor, const redis::RedisSettings& settings,
+              std::chrono::milliseconds release_delay = k_release_delay);
   ~FleetClient();
   FleetClient(const FleetClient&) = delete;
   FleetClient& operator=(const FleetClient&) = delete;
@@ -68,15 +88,19 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
     // when the time ran out (or the wait was cancelled).
     [[nodiscard]] boost::asio::awaitable<Completion> wait(
         std::uint64_t min_token, std::chrono::steady_clock::time_point until);
+    // An instance has asked for the key while `token` held its lease (heard as a `w`).
+    [[nodiscard]] bool waited_for(std::uint64_t token) const;
 
    private:
     std::shared_ptr<FleetClient> client_;
     std::string key_;
   };
 
+  // Also carries up to k_releases_per_ask queued releases (see above).
   [[nodiscard]] boost::asio::awaitable<redis::RedisResult<Acquired>> acquire(
       const std::string& key, std::uint64_t min_token, std::chrono::milliseconds lease_ttl,
       bool stale_ok);
+  static constexpr std::size_t k_releases_per_ask = 16;
 
   // Extends the lease to lease_ttl from now if `token` still holds it: true; false if it is lost.
   [[nodiscard]] boost::asio::awaitable<redis::RedisResult<bool>> renew(
@@ -88,6 +112,20 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
   void complete(std::string key, Completion completion, std::string answer,
                 std::chrono::milliseconds answer_ttl, CompleteDone done);
 
+  // The holder's side, from the won lease to its end (fleet_holder.cpp). While held, the lease
+  // is renewed every lease_ttl / 2. finish() with the call's answer (nullopt: the call ended
+  // without one): completes the lease at once if an instance waits for it (or the route serves
+  // stale answers, which must be in Redis), else releases it quietly as described above.
+  // `waited`: a `w` for this token came before the lease was known to be ours
+  // (Watch::waited_for).
+  void hold(const std::string& key, std::uint64_t token, std::shared_ptr<const FleetRules> rules,
+            std::shared_ptr<FleetCounters> counters, bool waited);
+  void finish(const std::string& key, std::uint64_t token, std::optional<core::Response> answer);
+  // Leases held, leases kept after a quiet finish, releases not yet sent (tests).
+  [[nodiscard]] std::size_t held() const noexcept { return held_.size(); }
+  [[nodiscard]] std::size_t kept() const noexcept { return kept_.size(); }
+  [[nodiscard]] std::size_t releases_queued() const noexcept { return releases_.size(); }
+
   // Subscribed on the current connection: completions are being heard.
   [[nodiscard]] bool listening() const noexcept { return events_.subscribed(); }
   [[nodiscard]] const boost::asio::any_io_executor& executor() const noexcept { return executor_; }
@@ -96,19 +134,58 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
  private:
   struct Interest {
     Completion newest;
+    std::uint64_t waiting_for = 0;  // the newest holder token a `w` named
     std::size_t watches = 0;
     std::vector<boost::asio::steady_timer*> waiting;
   };
 
+  // A lease this client won: running (held_), or finished quietly and kept for fleet_wait
+  // (kept_).
+  struct Held {
+    std::shared_ptr<const FleetRules> rules;
+    std::shared_ptr<FleetCounters> counters;
+    std::chrono::steady_clock::time_point due;  // running: next renewal; kept: forget it
+    bool waited = false;                        // an instance asked while it ran
+    bool lost = false;                          // a renewal found it gone (counted as expired once)
+    bool completed = false;                     // kept, and completed since for a late waiter
+    Completion::Kind kind = Completion::Kind::abandoned;  // kept
+    std::optional<core::Response> answer;                 // kept, shared
+    std::size_t kept_bytes = 0;
+  };
+  struct KeptUntil {
+    const std::string* id;  // a kept_ key (node-based: stable until that entry is erased)
+    std::chrono::steady_clock::time_point due;
+  };
+
+  struct Release {
+    std::string key;
+    std::uint64_t token = 0;
+    std::chrono::steady_clock::time_point queued;
+    std::shared_ptr<FleetCounters> counters;  // the lease's route
+  };
+
   void heard(std::string_view payload);
+  void waiter_heard(std::string_view held_id);
   [[nodiscard]] static std::vector<std::string> keys_of(const std::string& key);
   [[nodiscard]] static boost::asio::awaitable<void> run_complete(
       std::shared_ptr<FleetClient> self, std::string key, Completion completion, std::string answer,
       std::chrono::milliseconds answer_ttl, CompleteDone done);
+  // Completes a held lease in Redis (answer written if shared, waiters told).
+  void complete_held(const std::string& key, std::uint64_t token, Completion::Kind kind,
+                     const std::optional<core::Response>& answer, const Held& held,
+                     bool count_lost_lease);
+  void queue_release(std::string key, std::uint64_t token,
+                     std::shared_ptr<FleetCounters> held_counters);
+  void flush_releases(bool all);
+  void arm_release_timer(std::chrono::steady_clock::time_point at);
+  void arm_holder_timer(std::chrono::steady_clock::time_point at);
+  void holder_tick();
+  void forget_kept(std::chrono::steady_clock::time_point now);
 
   boost::asio::any_io_executor executor_;
   redis::RedisClient commands_;
   redis::RedisClient events_;
+  std::chrono::milliseconds release_delay_;
   // Transparent: a channel message's key is looked up as a view, without a copy.
   struct KeyHash {
     using is_transparent = void;
@@ -117,6 +194,19 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
     }
   };
   std::unordered_map<std::string, Interest, KeyHash, std::equal_to<>> interests_;
+  // Keyed "<key> <token>", as a `w` message names it.
+  std::unordered_map<std::string, Held, KeyHash, std::equal_to<>> held_;
+  std::unordered_map<std::string, Held, KeyHash, std::equal_to<>> kept_;
+  std::deque<KeptUntil> kept_order_;  // finish order; only the holder tick erases from kept_
+  std::size_t kept_bytes_ = 0;        // kept answers, at most k_max_kept_bytes
+  std::deque<Release> releases_;
+  boost::asio::steady_timer release_timer_;
+  std::chrono::steady_clock::time_point release_timer_at_ =
+      std::chrono::steady_clock::time_point::max();
+  boost::asio::steady_timer holder_timer_;
+  std::chrono::steady_clock::time_point holder_timer_at_ =
+      std::chrono::steady_clock::time_point::max();
+  bool closed_ = false;
 };
 
 }  // namespace levee::layers::collapse::fleet

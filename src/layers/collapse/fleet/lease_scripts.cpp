@@ -19,6 +19,9 @@ end
 )lua";
 
 constexpr std::string_view k_acquire = R"lua(
+for i = 4, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[i + 2] then redis.call('DEL', KEYS[i]) end
+end
 local there = answer_token()
 local min_token = tonumber(ARGV[1])
 if min_token > 0 and there >= min_token then
@@ -30,6 +33,7 @@ if not holder then
   redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[2])
   return {1, token}
 end
+redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. holder .. ' w')
 local left = redis.call('PTTL', KEYS[1])
 if ARGV[3] == '1' and there > 0 then
   return {3, tonumber(holder), left, redis.call('GET', KEYS[2])}
@@ -62,6 +66,13 @@ end
 return 0
 )lua";
 
+constexpr std::string_view k_release = R"lua(
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[i] then redis.call('DEL', KEYS[i]) end
+end
+return #KEYS
+)lua";
+
 bool is_integer(const redis::RedisValue& value) {
   return value.type == redis::RedisValue::Type::integer;
 }
@@ -76,16 +87,25 @@ std::optional<std::string> strip_token(std::string value) {
 
 }  // namespace
 
-std::string_view acquire_script() noexcept {
-  static const std::string script = std::string(k_answer_token) + std::string(k_acquire);
+const redis::RedisScript& acquire_script() {
+  static const redis::RedisScript script(std::string(k_answer_token) + std::string(k_acquire));
   return script;
 }
 
-std::string_view complete_script() noexcept {
-  static const std::string script = std::string(k_answer_token) + std::string(k_complete);
+const redis::RedisScript& complete_script() {
+  static const redis::RedisScript script(std::string(k_answer_token) + std::string(k_complete));
   return script;
 }
-std::string_view renew_script() noexcept { return k_renew; }
+
+const redis::RedisScript& renew_script() {
+  static const redis::RedisScript script{std::string(k_renew)};
+  return script;
+}
+
+const redis::RedisScript& release_script() {
+  static const redis::RedisScript script{std::string(k_release)};
+  return script;
+}
 
 std::optional<Acquired> parse_acquired(redis::RedisValue reply) {
   auto& e = reply.elements;
@@ -107,6 +127,8 @@ std::optional<Acquired> parse_acquired(redis::RedisValue reply) {
         if (e[3].type != redis::RedisValue::Type::string) return std::nullopt;
         auto answer = strip_token(std::move(e[3].text));
         if (!answer) return std::nullopt;
+        // The last call's answer was not shared (a marker, no answer): nothing stale to serve.
+        if (answer->empty()) acquired.kind = Acquired::Kind::held;
         acquired.answer = std::move(*answer);
       }
       return acquired;
@@ -119,7 +141,7 @@ std::optional<Acquired> parse_acquired(redis::RedisValue reply) {
       if (e.size() != 3 || e[2].type != redis::RedisValue::Type::string) return std::nullopt;
       auto answer = strip_token(std::move(e[2].text));
       if (!answer) return std::nullopt;
-      acquired.kind = Acquired::Kind::answer;
+      acquired.kind = answer->empty() ? Acquired::Kind::unshared : Acquired::Kind::answer;
       acquired.answer = std::move(*answer);
       return acquired;
     }

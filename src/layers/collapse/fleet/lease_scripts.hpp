@@ -1,22 +1,32 @@
 #pragma once
-// The two Lua scripts of fleet collapsing (docs/fleet.md) and what their replies mean. Each runs
-// atomically in Redis, so one round trip decides a lease and one completes it.
+// The Lua scripts of fleet collapsing (docs/fleet.md) and what their replies mean. Each runs
+// atomically in Redis, so one round trip decides a lease and one completes it. They are sent by
+// SHA-1 (EVALSHA, redis::RedisScript).
 //
 // Keys, for one collapse key K (its SHA-256, hex): KEYS[1] the lease, KEYS[2] the shared answer,
 // KEYS[3] the fencing counter (one for the whole fleet, never expires). The lease's value is the
 // holder's token; the answer's value is "<token>\n<encoded response>".
 //
-// ACQUIRE (ARGV: min_token, lease_ttl_ms, stale_ok):
-//   an answer whose token >= min_token (min_token > 0)   -> {2, token, answer}   (answer)
+// ACQUIRE (ARGV: min_token, lease_ttl_ms, stale_ok, channel, K; then KEYS[4..] other leases
+// this client finished with, ARGV[6..] their tokens):
+//   first deletes each of those leases that still holds its token (releases ride along with
+//   the next ask instead of costing a round trip of their own), then
+//   an answer whose token >= min_token (min_token > 0)   -> {2, token, answer}   (answer; an
+//     empty one is the marker a holder leaves when it keeps its answer: unshared)
 //   no lease: INCR the fence, SET lease token NX PX ttl   -> {1, token}           (won)
 //   a lease, stale_ok and an older answer                -> {3, holder, pttl, answer} (stale)
 //   a lease                                              -> {0, holder, pttl}    (held)
-// COMPLETE (ARGV: token, "<token>\n<answer>" or "", answer_ttl_ms, channel, message):
+//   with a lease held (held, stale) it also publishes "K <holder> w" on the channel: the holder
+//   learns that someone waits, and completes at once when its call ends.
+// COMPLETE (ARGV: token, "<token>\n<answer>", "<token>\n" (the answer stays with its holder)
+// or "" (none), answer_ttl_ms, channel, message):
 //   writes the answer only if no answer with a newer token is there (a holder whose lease
 //   expired cannot overwrite its successor's answer), deletes the lease only if it is still the
 //   holder's, publishes the message                      -> {lease_was_ours, written}
 // RENEW (ARGV: token, lease_ttl_ms): a holder whose call outlasts half its lease extends it,
 // if it still holds it                                   -> 1 (renewed) or 0 (lost)
+// RELEASE (KEYS: leases, ARGV: their tokens): deletes each lease that still holds its token
+// (finished leases no ask carried away in time)          -> the number of leases
 
 #include <chrono>
 #include <cstdint>
@@ -28,14 +38,15 @@
 
 namespace levee::layers::collapse::fleet {
 
-[[nodiscard]] std::string_view acquire_script() noexcept;
-[[nodiscard]] std::string_view complete_script() noexcept;
-[[nodiscard]] std::string_view renew_script() noexcept;
+[[nodiscard]] const redis::RedisScript& acquire_script();
+[[nodiscard]] const redis::RedisScript& complete_script();
+[[nodiscard]] const redis::RedisScript& renew_script();
+[[nodiscard]] const redis::RedisScript& release_script();
 
 struct Acquired {
-  enum class Kind : std::uint8_t { held, won, answer, stale };
+  enum class Kind : std::uint8_t { held, won, answer, stale, unshared };
   Kind kind = Kind::held;
-  std::uint64_t token = 0;  // won: ours; held, stale: the holder's; answer: the answer's
+  std::uint64_t token = 0;  // won: ours; held, stale: the holder's; answer, unshared: the call's
   std::chrono::milliseconds lease_left{0};  // held, stale: the lease's remaining time
   std::string answer;                       // answer, stale: the encoded response
 };

@@ -73,11 +73,20 @@ TEST(ParseAcquired, AnswerStripsItsTokenPrefixAndKeepsBinaryBytes) {
   EXPECT_EQ(acquired->answer, encoded);
 }
 
-TEST(ParseAcquired, AnswerMayBeEmptyAfterItsPrefix) {
+TEST(ParseAcquired, AnEmptyAnswerIsTheMarkerOfAnAnswerItsHolderKept) {
   const auto acquired = parse_acquired(array({integer(2), integer(4), text("4\n")}));
   ASSERT_TRUE(acquired.has_value());
-  EXPECT_EQ(acquired->kind, Acquired::Kind::answer);
+  EXPECT_EQ(acquired->kind, Acquired::Kind::unshared);
+  EXPECT_EQ(acquired->token, 4u);
   EXPECT_EQ(acquired->answer, "");
+}
+
+TEST(ParseAcquired, AKeptAnswersMarkerIsNoStaleAnswer) {
+  const auto acquired = parse_acquired(array({integer(3), integer(6), integer(900), text("5\n")}));
+  ASSERT_TRUE(acquired.has_value());
+  EXPECT_EQ(acquired->kind, Acquired::Kind::held);
+  EXPECT_EQ(acquired->token, 6u);
+  EXPECT_EQ(acquired->lease_left, milliseconds(900));
 }
 
 TEST(ParseAcquired, StaleCarriesTheHolderTheLeaseLeftAndTheOlderAnswer) {
@@ -157,11 +166,14 @@ TEST(ParseCompleted, RepliesOfAnotherShapeAreRejected) {
 }
 
 TEST(LeaseScripts, AreDistinctNonEmptyLua) {
-  EXPECT_FALSE(acquire_script().empty());
-  EXPECT_FALSE(complete_script().empty());
-  EXPECT_FALSE(renew_script().empty());
-  EXPECT_NE(acquire_script(), complete_script());
-  EXPECT_NE(complete_script(), renew_script());
+  EXPECT_FALSE(acquire_script().text().empty());
+  EXPECT_FALSE(complete_script().text().empty());
+  EXPECT_FALSE(renew_script().text().empty());
+  EXPECT_FALSE(release_script().text().empty());
+  EXPECT_NE(acquire_script().sha1(), complete_script().sha1());
+  EXPECT_NE(complete_script().sha1(), renew_script().sha1());
+  EXPECT_NE(renew_script().sha1(), release_script().sha1());
+  EXPECT_EQ(renew_script().sha1().size(), 40U);
 }
 
 }  // namespace

@@ -1,0 +1,247 @@
+// The holder's side of FleetClient (fleet_client.hpp): the leases this worker won, their
+// renewal, and how each ends — completed in Redis when an instance waits for it, released
+// quietly (riding along with the next acquire) when none does.
+#include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <utility>
+
+#include "layers/collapse/fleet/fleet_answer.hpp"
+#include "layers/collapse/fleet/fleet_client.hpp"
+
+namespace levee::layers::collapse::fleet {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::chrono::milliseconds k_holder_tick{10};
+
+std::string held_id(std::string_view key, std::uint64_t token) {
+  std::string id(key);
+  id += ' ';
+  id += std::to_string(token);
+  return id;
+}
+
+// "<key> <token>" back into its parts (the id was built by held_id).
+std::pair<std::string, std::uint64_t> split_id(const std::string& id) {
+  const auto space = id.rfind(' ');
+  return {id.substr(0, space), std::stoull(id.substr(space + 1))};
+}
+
+std::size_t answer_bytes(const core::Response& answer) {
+  std::size_t bytes = answer.body_size();
+  for (const auto& [name, value] : answer.headers) bytes += name.size() + value.size();
+  return bytes;
+}
+
+}  // namespace
+
+void FleetClient::hold(const std::string& key, std::uint64_t token,
+                       std::shared_ptr<const FleetRules> rules,
+                       std::shared_ptr<FleetCounters> counters, bool waited) {
+  const auto due = Clock::now() + rules->lease_ttl / 2;
+  Held held;
+  held.waited = waited;
+  held.rules = std::move(rules);
+  held.counters = std::move(counters);
+  held.due = due;
+  held_.insert_or_assign(held_id(key, token), std::move(held));
+  arm_holder_timer(due);
+}
+
+void FleetClient::finish(const std::string& key, std::uint64_t token,
+                         std::optional<core::Response> answer) {
+  auto node = held_.extract(held_id(key, token));
+  if (node.empty()) return;  // finished already
+  Held& held = node.mapped();
+  Completion::Kind kind = Completion::Kind::abandoned;
+  if (answer) {
+    if (const auto reason = unshared_reason(*answer, held.rules->max_bytes)) {
+      held.counters->count(*reason);
+      kind = Completion::Kind::local;
+    } else {
+      kind = Completion::Kind::shared;
+    }
+  }
+  // Stale answers are served from Redis, so a route that serves them writes every answer.
+  if (held.waited || held.rules->stale.count() > 0) {
+    complete_held(key, token, kind, answer, held, true);
+    return;
+  }
+  held.kind = kind;
+  if (kind == Completion::Kind::shared) {
+    const std::size_t bytes = answer_bytes(*answer);
+    if (kept_bytes_ + bytes <= k_max_kept_bytes) {
+      held.answer = std::move(answer);
+      // What the members' writes held (permits, an upstream connection) is not the answer's.
+      held.answer->held_until_written.reset();
+      held.answer->stream.reset();
+      held.kept_bytes = bytes;
+      kept_bytes_ += bytes;
+    } else {
+      held.kind = Completion::Kind::abandoned;  // a late waiter takes the lease over instead
+    }
+  }
+  held.due = Clock::now() + held.rules->fleet_wait;
+  const auto due = held.due;
+  auto kept = kept_.insert(std::move(node));
+  if (!kept.inserted) {  // the same lease id kept twice cannot happen; keep the first
+    return;
+  }
+  kept_order_.push_back(KeptUntil{&kept.position->first, due});
+  arm_holder_timer(due);
+  queue_release(key, token, kept.position->second.counters);
+}
+
+void FleetClient::waiter_heard(std::string_view id) {
+  if (const auto running = held_.find(id); running != held_.end()) {
+    running->second.waited = true;  // completed at once when the call ends
+    return;
+  }
+  const auto found = kept_.find(id);
+  if (found == kept_.end() || found->second.completed) return;  // not ours, or answered
+  // The waiter asked before this lease's release reached Redis: it is owed this answer. The
+  // release may have gone already, so a lease no longer ours is not an expiry here.
+  Held& held = found->second;
+  const auto [key, token] = split_id(found->first);
+  complete_held(key, token, held.kind, held.answer, held, false);
+  held.completed = true;
+  held.answer.reset();
+  kept_bytes_ -= std::exchange(held.kept_bytes, 0);
+}
+
+void FleetClient::complete_held(const std::string& key, std::uint64_t token, Completion::Kind kind,
+                                const std::optional<core::Response>& answer, const Held& held,
+                                bool count_lost_lease) {
+  std::string encoded;
+  if (kind == Completion::Kind::shared) encoded = encode_answer(*answer);
+  held.counters->count_command();
+  const bool lost_already = held.lost;
+  complete(key, Completion{kind, token}, std::move(encoded), held.rules->answer_ttl(),
+           [counters = held.counters, rules = held.rules, count_lost_lease,
+            lost_already](const redis::RedisResult<Completed>& outcome) {
+             // Not a fallback (this slot was answered): the waiters find no answer, and one of
+             // them takes the lease over when it expires.
+             if (!outcome) {
+               log_degraded(*counters, *rules,
+                            "a lease could not be completed (" +
+                                std::string(redis::to_string(outcome.error().kind)) + ")");
+               return;
+             }
+             if (count_lost_lease && !lost_already && !outcome.value().lease_was_ours) {
+               counters->count(LeaseOutcome::expired);
+             }
+           });
+}
+
+void FleetClient::queue_release(std::string key, std::uint64_t token,
+                                std::shared_ptr<FleetCounters> held_counters) {
+  if (releases_.size() >= k_max_queued_releases) releases_.pop_front();  // expires by itself
+  const auto now = Clock::now();
+  releases_.push_back(Release{std::move(key), token, now, held_counters});
+  arm_release_timer(now + release_delay_);
+}
+
+void FleetClient::arm_release_timer(Clock::time_point at) {
+  if (closed_ || at >= release_timer_at_) return;
+  release_timer_at_ = at;
+  release_timer_.expires_at(at);
+  release_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    const auto self = weak.lock();
+    if (ec || !self || self->closed_) return;
+    self->release_timer_at_ = Clock::time_point::max();
+    self->flush_releases(false);
+  });
+}
+
+// Sends, in batches of their own, the releases no acquire carried within release_delay (all of
+// them with `all`), and waits for the rest.
+void FleetClient::flush_releases(bool all) {
+  static constexpr std::size_t k_batch = 64;
+  const auto cutoff = Clock::now() - release_delay_;
+  while (!releases_.empty() && (all || releases_.front().queued <= cutoff)) {
+    std::vector<std::string> keys;
+    std::vector<std::string> tokens;
+    // Counted as one round trip of the first lease's route.
+    releases_.front().counters->count_command();
+    while (!releases_.empty() && keys.size() < k_batch &&
+           (all || releases_.front().queued <= cutoff)) {
+      keys.push_back("fleet:lease:" + releases_.front().key);
+      tokens.push_back(std::to_string(releases_.front().token));
+      releases_.pop_front();
+    }
+    // A failure leaves the leases to expire: nobody waits for them.
+    boost::asio::co_spawn(
+        executor_,
+        [](std::shared_ptr<FleetClient> self, std::vector<std::string> keys,
+           std::vector<std::string> tokens) -> boost::asio::awaitable<void> {
+          (void)co_await self->commands_.eval(release_script(), std::move(keys), std::move(tokens));
+        }(shared_from_this(), std::move(keys), std::move(tokens)),
+        boost::asio::detached);
+  }
+  if (!releases_.empty()) arm_release_timer(releases_.front().queued + release_delay_);
+}
+
+void FleetClient::arm_holder_timer(Clock::time_point at) {
+  if (closed_ || at >= holder_timer_at_) return;
+  holder_timer_at_ = at;
+  holder_timer_.expires_at(at);
+  holder_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    const auto self = weak.lock();
+    if (ec || !self || self->closed_) return;
+    self->holder_timer_at_ = Clock::time_point::max();
+    self->holder_tick();
+  });
+}
+
+void FleetClient::forget_kept(Clock::time_point now) {
+  while (!kept_order_.empty() && kept_order_.front().due <= now) {
+    const auto found = kept_.find(*kept_order_.front().id);
+    kept_order_.pop_front();
+    kept_bytes_ -= found->second.kept_bytes;
+    kept_.erase(found);
+  }
+}
+
+// Renews the running leases that are due, forgets the kept ones whose fleet_wait is over, and
+// waits for the next of either.
+void FleetClient::holder_tick() {
+  const auto now = Clock::now();
+  forget_kept(now);
+  auto next = kept_order_.empty() ? Clock::time_point::max() : kept_order_.front().due;
+  for (auto& [id, held] : held_) {
+    if (held.due > now) {
+      next = std::min(next, held.due);
+      continue;
+    }
+    if (held.lost) {  // nothing left to renew; forgotten at finish
+      held.due = Clock::time_point::max();
+      continue;
+    }
+    held.due = now + held.rules->lease_ttl / 2;
+    next = std::min(next, held.due);
+    held.counters->count_command();
+    auto [key, token] = split_id(id);
+    boost::asio::co_spawn(
+        executor_,
+        [](std::shared_ptr<FleetClient> self, std::string id, std::string key, std::uint64_t token,
+           std::chrono::milliseconds ttl) -> boost::asio::awaitable<void> {
+          const auto renewed = co_await self->renew(key, token, ttl);
+          // A Redis error: try again next time, the lease may still be ours. Lost (expired and
+          // maybe taken over): the answer still goes to Redis at the end, token checked.
+          if (!renewed || renewed.value()) co_return;
+          const auto found = self->held_.find(id);
+          if (found == self->held_.end() || found->second.lost) co_return;
+          found->second.lost = true;
+          found->second.counters->count(LeaseOutcome::expired);
+        }(shared_from_this(), id, std::move(key), token, held.rules->lease_ttl),
+        boost::asio::detached);
+  }
+  // Not sooner than k_holder_tick from now: one pass serves every lease due within it (a
+  // renewal comes that much before lease_ttl / 2 runs out at worst).
+  if (next != Clock::time_point::max()) arm_holder_timer(std::max(next, now + k_holder_tick));
+}
+
+}  // namespace levee::layers::collapse::fleet

@@ -1,0 +1,293 @@
+// The holder's side of FleetClient (hold / finish, fleet_holder.cpp) against a real
+// redis-server: a lease nobody waited for costs no round trip after its call (its release rides
+// along with the next acquire, or goes by itself after release_delay), a lease somebody waited
+// for is completed at once, and an instance whose ask crossed the call's end still gets the
+// kept answer. The lease scripts alone are in fleet_lease_test.cpp.
+//
+// What Redis holds is read with redis-cli (EXISTS); "nothing was sent" is read from the
+// client's own queue and from Redis, never from a pause.
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <csignal>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "layers/collapse/fleet/fleet_answer.hpp"
+#include "layers/collapse/fleet/fleet_client.hpp"
+#include "layers/collapse/fleet/fleet_rules.hpp"
+#include "levee_fixture.hpp"
+#include "support/io_steps.hpp"
+#include "support/ports.hpp"
+#include "support/redis_server.hpp"
+
+namespace levee::testing {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using layers::collapse::fleet::Acquired;
+using layers::collapse::fleet::Completion;
+using layers::collapse::fleet::decode_answer;
+using layers::collapse::fleet::FleetClient;
+using layers::collapse::fleet::FleetCounters;
+using layers::collapse::fleet::FleetRules;
+using layers::collapse::fleet::lease_key;
+using layers::collapse::fleet::LeaseOutcome;
+using redis::RedisSettings;
+using Clock = std::chrono::steady_clock;
+using Kind = Acquired::Kind;
+
+const std::string k_key = lease_key("items", "legacy", "GET /items/1");
+const std::string k_next_key = lease_key("items", "legacy", "GET /items/2");
+
+class FleetHolderTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { std::signal(SIGPIPE, SIG_IGN); }
+
+  void SetUp() override {
+    server_.emplace(unused_port());
+    rules_ = std::make_shared<FleetRules>();
+    rules_->route = "items";
+    rules_->upstream = "legacy";
+    rules_->lease_ttl = 10s;
+    rules_->fleet_wait = 60s;  // a kept answer outlives every test unless a test says otherwise
+  }
+
+  void TearDown() override {
+    for (auto* client : {&holder_, &waiter_}) {
+      if (*client) (*client)->shutdown();
+    }
+  }
+
+  // Subscribed, and its command connection answering.
+  std::shared_ptr<FleetClient> connected_client(std::chrono::milliseconds release_delay) {
+    RedisSettings settings;
+    settings.port = server_->port();
+    settings.command_timeout = 60s;
+    settings.connect_timeout = 1s;
+    auto client = std::make_shared<FleetClient>(io_.get_executor(), settings, release_delay);
+    EXPECT_TRUE(run_until(io_, [&] { return client->listening(); }, 5s)) << "never subscribed";
+    const auto deadline = Clock::now() + 5s;
+    while (Clock::now() < deadline) {
+      if (await(io_, client->renew("warm-up", 1, 1s)).ok()) return client;
+      (void)run_until(io_, [] { return false; }, 10ms);
+    }
+    ADD_FAILURE() << "the command connection never answered";
+    return client;
+  }
+
+  Acquired acquire(FleetClient& client, const std::string& key, std::uint64_t min_token = 0) {
+    auto result = await(io_, client.acquire(key, min_token, rules_->lease_ttl, false));
+    if (!result.ok()) throw std::runtime_error("acquire failed: " + result.error().message);
+    return std::move(result.value());
+  }
+
+  // Won and held by holder_.
+  std::uint64_t hold(const std::string& key) {
+    const Acquired won = acquire(*holder_, key);
+    if (won.kind != Kind::won) throw std::runtime_error("the lease was not won");
+    holder_->hold(key, won.token, rules_, counters_, false);
+    return won.token;
+  }
+
+  [[nodiscard]] bool exists(const std::string& what, const std::string& key) const {
+    return redis_cli(server_->port(), {"EXISTS", "fleet:" + what + ":" + key}) == "1\n";
+  }
+
+  static core::Response answer(std::string body) {
+    core::Response response = core::Response::text(200, std::move(body));
+    response.headers.add("cache-control", "max-age=60");
+    return response;
+  }
+
+  asio::io_context io_;
+  std::optional<RedisServer> server_;
+  std::shared_ptr<FleetRules> rules_;
+  std::shared_ptr<FleetCounters> counters_ = std::make_shared<FleetCounters>();
+  std::shared_ptr<FleetClient> holder_;
+  std::shared_ptr<FleetClient> waiter_;
+};
+
+TEST_F(FleetHolderTest, ALeaseNobodyWaitedForIsReleasedByTheNextAskWithoutARoundTripOfItsOwn) {
+  holder_ = connected_client(60s);  // no release goes by itself within the test
+  const std::uint64_t token = hold(k_key);
+  holder_->finish(k_key, token, answer("first"));
+
+  // Nothing went to Redis: the lease still stands, no answer was written, the release waits.
+  EXPECT_EQ(holder_->held(), 0U);
+  EXPECT_EQ(holder_->kept(), 1U);
+  EXPECT_EQ(holder_->releases_queued(), 1U);
+  EXPECT_TRUE(exists("lease", k_key));
+  EXPECT_FALSE(exists("answer", k_key));
+
+  // The next ask, for another key, carries the release along.
+  EXPECT_EQ(acquire(*holder_, k_next_key).kind, Kind::won);
+  EXPECT_EQ(holder_->releases_queued(), 0U);
+  EXPECT_FALSE(exists("lease", k_key));
+  EXPECT_TRUE(exists("lease", k_next_key));
+  EXPECT_FALSE(exists("answer", k_key));
+  EXPECT_EQ(counters_->commands.load(), 0U) << "hold and finish sent no command of their own";
+}
+
+TEST_F(FleetHolderTest, AReleaseNoAskCarriesGoesByItselfAfterTheReleaseDelay) {
+  holder_ = connected_client(20ms);
+  const std::uint64_t token = hold(k_key);
+  holder_->finish(k_key, token, answer("first"));
+  ASSERT_TRUE(exists("lease", k_key));
+  ASSERT_TRUE(run_until(
+      io_, [&] { return !exists("lease", k_key); }, 5s))
+      << "the queued release was never sent";
+  EXPECT_EQ(holder_->releases_queued(), 0U);
+  EXPECT_EQ(counters_->commands.load(), 1U) << "one release batch";
+}
+
+TEST_F(FleetHolderTest, ALeaseSomebodyWaitedForIsCompletedAtOnceWithItsAnswer) {
+  holder_ = connected_client(60s);
+  waiter_ = connected_client(60s);
+  const std::uint64_t token = hold(k_key);
+  FleetClient::Watch watch(waiter_, k_key);
+  const Acquired waiting = acquire(*waiter_, k_key);
+  ASSERT_EQ(waiting.kind, Kind::held);
+  ASSERT_EQ(waiting.token, token);
+  auto heard = spawn(io_, watch.wait(token, Clock::now() + 10s));
+  // The holder hears the waiter's `w` while its call runs; nothing is sent for it yet.
+  (void)run_until(io_, [] { return false; }, 50ms);
+  EXPECT_FALSE(heard->has_value());
+
+  holder_->finish(k_key, token, answer("shared"));
+  EXPECT_EQ(holder_->kept(), 0U) << "completed, not kept";
+  EXPECT_EQ(holder_->releases_queued(), 0U);
+  ASSERT_TRUE(run_until(io_, [&] { return heard->has_value(); }, 5s)) << "never completed";
+  EXPECT_EQ((*heard)->kind, Completion::Kind::shared);
+  EXPECT_FALSE(exists("lease", k_key));
+
+  const Acquired got = acquire(*waiter_, k_key, token);
+  ASSERT_EQ(got.kind, Kind::answer);
+  const auto decoded = decode_answer(got.answer);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->body_view(), "shared\n");  // Response::text ends its line
+}
+
+// The `w` of an ask right after the lease was set may arrive (on the subscriber connection)
+// before the lease script's reply (on the command connection): the slot's Watch, made before
+// its ask, hears it, and the lease starts out as waited for.
+TEST_F(FleetHolderTest, AWaiterHeardBeforeTheLeaseWasKnownToBeOursStillGetsTheAnswerAtOnce) {
+  holder_ = connected_client(60s);
+  waiter_ = connected_client(60s);
+  FleetClient::Watch asking(holder_, k_key);
+  const Acquired won = acquire(*holder_, k_key);
+  ASSERT_EQ(won.kind, Kind::won);
+  EXPECT_FALSE(asking.waited_for(won.token));
+  FleetClient::Watch watch(waiter_, k_key);
+  ASSERT_EQ(acquire(*waiter_, k_key).kind, Kind::held);
+  ASSERT_TRUE(run_until(
+      io_, [&] { return asking.waited_for(won.token); }, 5s))
+      << "the waiter's w never reached the asking slot";
+
+  holder_->hold(k_key, won.token, rules_, counters_, asking.waited_for(won.token));
+  holder_->finish(k_key, won.token, answer("early"));
+  EXPECT_EQ(holder_->kept(), 0U) << "completed at once, not kept";
+  const Completion heard = await(io_, watch.wait(won.token, Clock::now() + 10s));
+  EXPECT_EQ(heard.kind, Completion::Kind::shared);
+}
+
+TEST_F(FleetHolderTest, AnAskThatCrossedTheCallsEndGetsTheKeptAnswer) {
+  holder_ = connected_client(60s);
+  waiter_ = connected_client(60s);
+  const std::uint64_t token = hold(k_key);
+  holder_->finish(k_key, token, answer("kept"));
+  ASSERT_EQ(holder_->kept(), 1U);
+
+  // Another instance asks while the lease is still in Redis: its `w` reaches the holder after
+  // the call ended, and the holder completes with the answer it kept.
+  FleetClient::Watch watch(waiter_, k_key);
+  const Acquired waiting = acquire(*waiter_, k_key);
+  ASSERT_EQ(waiting.kind, Kind::held);
+  auto heard = await(io_, watch.wait(token, Clock::now() + 10s));
+  EXPECT_EQ(heard.kind, Completion::Kind::shared);
+  const Acquired got = acquire(*waiter_, k_key, token);
+  ASSERT_EQ(got.kind, Kind::answer);
+  const auto decoded = decode_answer(got.answer);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->body_view(), "kept\n");
+  EXPECT_FALSE(exists("lease", k_key));
+  EXPECT_EQ(counters_->leases[static_cast<std::size_t>(LeaseOutcome::expired)].load(), 0U);
+}
+
+TEST_F(FleetHolderTest, AnAskThatCrossedAnAnswerlessEndIsToldToTakeTheLeaseOver) {
+  holder_ = connected_client(60s);
+  waiter_ = connected_client(60s);
+  const std::uint64_t token = hold(k_key);
+  holder_->finish(k_key, token, std::nullopt);  // every member left: no answer
+
+  FleetClient::Watch watch(waiter_, k_key);
+  ASSERT_EQ(acquire(*waiter_, k_key).kind, Kind::held);
+  const Completion heard = await(io_, watch.wait(token, Clock::now() + 10s));
+  EXPECT_EQ(heard.kind, Completion::Kind::abandoned);
+  const Acquired next = acquire(*waiter_, k_key, token);
+  EXPECT_EQ(next.kind, Kind::won);
+  EXPECT_GT(next.token, token);
+}
+
+TEST_F(FleetHolderTest, AnUnsharedAnswerIsNeverKeptAndALateAskIsToldToCallOnItsOwn) {
+  holder_ = connected_client(60s);
+  waiter_ = connected_client(60s);
+  const std::uint64_t token = hold(k_key);
+  core::Response cookie = answer("mine");
+  cookie.headers.add("set-cookie", "session=1");
+  holder_->finish(k_key, token, cookie);
+
+  FleetClient::Watch watch(waiter_, k_key);
+  ASSERT_EQ(acquire(*waiter_, k_key).kind, Kind::held);
+  const Completion heard = await(io_, watch.wait(token, Clock::now() + 10s));
+  EXPECT_EQ(heard.kind, Completion::Kind::local);
+  // Redis holds the marker, not the answer.
+  const Acquired after = acquire(*waiter_, k_key, token);
+  EXPECT_EQ(after.kind, Kind::unshared);
+  EXPECT_EQ(redis_cli(server_->port(), {"STRLEN", "fleet:answer:" + k_key}),
+            std::to_string(std::to_string(token).size() + 1) + "\n");
+}
+
+TEST_F(FleetHolderTest, AKeptAnswerIsForgottenAfterFleetWait) {
+  rules_->fleet_wait = 30ms;
+  holder_ = connected_client(60s);
+  const std::uint64_t token = hold(k_key);
+  holder_->finish(k_key, token, answer("brief"));
+  ASSERT_EQ(holder_->kept(), 1U);
+  ASSERT_TRUE(run_until(io_, [&] { return holder_->kept() == 0; }, 5s)) << "never forgotten";
+}
+
+TEST_F(FleetHolderTest, ARouteThatServesStaleAnswersWritesEveryAnswer) {
+  rules_->stale = 10s;
+  holder_ = connected_client(60s);
+  const std::uint64_t token = hold(k_key);
+  holder_->finish(k_key, token, answer("for later"));
+  EXPECT_EQ(holder_->kept(), 0U);
+  ASSERT_TRUE(run_until(io_, [&] { return exists("answer", k_key); }, 5s));
+  EXPECT_FALSE(exists("lease", k_key));
+}
+
+TEST_F(FleetHolderTest, ALongCallKeepsItsLeaseByRenewingIt) {
+  rules_->lease_ttl = 300ms;
+  holder_ = connected_client(60s);
+  waiter_ = connected_client(60s);
+  const std::uint64_t token = hold(k_key);
+  // Three lease lifetimes later the lease is still the holder's: renewed every lease_ttl / 2.
+  const auto until = Clock::now() + 900ms;
+  ASSERT_FALSE(run_until(
+      io_, [&] { return !exists("lease", k_key); }, until - Clock::now()))
+      << "the lease expired while its call ran";
+  EXPECT_GE(counters_->commands.load(), 3U) << "renewals";
+  const Acquired seen = acquire(*waiter_, k_key);
+  EXPECT_EQ(seen.kind, Kind::held);
+  EXPECT_EQ(seen.token, token);
+  EXPECT_EQ(counters_->leases[static_cast<std::size_t>(LeaseOutcome::expired)].load(), 0U);
+}
+
+}  // namespace
+}  // namespace levee::testing
