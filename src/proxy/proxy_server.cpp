@@ -373,6 +373,13 @@ std::uint32_t ProxyServer::open_connections() const { return gate_->open_connect
 void ProxyServer::stop() {
   if (stopped_) return;
   stopped_ = true;
+  // Leases finished in the last few ms are released before the workers stop; bounded, since
+  // a Redis that does not answer must not hold up the exit.
+  std::vector<std::future<void>> released;
+  released.reserve(workers_.size());
+  for (auto& worker : workers_) released.push_back(worker->release_fleet_leases());
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  for (auto& done : released) (void)done.wait_until(give_up);
   for (auto& worker : workers_) worker->stop();
   for (auto& worker : workers_) worker->join();
   model_watcher_->stop();

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 
 #include "admin/metrics.hpp"
@@ -159,6 +160,25 @@ std::future<void> Worker::begin_drain() {
     listener_->stop();
     sessions_.drain_all();
     done->set_value();
+  });
+  return future;
+}
+
+std::future<void> Worker::release_fleet_leases() {
+  auto done = std::make_shared<std::promise<void>>();
+  auto future = done->get_future();
+  // fleet_clients_ belongs to the worker's thread (apply() adds to it there).
+  asio::post(io_, [this, done] {
+    std::vector<std::shared_ptr<layers::collapse::fleet::FleetClient>> clients;
+    clients.reserve(fleet_clients_.size());
+    for (auto& [setup, fleet] : fleet_clients_) clients.push_back(fleet);
+    asio::co_spawn(
+        io_,
+        [](std::vector<std::shared_ptr<layers::collapse::fleet::FleetClient>> clients)
+            -> asio::awaitable<void> {
+          for (const auto& client : clients) co_await client->release_all();
+        }(std::move(clients)),
+        [done](const std::exception_ptr&) { done->set_value(); });
   });
   return future;
 }

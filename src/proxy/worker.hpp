@@ -4,8 +4,8 @@
 // workers except the immutable configuration snapshot and the sharded metrics.
 //
 // Lifecycle (called from the controlling thread): construct → bind() → listen() → start() →
-// [apply()…] → begin_drain() → stop() → join(). apply(), begin_drain() and stop() post to the
-// worker's thread.
+// [apply()…] → begin_drain() → [release_fleet_leases()] → stop() → join(). apply(), begin_drain()
+// and stop() post to the worker's thread.
 //
 // Configuration reload (issue 17.4): apply() builds this worker's chains for a new snapshot
 // on the worker's thread and installs them there (runtime/worker_routes.hpp), so the request
@@ -66,6 +66,9 @@ class Worker {
   // Closes the listener and drains the sessions on the worker's thread; the future is ready
   // once that has happened, so the caller knows no new connection is accepted.
   [[nodiscard]] std::future<void> begin_drain();
+  // After the drain, before stop(): the fleet leases this worker finished and has not yet
+  // released go to Redis now (FleetClient::release_all).
+  [[nodiscard]] std::future<void> release_fleet_leases();
   void stop();
   void join();
 

@@ -146,6 +146,24 @@ TEST_F(FleetHolderTest, AReleaseNoAskCarriesGoesByItselfAfterTheReleaseDelay) {
   EXPECT_EQ(counters_->commands.load(), 1U) << "one release batch";
 }
 
+TEST_F(FleetHolderTest, ReleaseAllSendsEveryQueuedReleaseBeforeShutdown) {
+  holder_ = connected_client(60s);
+  const std::uint64_t first = hold(k_key);
+  const std::uint64_t second = hold(k_next_key);
+  holder_->finish(k_key, first, answer("a"));
+  holder_->finish(k_next_key, second, answer("b"));
+  ASSERT_EQ(holder_->releases_queued(), 2U);
+  const bool released =
+      await(io_, [](std::shared_ptr<FleetClient> client) -> asio::awaitable<bool> {
+        co_await client->release_all();
+        co_return true;
+      }(holder_));
+  ASSERT_TRUE(released);
+  EXPECT_EQ(holder_->releases_queued(), 0U);
+  EXPECT_FALSE(exists("lease", k_key));
+  EXPECT_FALSE(exists("lease", k_next_key));
+}
+
 TEST_F(FleetHolderTest, ALeaseSomebodyWaitedForIsCompletedAtOnceWithItsAnswer) {
   holder_ = connected_client(60s);
   waiter_ = connected_client(60s);

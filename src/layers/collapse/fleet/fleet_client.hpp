@@ -69,6 +69,7 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
   // own), and releases waiting to be sent (beyond: the oldest are left to expire).
   static constexpr std::size_t k_max_kept_bytes = std::size_t{16} << 20;
   static constexpr std::size_t k_max_queued_releases = 65536;
+  static constexpr std::size_t k_release_batch = 64;  // leases a release script takes
 
   // `settings`: [cache]'s Redis (proxy::make_redis_settings); two connections are opened.
   FleetClient(const boost::asio::any_io_executor& executor, const redis::RedisSettings& settings,
@@ -121,6 +122,11 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
   void hold(const std::string& key, std::uint64_t token, std::shared_ptr<const FleetRules> rules,
             std::shared_ptr<FleetCounters> counters, bool waited);
   void finish(const std::string& key, std::uint64_t token, std::optional<core::Response> answer);
+  // Before shutdown (drain done): sends every queued release and waits for the replies
+  // (each within [cache] redis_timeout), so that no lease this worker finished lingers in
+  // Redis for other instances to wait on.
+  [[nodiscard]] boost::asio::awaitable<void> release_all();
+
   // Leases held, leases kept after a quiet finish, releases not yet sent (tests).
   [[nodiscard]] std::size_t held() const noexcept { return held_.size(); }
   [[nodiscard]] std::size_t kept() const noexcept { return kept_.size(); }

@@ -159,14 +159,13 @@ void FleetClient::arm_release_timer(Clock::time_point at) {
 // Sends, in batches of their own, the releases no acquire carried within release_delay (all of
 // them with `all`), and waits for the rest.
 void FleetClient::flush_releases(bool all) {
-  static constexpr std::size_t k_batch = 64;
   const auto cutoff = Clock::now() - release_delay_;
   while (!releases_.empty() && (all || releases_.front().queued <= cutoff)) {
     std::vector<std::string> keys;
     std::vector<std::string> tokens;
     // Counted as one round trip of the first lease's route.
     releases_.front().counters->count_command();
-    while (!releases_.empty() && keys.size() < k_batch &&
+    while (!releases_.empty() && keys.size() < k_release_batch &&
            (all || releases_.front().queued <= cutoff)) {
       keys.push_back("fleet:lease:" + releases_.front().key);
       tokens.push_back(std::to_string(releases_.front().token));
@@ -182,6 +181,21 @@ void FleetClient::flush_releases(bool all) {
         boost::asio::detached);
   }
   if (!releases_.empty()) arm_release_timer(releases_.front().queued + release_delay_);
+}
+
+boost::asio::awaitable<void> FleetClient::release_all() {
+  const auto self = shared_from_this();
+  while (!releases_.empty() && !closed_) {
+    std::vector<std::string> keys;
+    std::vector<std::string> tokens;
+    releases_.front().counters->count_command();
+    while (!releases_.empty() && keys.size() < k_release_batch) {
+      keys.push_back("fleet:lease:" + releases_.front().key);
+      tokens.push_back(std::to_string(releases_.front().token));
+      releases_.pop_front();
+    }
+    (void)co_await commands_.eval(release_script(), std::move(keys), std::move(tokens));
+  }
 }
 
 void FleetClient::arm_holder_timer(Clock::time_point at) {
