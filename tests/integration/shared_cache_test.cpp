@@ -53,6 +53,8 @@ TEST(SharedCache, TwoInstancesShareOneRedis) {
   ASSERT_EQ(miss.status, 200) << miss;
   EXPECT_EQ(miss.header("X-Levee-Cache"), "miss");
   ASSERT_TRUE(eventually([&] { return redis_keys(redis.port()) == 1; }));
+  // redis_key_prefix ("levee:") once, then the key schema's version: not "levee:levee:v1:".
+  EXPECT_EQ(redis_cli(redis.port(), {"KEYS", "*"}), "levee:v1:g:12:shop.example/api/shared\n");
 
   const HttpResult hit = http_get(second.port, "/api/shared", k_public_host);
   EXPECT_EQ(hit.status, 200) << hit;

@@ -4,13 +4,13 @@
 //
 // - primary key: method class (GET and HEAD share one: a cached GET answers a HEAD), the
 //   lower-cased Host (port kept, as the collapse key does) and the target (path + query, bytes
-//   as sent). Short ones stay readable ("levee:v1:g:<len>:<host><target>"); when host + target
-//   exceed k_max_plain_key_part bytes they are replaced by their XXH3-128 ("levee:v1:g#<hex>").
+//   as sent). Short ones stay readable ("v1:g:<len>:<host><target>"); when host + target
+//   exceed k_max_plain_key_part bytes they are replaced by their XXH3-128 ("v1:g#<hex>").
 // - gRPC call key (grpc_call_key): the identity collapse gives a unary call, under a class of
 //   its own ("c", never "g"): the lower-cased Host (`:authority`), the target (`:path`, the
 //   service and method), and an XXH3-128 of the request message bytes and of the
 //   `authorization` values (absent differs from empty), always hashed
-//   ("levee:v1:c:<len>:<host><len>:<target>#<hex>", or "levee:v1:c#<hex>" when long). With
+//   ("v1:c:<len>:<host><len>:<target>#<hex>", or "v1:c#<hex>" when long). With
 //   the credential in the key, a cached answer only ever reaches callers that sent the same
 //   one, as with collapse's default vary list.
 // - variant key: the primary key plus an XXH3-128 of the stored response's Vary names and the
@@ -37,7 +37,9 @@
 
 namespace levee::layers::cache {
 
-inline constexpr std::string_view k_key_prefix = "levee:v1:";
+// The key schema's version. In Redis every key also gets [cache] redis_key_prefix ("levee:"
+// by default) in front: "levee:v1:g:…".
+inline constexpr std::string_view k_key_prefix = "v1:";
 inline constexpr std::size_t k_max_plain_key_part = 200;
 // A response that varies on more header names than this is not stored (reason vary_star).
 inline constexpr std::size_t k_max_vary_names = 32;
