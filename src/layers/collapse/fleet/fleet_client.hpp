@@ -182,7 +182,12 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
                      bool count_lost_lease);
   void queue_release(std::string key, std::uint64_t token,
                      std::shared_ptr<FleetCounters> held_counters);
-  void flush_releases(bool all);
+  struct ReleaseBatch {
+    std::vector<std::string> keys;
+    std::vector<std::string> tokens;
+  };
+  [[nodiscard]] ReleaseBatch take_releases(std::chrono::steady_clock::time_point until);
+  void flush_releases();
   void arm_release_timer(std::chrono::steady_clock::time_point at);
   void arm_holder_timer(std::chrono::steady_clock::time_point at);
   void holder_tick();

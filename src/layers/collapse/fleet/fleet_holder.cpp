@@ -152,32 +152,39 @@ void FleetClient::arm_release_timer(Clock::time_point at) {
     const auto self = weak.lock();
     if (ec || !self || self->closed_) return;
     self->release_timer_at_ = Clock::time_point::max();
-    self->flush_releases(false);
+    self->flush_releases();
   });
 }
 
-// Sends, in batches of their own, the releases no acquire carried within release_delay (all of
-// them with `all`), and waits for the rest.
-void FleetClient::flush_releases(bool all) {
+// The release script's arguments for the queued releases up to `until` (queued no later;
+// time_point::max(): all), at most k_release_batch; counted as one round trip of the first
+// lease's route.
+FleetClient::ReleaseBatch FleetClient::take_releases(Clock::time_point until) {
+  ReleaseBatch batch;
+  if (releases_.empty() || releases_.front().queued > until) return batch;
+  releases_.front().counters->count_command();
+  while (!releases_.empty() && batch.keys.size() < k_release_batch &&
+         releases_.front().queued <= until) {
+    batch.keys.push_back("fleet:lease:" + releases_.front().key);
+    batch.tokens.push_back(std::to_string(releases_.front().token));
+    releases_.pop_front();
+  }
+  return batch;
+}
+
+// Sends, in batches of their own, the releases no acquire carried within release_delay, and
+// waits for the rest.
+void FleetClient::flush_releases() {
   const auto cutoff = Clock::now() - release_delay_;
-  while (!releases_.empty() && (all || releases_.front().queued <= cutoff)) {
-    std::vector<std::string> keys;
-    std::vector<std::string> tokens;
-    // Counted as one round trip of the first lease's route.
-    releases_.front().counters->count_command();
-    while (!releases_.empty() && keys.size() < k_release_batch &&
-           (all || releases_.front().queued <= cutoff)) {
-      keys.push_back("fleet:lease:" + releases_.front().key);
-      tokens.push_back(std::to_string(releases_.front().token));
-      releases_.pop_front();
-    }
+  for (ReleaseBatch batch = take_releases(cutoff); !batch.keys.empty();
+       batch = take_releases(cutoff)) {
     // A failure leaves the leases to expire: nobody waits for them.
     boost::asio::co_spawn(
         executor_,
-        [](std::shared_ptr<FleetClient> self, std::vector<std::string> keys,
-           std::vector<std::string> tokens) -> boost::asio::awaitable<void> {
-          (void)co_await self->commands_.eval(release_script(), std::move(keys), std::move(tokens));
-        }(shared_from_this(), std::move(keys), std::move(tokens)),
+        [](std::shared_ptr<FleetClient> self, ReleaseBatch batch) -> boost::asio::awaitable<void> {
+          (void)co_await self->commands_.eval(release_script(), std::move(batch.keys),
+                                              std::move(batch.tokens));
+        }(shared_from_this(), std::move(batch)),
         boost::asio::detached);
   }
   if (!releases_.empty()) arm_release_timer(releases_.front().queued + release_delay_);
@@ -185,16 +192,10 @@ void FleetClient::flush_releases(bool all) {
 
 boost::asio::awaitable<void> FleetClient::release_all() {
   const auto self = shared_from_this();
-  while (!releases_.empty() && !closed_) {
-    std::vector<std::string> keys;
-    std::vector<std::string> tokens;
-    releases_.front().counters->count_command();
-    while (!releases_.empty() && keys.size() < k_release_batch) {
-      keys.push_back("fleet:lease:" + releases_.front().key);
-      tokens.push_back(std::to_string(releases_.front().token));
-      releases_.pop_front();
-    }
-    (void)co_await commands_.eval(release_script(), std::move(keys), std::move(tokens));
+  while (!closed_) {
+    ReleaseBatch batch = take_releases(Clock::time_point::max());
+    if (batch.keys.empty()) break;
+    (void)co_await commands_.eval(release_script(), std::move(batch.keys), std::move(batch.tokens));
   }
 }
 
