@@ -3,6 +3,7 @@
 // round-robin balancer would, all with the same public Host (the key holds the authority).
 // What is counted is what levee-upstream itself counted.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -25,9 +26,14 @@ using namespace std::chrono_literals;
 
 const HeaderList k_public_host = {{"Host", "shop.example"}};
 
-std::string fleet_routes(std::uint16_t redis_port, std::string_view collapse_extra = {}) {
-  return "[cache]\nredis = \"127.0.0.1:" + std::to_string(redis_port) +
-         "\"\nredis_timeout = \"200ms\"\n"
+// [cache] with one Redis server.
+std::string one_redis(std::uint16_t redis_port) {
+  return "[cache]\nredis = \"127.0.0.1:" + std::to_string(redis_port) + "\"\n";
+}
+
+std::string fleet_routes(const std::string& cache, std::string_view collapse_extra = {}) {
+  return cache +
+         "redis_timeout = \"200ms\"\n"
          "[[routes]]\nname = \"api\"\npath_prefix = \"/\"\nupstream = \"legacy\"\n"
          "mode = \"collapse\"\n[routes.collapse]\nfleet = true\nfleet_wait = \"100ms\"\n" +
          std::string(collapse_extra);
@@ -37,8 +43,11 @@ std::string fleet_routes(std::uint16_t redis_port, std::string_view collapse_ext
 struct Fleet {
   Fleet(std::uint16_t redis_port, std::vector<std::string> upstream_args,
         std::string_view collapse_extra = {})
-      : options(make_options(redis_port, collapse_extra)),
-        first(options, std::move(upstream_args)) {
+      : Fleet(one_redis(redis_port), std::move(upstream_args), collapse_extra) {}
+  // `cache`: the [cache] section's Redis lines.
+  Fleet(const std::string& cache, std::vector<std::string> upstream_args,
+        std::string_view collapse_extra)
+      : options(make_options(cache, collapse_extra)), first(options, std::move(upstream_args)) {
     for (int i = 0; i < 2; ++i) {
       others.push_back(std::make_unique<LeveeProcess>(
           write_file(first.dir.path() / ("instance" + std::to_string(i) + ".toml"),
@@ -46,9 +55,9 @@ struct Fleet {
     }
   }
 
-  static LeveeOptions make_options(std::uint16_t redis_port, std::string_view collapse_extra) {
+  static LeveeOptions make_options(const std::string& cache, std::string_view collapse_extra) {
     LeveeOptions made;
-    made.routes = fleet_routes(redis_port, collapse_extra);
+    made.routes = fleet_routes(cache, collapse_extra);
     made.workers = 2;
     return made;
   }
@@ -287,6 +296,55 @@ TEST(FleetCollapse, FleetWithoutRedisIsAConfigError) {
   EXPECT_NE(check.stderr_text().find("routes[0].collapse.fleet"), std::string::npos)
       << check.stderr_text();
   EXPECT_NE(check.stderr_text().find("[cache]"), std::string::npos) << check.stderr_text();
+}
+
+// Redis behind Sentinel, its primary SIGKILLed mid-run: while the replica is promoted every
+// request is answered (the instances collapse on their own, counted as redis_error), and
+// once the instances have found the new primary one upstream call per key for the whole
+// fleet resumes by itself.
+TEST(FleetCollapse, ResumesOnTheNewPrimaryAfterASentinelFailover) {
+  RedisServer primary(unused_port());
+  RedisServer replica(unused_port(), primary.port());
+  ASSERT_TRUE(eventually([&] { return replica_in_sync(replica.port()); }, 10s));
+  RedisSentinel sentinel(unused_port(), primary.port(), "fleetmaster");
+  ASSERT_TRUE(eventually([&] { return sentinel.knows_replica(replica.port()); }, 15s));
+  Fleet fleet("[cache]\nredis_sentinels = [\"127.0.0.1:" + std::to_string(sentinel.port()) +
+                  "\"]\nredis_master_name = \"fleetmaster\"\n",
+              {"--latency", "400ms"}, {});
+
+  // One call for a key asked on all three instances at once, through the first primary. The
+  // instances may still be connecting: a round that fell back is tried again with a new key.
+  int round = 0;
+  const auto one_call_for_the_fleet = [&](const std::string& stem) {
+    const std::string path = stem + std::to_string(round++);
+    for (const auto& result : send_together(round_robin(fleet, 2, path))) {
+      EXPECT_EQ(result.status, 200) << path << ": " << result;
+    }
+    return fleet.first.upstream.calls(path) == 1;
+  };
+  ASSERT_TRUE(eventually([&] { return one_call_for_the_fleet("/api/before-"); }, 20s));
+
+  primary.kill();
+  const std::uint64_t errors_before =
+      fleet.sum(series("levee_fleet_fallbacks_total", "reason", "redis_error"));
+  // Every request is answered while the sentinel notices and promotes the replica.
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (const auto& result : send_together(round_robin(fleet, 1, "/api/during"))) {
+          EXPECT_EQ(result.status, 200) << result;
+        }
+        return sentinel.primary_port() == replica.port();
+      },
+      30s));
+  EXPECT_GT(fleet.sum(series("levee_fleet_fallbacks_total", "reason", "redis_error")),
+            errors_before)
+      << "no request noticed that Redis was gone";
+
+  // The instances ask the sentinel again, and collapse across the fleet on the new primary.
+  ASSERT_TRUE(eventually([&] { return one_call_for_the_fleet("/api/after-"); }, 30s));
+  EXPECT_THAT(fleet.first.levee.process.stderr_text(),
+              ::testing::HasSubstr("redis: primary for fleetmaster is 127.0.0.1:" +
+                                   std::to_string(replica.port())));
 }
 
 }  // namespace
