@@ -280,6 +280,22 @@ TEST_F(FleetHolderTest, AKeptAnswerIsForgottenAfterFleetWait) {
   ASSERT_TRUE(run_until(io_, [&] { return holder_->kept() == 0; }, 5s)) << "never forgotten";
 }
 
+TEST_F(FleetHolderTest, KeptLeasesAndQueuedReleasesStayBoundedWhateverTheRate) {
+  rules_->fleet_wait = std::chrono::minutes(10);  // the longest the config allows
+  holder_ = connected_client(60s);
+  // More quiet finishes than either bound, faster than anything is forgotten or sent. No lease
+  // needs to be in Redis for the client's bookkeeping.
+  const std::size_t finishes = FleetClient::k_max_kept_leases + 1000;
+  for (std::size_t i = 0; i < finishes; ++i) {
+    const std::string key = lease_key("items", "legacy", "GET /n/" + std::to_string(i));
+    holder_->hold(key, i + 1, rules_, counters_, false);
+    holder_->finish(key, i + 1, answer("x"));
+  }
+  EXPECT_EQ(holder_->kept(), FleetClient::k_max_kept_leases);
+  EXPECT_EQ(holder_->releases_queued(), FleetClient::k_max_queued_releases);
+  EXPECT_EQ(holder_->held(), 0U);
+}
+
 TEST_F(FleetHolderTest, ARouteThatServesStaleAnswersWritesEveryAnswer) {
   rules_->stale = 10s;
   holder_ = connected_client(60s);

@@ -65,9 +65,11 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
  public:
   // How long a finished lease's release waits for an acquire to carry it.
   static constexpr std::chrono::milliseconds k_release_delay{5};
-  // Bounds: answers kept after quiet finishes (beyond: a late waiter is told to call on its
-  // own), and releases waiting to be sent (beyond: the oldest are left to expire).
+  // Bounds: answers kept after quiet finishes (beyond: a late waiter is told to take the lease
+  // over), leases kept (beyond: the oldest is forgotten), and releases waiting to be sent
+  // (beyond: the oldest are left to expire).
   static constexpr std::size_t k_max_kept_bytes = std::size_t{16} << 20;
+  static constexpr std::size_t k_max_kept_leases = 65536;
   static constexpr std::size_t k_max_queued_releases = 65536;
   static constexpr std::size_t k_release_batch = 64;  // leases a release script takes
 
@@ -192,6 +194,7 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
   void arm_holder_timer(std::chrono::steady_clock::time_point at);
   void holder_tick();
   void forget_kept(std::chrono::steady_clock::time_point now);
+  void forget_oldest_kept();
 
   boost::asio::any_io_executor executor_;
   redis::RedisClient commands_;

@@ -86,6 +86,9 @@ void FleetClient::finish(const std::string& key, std::uint64_t token,
   }
   held.due = Clock::now() + held.rules->fleet_wait;
   const auto due = held.due;
+  // Bounded whatever fleet_wait and the rate: the oldest is forgotten first (a late waiter of
+  // it waits for its poll, then takes the lease over once the release is through).
+  if (kept_.size() >= k_max_kept_leases) forget_oldest_kept();
   auto kept = kept_.insert(std::move(node));
   if (!kept.inserted) {  // the same lease id kept twice cannot happen; keep the first
     return;
@@ -211,13 +214,16 @@ void FleetClient::arm_holder_timer(Clock::time_point at) {
   });
 }
 
+void FleetClient::forget_oldest_kept() {
+  const auto found = kept_.find(*kept_order_.front().id);
+  kept_order_.pop_front();
+  if (found == kept_.end()) return;  // cannot happen: only these two erase from kept_
+  kept_bytes_ -= found->second.kept_bytes;
+  kept_.erase(found);
+}
+
 void FleetClient::forget_kept(Clock::time_point now) {
-  while (!kept_order_.empty() && kept_order_.front().due <= now) {
-    const auto found = kept_.find(*kept_order_.front().id);
-    kept_order_.pop_front();
-    kept_bytes_ -= found->second.kept_bytes;
-    kept_.erase(found);
-  }
+  while (!kept_order_.empty() && kept_order_.front().due <= now) forget_oldest_kept();
 }
 
 // Renews the running leases that are due, forgets the kept ones whose fleet_wait is over, and
