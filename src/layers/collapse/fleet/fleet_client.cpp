@@ -10,6 +10,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
+#include <memory>
 #include <utility>
 
 namespace levee::layers::collapse::fleet {
@@ -38,7 +39,12 @@ char kind_letter(Completion::Kind kind) {
 
 std::string lease_key(std::string_view route, std::string_view upstream,
                       std::string_view collapse_key) {
-  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  // OpenSSL 3 looks the algorithm up again on every EVP_sha256() init unless it is fetched
+  // once; the context is reused by this thread (levee calls this on its workers' threads).
+  static EVP_MD* const sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> owned(
+      EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  EVP_MD_CTX* context = owned.get();
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
   // Length-prefixed parts, so that no two (route, upstream, key) triples run together.
@@ -47,12 +53,11 @@ std::string lease_key(std::string_view route, std::string_view upstream,
     EVP_DigestUpdate(context, &size, sizeof size);
     EVP_DigestUpdate(context, part.data(), part.size());
   };
-  EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(context, sha256 != nullptr ? sha256 : EVP_sha256(), nullptr);
   feed(route);
   feed(upstream);
   feed(collapse_key);
   EVP_DigestFinal_ex(context, digest.data(), &length);
-  EVP_MD_CTX_free(context);
   static constexpr std::string_view hex = "0123456789abcdef";
   std::string text;
   text.reserve(std::size_t{length} * 2);
@@ -109,6 +114,7 @@ FleetClient::FleetClient(const boost::asio::any_io_executor& executor,
       commands_(executor, settings),
       events_(executor, settings),
       release_delay_(release_delay),
+      channel_(settings.key_prefix + std::string(k_channel)),
       release_timer_(executor),
       holder_timer_(executor) {
   // Runs inline on this thread, only while events_ (a member) lives.
@@ -204,9 +210,9 @@ boost::asio::awaitable<redis::RedisResult<Acquired>> FleetClient::acquire(
     const std::string& key, std::uint64_t min_token, std::chrono::milliseconds lease_ttl,
     bool stale_ok) {
   std::vector<std::string> keys = keys_of(key);
-  std::vector<std::string> args{
-      std::to_string(min_token), std::to_string(std::max<std::int64_t>(lease_ttl.count(), 1)),
-      stale_ok ? "1" : "0", commands_.settings().key_prefix + std::string(k_channel), key};
+  std::vector<std::string> args{std::to_string(min_token),
+                                std::to_string(std::max<std::int64_t>(lease_ttl.count(), 1)),
+                                stale_ok ? "1" : "0", channel_, key};
   // Lost with the reply if Redis fails: those leases then expire by themselves.
   const std::size_t carried = std::min(releases_.size(), k_releases_per_ask);
   keys.reserve(keys.size() + carried);
@@ -269,8 +275,7 @@ boost::asio::awaitable<void> FleetClient::run_complete(std::shared_ptr<FleetClie
       co_await self->commands_.eval(complete_script(), keys_of(key),
                                     {std::to_string(completion.token), std::move(stored),
                                      std::to_string(std::max<std::int64_t>(answer_ttl.count(), 1)),
-                                     self->commands_.settings().key_prefix + std::string(k_channel),
-                                     completion_message(key, completion)});
+                                     self->channel_, completion_message(key, completion)});
   redis::RedisResult<Completed> outcome = core::unexpected(redis::RedisError{
       redis::RedisErrorKind::protocol, "unexpected reply to the complete script"});
   if (!reply) {

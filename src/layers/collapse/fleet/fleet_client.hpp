@@ -200,6 +200,7 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
   redis::RedisClient commands_;
   redis::RedisClient events_;
   std::chrono::milliseconds release_delay_;
+  const std::string channel_;  // as the scripts publish to it: key_prefix + "fleet:done"
   // Transparent: a channel message's key is looked up as a view, without a copy.
   struct KeyHash {
     using is_transparent = void;
