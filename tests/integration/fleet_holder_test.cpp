@@ -95,6 +95,17 @@ class FleetHolderTest : public ::testing::Test {
     return won.token;
   }
 
+  // waiter_ asks for `key` while holder_'s lease `token` still stands in Redis (its script
+  // publishes the w), then waits for the holder's completion.
+  Completion ask_and_wait(const std::string& key, std::uint64_t token) {
+    FleetClient::Watch watch(waiter_, key);
+    const Acquired asked = acquire(*waiter_, key);
+    if (asked.kind != Kind::held || asked.token != token) {
+      throw std::runtime_error("the lease was not held by the holder");
+    }
+    return await(io_, watch.wait(token, Clock::now() + 10s));
+  }
+
   [[nodiscard]] bool exists(const std::string& what, const std::string& key) const {
     return redis_cli(server_->port(), {"EXISTS", "fleet:" + what + ":" + key}) == "1\n";
   }
@@ -223,11 +234,7 @@ TEST_F(FleetHolderTest, AnAskThatCrossedTheCallsEndGetsTheKeptAnswer) {
 
   // Another instance asks while the lease is still in Redis: its `w` reaches the holder after
   // the call ended, and the holder completes with the answer it kept.
-  FleetClient::Watch watch(waiter_, k_key);
-  const Acquired waiting = acquire(*waiter_, k_key);
-  ASSERT_EQ(waiting.kind, Kind::held);
-  auto heard = await(io_, watch.wait(token, Clock::now() + 10s));
-  EXPECT_EQ(heard.kind, Completion::Kind::shared);
+  EXPECT_EQ(ask_and_wait(k_key, token).kind, Completion::Kind::shared);
   const Acquired got = acquire(*waiter_, k_key, token);
   ASSERT_EQ(got.kind, Kind::answer);
   const auto decoded = decode_answer(got.answer);
@@ -243,10 +250,7 @@ TEST_F(FleetHolderTest, AnAskThatCrossedAnAnswerlessEndIsToldToTakeTheLeaseOver)
   const std::uint64_t token = hold(k_key);
   holder_->finish(k_key, token, std::nullopt);  // every member left: no answer
 
-  FleetClient::Watch watch(waiter_, k_key);
-  ASSERT_EQ(acquire(*waiter_, k_key).kind, Kind::held);
-  const Completion heard = await(io_, watch.wait(token, Clock::now() + 10s));
-  EXPECT_EQ(heard.kind, Completion::Kind::abandoned);
+  EXPECT_EQ(ask_and_wait(k_key, token).kind, Completion::Kind::abandoned);
   const Acquired next = acquire(*waiter_, k_key, token);
   EXPECT_EQ(next.kind, Kind::won);
   EXPECT_GT(next.token, token);
@@ -260,10 +264,7 @@ TEST_F(FleetHolderTest, AnUnsharedAnswerIsNeverKeptAndALateAskIsToldToCallOnItsO
   cookie.headers.add("set-cookie", "session=1");
   holder_->finish(k_key, token, cookie);
 
-  FleetClient::Watch watch(waiter_, k_key);
-  ASSERT_EQ(acquire(*waiter_, k_key).kind, Kind::held);
-  const Completion heard = await(io_, watch.wait(token, Clock::now() + 10s));
-  EXPECT_EQ(heard.kind, Completion::Kind::local);
+  EXPECT_EQ(ask_and_wait(k_key, token).kind, Completion::Kind::local);
   // Redis holds the marker, not the answer.
   const Acquired after = acquire(*waiter_, k_key, token);
   EXPECT_EQ(after.kind, Kind::unshared);

@@ -115,8 +115,8 @@ FleetClient::FleetClient(const boost::asio::any_io_executor& executor,
       events_(executor, settings),
       release_delay_(release_delay),
       channel_(settings.key_prefix + std::string(k_channel)),
-      release_timer_(executor),
-      holder_timer_(executor) {
+      release_alarm_(executor),
+      holder_alarm_(executor) {
   // Runs inline on this thread, only while events_ (a member) lives.
   events_.subscribe(std::string(k_channel), [this](std::string_view payload) { heard(payload); });
 }
@@ -126,8 +126,8 @@ FleetClient::~FleetClient() { shutdown(); }
 void FleetClient::shutdown() noexcept {
   // Leases still held or queued for release expire by themselves (lease_ttl).
   closed_ = true;
-  release_timer_.cancel();
-  holder_timer_.cancel();
+  release_alarm_.timer.cancel();
+  holder_alarm_.timer.cancel();
   commands_.shutdown();
   events_.shutdown();
 }

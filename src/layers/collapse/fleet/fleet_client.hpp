@@ -190,8 +190,14 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
   };
   [[nodiscard]] ReleaseBatch take_releases(std::chrono::steady_clock::time_point until);
   void flush_releases();
-  void arm_release_timer(std::chrono::steady_clock::time_point at);
-  void arm_holder_timer(std::chrono::steady_clock::time_point at);
+  // A timer armed for the earliest time asked of it: `at` is when it fires, max() when idle.
+  struct Alarm {
+    explicit Alarm(const boost::asio::any_io_executor& executor) : timer(executor) {}
+    boost::asio::steady_timer timer;
+    std::chrono::steady_clock::time_point at = std::chrono::steady_clock::time_point::max();
+  };
+  // Makes `alarm` fire `fire` at `at` unless it already fires sooner.
+  void arm(Alarm& alarm, std::chrono::steady_clock::time_point at, void (FleetClient::*fire)());
   void holder_tick();
   void forget_kept(std::chrono::steady_clock::time_point now);
   void forget_oldest_kept();
@@ -215,12 +221,8 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
   std::deque<KeptUntil> kept_order_;  // finish order; only the holder tick erases from kept_
   std::size_t kept_bytes_ = 0;        // kept answers, at most k_max_kept_bytes
   std::deque<Release> releases_;
-  boost::asio::steady_timer release_timer_;
-  std::chrono::steady_clock::time_point release_timer_at_ =
-      std::chrono::steady_clock::time_point::max();
-  boost::asio::steady_timer holder_timer_;
-  std::chrono::steady_clock::time_point holder_timer_at_ =
-      std::chrono::steady_clock::time_point::max();
+  Alarm release_alarm_;  // releases no acquire carried
+  Alarm holder_alarm_;   // renewals and kept leases' ends
   bool closed_ = false;
 };
 

@@ -48,7 +48,7 @@ void FleetClient::hold(const std::string& key, std::uint64_t token,
   held.counters = std::move(counters);
   held.due = due;
   held_.insert_or_assign(held_id(key, token), std::move(held));
-  arm_holder_timer(due);
+  arm(holder_alarm_, due, &FleetClient::holder_tick);
 }
 
 void FleetClient::finish(const std::string& key, std::uint64_t token,
@@ -94,7 +94,7 @@ void FleetClient::finish(const std::string& key, std::uint64_t token,
     return;
   }
   kept_order_.push_back(KeptUntil{&kept.position->first, due});
-  arm_holder_timer(due);
+  arm(holder_alarm_, due, &FleetClient::holder_tick);
   queue_release(key, token, kept.position->second.counters);
 }
 
@@ -144,19 +144,7 @@ void FleetClient::queue_release(std::string key, std::uint64_t token,
   if (releases_.size() >= k_max_queued_releases) releases_.pop_front();  // expires by itself
   const auto now = Clock::now();
   releases_.push_back(Release{std::move(key), token, now, held_counters});
-  arm_release_timer(now + release_delay_);
-}
-
-void FleetClient::arm_release_timer(Clock::time_point at) {
-  if (closed_ || at >= release_timer_at_) return;
-  release_timer_at_ = at;
-  release_timer_.expires_at(at);
-  release_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
-    const auto self = weak.lock();
-    if (ec || !self || self->closed_) return;
-    self->release_timer_at_ = Clock::time_point::max();
-    self->flush_releases();
-  });
+  arm(release_alarm_, now + release_delay_, &FleetClient::flush_releases);
 }
 
 // The release script's arguments for the queued releases up to `until` (queued no later;
@@ -190,7 +178,9 @@ void FleetClient::flush_releases() {
         }(shared_from_this(), std::move(batch)),
         boost::asio::detached);
   }
-  if (!releases_.empty()) arm_release_timer(releases_.front().queued + release_delay_);
+  if (!releases_.empty()) {
+    arm(release_alarm_, releases_.front().queued + release_delay_, &FleetClient::flush_releases);
+  }
 }
 
 boost::asio::awaitable<void> FleetClient::release_all() {
@@ -202,15 +192,16 @@ boost::asio::awaitable<void> FleetClient::release_all() {
   }
 }
 
-void FleetClient::arm_holder_timer(Clock::time_point at) {
-  if (closed_ || at >= holder_timer_at_) return;
-  holder_timer_at_ = at;
-  holder_timer_.expires_at(at);
-  holder_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+void FleetClient::arm(Alarm& alarm, Clock::time_point at, void (FleetClient::*fire)()) {
+  if (closed_ || at >= alarm.at) return;
+  alarm.at = at;
+  alarm.timer.expires_at(at);
+  // A wait replaced by an earlier one ends with operation_aborted and does nothing.
+  alarm.timer.async_wait([weak = weak_from_this(), &alarm, fire](boost::system::error_code ec) {
     const auto self = weak.lock();
     if (ec || !self || self->closed_) return;
-    self->holder_timer_at_ = Clock::time_point::max();
-    self->holder_tick();
+    alarm.at = Clock::time_point::max();
+    ((*self).*fire)();
   });
 }
 
@@ -262,7 +253,9 @@ void FleetClient::holder_tick() {
   }
   // Not sooner than k_holder_tick from now: one pass serves every lease due within it (a
   // renewal comes that much before lease_ttl / 2 runs out at worst).
-  if (next != Clock::time_point::max()) arm_holder_timer(std::max(next, now + k_holder_tick));
+  if (next != Clock::time_point::max()) {
+    arm(holder_alarm_, std::max(next, now + k_holder_tick), &FleetClient::holder_tick);
+  }
 }
 
 }  // namespace levee::layers::collapse::fleet
