@@ -22,6 +22,7 @@
 
 #include "layers/collapse/fleet/fleet_client.hpp"
 #include "levee_fixture.hpp"
+#include "support/fleet_steps.hpp"
 #include "support/io_steps.hpp"
 #include "support/ports.hpp"
 #include "support/redis_server.hpp"
@@ -74,17 +75,8 @@ class FleetLeaseTest : public ::testing::Test {
     return settings;
   }
 
-  // Subscribed, and its command connection answering.
   std::shared_ptr<FleetClient> connected_client() {
-    auto client = std::make_shared<FleetClient>(io_.get_executor(), settings());
-    EXPECT_TRUE(run_until(io_, [&] { return client->listening(); }, 5s)) << "never subscribed";
-    const auto deadline = Clock::now() + 5s;
-    while (Clock::now() < deadline) {
-      if (await(io_, client->renew("warm-up", 1, 1s)).ok()) return client;
-      (void)run_until(io_, [] { return false; }, 10ms);
-    }
-    ADD_FAILURE() << "the command connection never answered";
-    return client;
+    return connected_fleet_client(io_, settings());
   }
 
   Acquired acquire(FleetClient& client, const std::string& key, std::uint64_t min_token,
