@@ -137,6 +137,20 @@ TEST_F(FleetHolderTest, ALeaseNobodyWaitedForIsReleasedByTheNextAskWithoutARound
   EXPECT_EQ(counters_->commands.load(), 0U) << "hold and finish sent no command of their own";
 }
 
+// A release must not be lost with an ask that failed: the lease would then stand until
+// lease_ttl, and an instance asking for that key would wait for it.
+TEST_F(FleetHolderTest, AReleaseCarriedByAFailedAskIsQueuedAgain) {
+  holder_ = connected_client(60s);
+  const std::uint64_t token = hold(k_key);
+  holder_->finish(k_key, token, answer("first"));
+  ASSERT_EQ(holder_->releases_queued(), 1U);
+  server_->kill();
+  ASSERT_TRUE(run_until(io_, [&] { return !holder_->listening(); }, 5s));
+  auto failed = await(io_, holder_->acquire(k_next_key, 0, rules_->lease_ttl, false));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(holder_->releases_queued(), 1U) << "the carried release was dropped";
+}
+
 TEST_F(FleetHolderTest, AReleaseNoAskCarriesGoesByItselfAfterTheReleaseDelay) {
   holder_ = connected_client(20ms);
   const std::uint64_t token = hold(k_key);

@@ -213,18 +213,17 @@ boost::asio::awaitable<redis::RedisResult<Acquired>> FleetClient::acquire(
   std::vector<std::string> args{std::to_string(min_token),
                                 std::to_string(std::max<std::int64_t>(lease_ttl.count(), 1)),
                                 stale_ok ? "1" : "0", channel_, key};
-  // Lost with the reply if Redis fails: those leases then expire by themselves.
-  const std::size_t carried = std::min(releases_.size(), k_releases_per_ask);
-  keys.reserve(keys.size() + carried);
-  args.reserve(args.size() + carried);
-  for (std::size_t i = 0; i < carried; ++i) {
-    Release& release = releases_.front();
-    keys.push_back("fleet:lease:" + release.key);
-    args.push_back(std::to_string(release.token));
-    releases_.pop_front();
-  }
+  ReleaseBatch carried;
+  take_into(k_releases_per_ask, std::chrono::steady_clock::time_point::max(), carried);
+  keys.insert(keys.end(), std::make_move_iterator(carried.keys.begin()),
+              std::make_move_iterator(carried.keys.end()));
+  args.insert(args.end(), std::make_move_iterator(carried.tokens.begin()),
+              std::make_move_iterator(carried.tokens.end()));
   auto reply = co_await commands_.eval(acquire_script(), std::move(keys), std::move(args));
-  if (!reply) co_return core::unexpected(reply.error());
+  if (!reply) {
+    requeue(std::move(carried.taken));
+    co_return core::unexpected(reply.error());
+  }
   auto acquired = parse_acquired(std::move(reply.value()));
   if (!acquired) {
     co_return core::unexpected(

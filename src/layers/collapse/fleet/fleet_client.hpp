@@ -72,6 +72,7 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
   static constexpr std::size_t k_max_kept_leases = 65536;
   static constexpr std::size_t k_max_queued_releases = 65536;
   static constexpr std::size_t k_release_batch = 64;  // leases a release script takes
+  static constexpr unsigned k_release_attempts = 3;
 
   // `settings`: [cache]'s Redis (proxy::make_redis_settings); two connections are opened.
   FleetClient(const boost::asio::any_io_executor& executor, const redis::RedisSettings& settings,
@@ -169,6 +170,7 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
     std::string key;
     std::uint64_t token = 0;
     std::chrono::steady_clock::time_point queued;
+    unsigned attempts = 0;  // sends that failed (a Redis error); dropped after k_release_attempts
     std::shared_ptr<FleetCounters> counters;  // the lease's route
   };
 
@@ -187,7 +189,14 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
   struct ReleaseBatch {
     std::vector<std::string> keys;
     std::vector<std::string> tokens;
+    std::vector<Release> taken;  // queued again if the send fails
   };
+  // Adds `batch` to the keys and arguments of a script that releases its leases.
+  void take_into(std::size_t at_most, std::chrono::steady_clock::time_point until,
+                 ReleaseBatch& batch);
+  // A send that failed: its releases are queued again at the front, up to k_release_attempts
+  // sends each (a lease left over expires by itself).
+  void requeue(std::vector<Release> failed);
   [[nodiscard]] ReleaseBatch take_releases(std::chrono::steady_clock::time_point until);
   void flush_releases();
   // A timer armed for the earliest time asked of it: `at` is when it fires, max() when idle.

@@ -143,8 +143,30 @@ void FleetClient::queue_release(std::string key, std::uint64_t token,
                                 std::shared_ptr<FleetCounters> held_counters) {
   if (releases_.size() >= k_max_queued_releases) releases_.pop_front();  // expires by itself
   const auto now = Clock::now();
-  releases_.push_back(Release{std::move(key), token, now, held_counters});
+  releases_.push_back(Release{std::move(key), token, now, 0, std::move(held_counters)});
   arm(release_alarm_, now + release_delay_, &FleetClient::flush_releases);
+}
+
+void FleetClient::take_into(std::size_t at_most, Clock::time_point until, ReleaseBatch& batch) {
+  while (!releases_.empty() && batch.taken.size() < at_most && releases_.front().queued <= until) {
+    Release& release = releases_.front();
+    batch.keys.push_back("fleet:lease:" + release.key);
+    batch.tokens.push_back(std::to_string(release.token));
+    batch.taken.push_back(std::move(release));
+    releases_.pop_front();
+  }
+}
+
+void FleetClient::requeue(std::vector<Release> failed) {
+  if (closed_) return;
+  for (auto it = failed.rbegin(); it != failed.rend(); ++it) {
+    if (++it->attempts >= k_release_attempts) continue;
+    if (releases_.size() >= k_max_queued_releases) break;
+    releases_.push_front(std::move(*it));
+  }
+  if (!releases_.empty()) {
+    arm(release_alarm_, Clock::now() + release_delay_, &FleetClient::flush_releases);
+  }
 }
 
 // The release script's arguments for the queued releases up to `until` (queued no later;
@@ -154,12 +176,7 @@ FleetClient::ReleaseBatch FleetClient::take_releases(Clock::time_point until) {
   ReleaseBatch batch;
   if (releases_.empty() || releases_.front().queued > until) return batch;
   releases_.front().counters->count_command();
-  while (!releases_.empty() && batch.keys.size() < k_release_batch &&
-         releases_.front().queued <= until) {
-    batch.keys.push_back("fleet:lease:" + releases_.front().key);
-    batch.tokens.push_back(std::to_string(releases_.front().token));
-    releases_.pop_front();
-  }
+  take_into(k_release_batch, until, batch);
   return batch;
 }
 
@@ -169,12 +186,12 @@ void FleetClient::flush_releases() {
   const auto cutoff = Clock::now() - release_delay_;
   for (ReleaseBatch batch = take_releases(cutoff); !batch.keys.empty();
        batch = take_releases(cutoff)) {
-    // A failure leaves the leases to expire: nobody waits for them.
     boost::asio::co_spawn(
         executor_,
         [](std::shared_ptr<FleetClient> self, ReleaseBatch batch) -> boost::asio::awaitable<void> {
-          (void)co_await self->commands_.eval(release_script(), std::move(batch.keys),
-                                              std::move(batch.tokens));
+          const auto sent = co_await self->commands_.eval(release_script(), std::move(batch.keys),
+                                                          std::move(batch.tokens));
+          if (!sent) self->requeue(std::move(batch.taken));
         }(shared_from_this(), std::move(batch)),
         boost::asio::detached);
   }
@@ -188,6 +205,7 @@ boost::asio::awaitable<void> FleetClient::release_all() {
   while (!closed_) {
     ReleaseBatch batch = take_releases(Clock::time_point::max());
     if (batch.keys.empty()) break;
+    // At exit a failure is not tried again: the leases expire by themselves.
     (void)co_await commands_.eval(release_script(), std::move(batch.keys), std::move(batch.tokens));
   }
 }
