@@ -14,9 +14,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <list>
+#include <span>
 #include <stdexcept>
 #include <utility>
 
+#include "core/hex.hpp"
 #include "redis/asio_adapter.hpp"
 #include "redis/sentinel_discovery.hpp"
 
@@ -43,25 +45,38 @@ std::string_view to_string(RedisErrorKind kind) noexcept {
 namespace {
 
 // A reply copied out of hiredis's buffers (they are freed when the reply callback returns).
+// A reply copied out of hiredis once: its hiredis type (REDIS_REPLY_*, ERROR included) and its
+// value as eval() hands it out (an ERROR's message in value.text).
 struct Reply {
   int type = 0;
-  std::string text;  // STRING, STATUS and ERROR replies
-  long long integer = 0;
-  std::vector<Reply> elements;  // ARRAY replies (EVAL)
+  RedisValue value;
 };
 
-Reply copy_reply(const redisReply& reply) {
-  Reply copy;
-  copy.type = reply.type;
-  copy.integer = reply.integer;
-  if (reply.str != nullptr) copy.text.assign(reply.str, reply.len);
-  if (reply.type == REDIS_REPLY_ARRAY) {
-    copy.elements.reserve(reply.elements);
-    for (std::size_t i = 0; i < reply.elements; ++i) {
-      copy.elements.push_back(copy_reply(*reply.element[i]));
-    }
+RedisValue copy_value(const redisReply& reply) {
+  RedisValue value;
+  switch (reply.type) {
+    case REDIS_REPLY_INTEGER:
+      value.type = RedisValue::Type::integer;
+      value.integer = reply.integer;
+      break;
+    case REDIS_REPLY_STRING:
+      value.type = RedisValue::Type::string;
+      break;
+    case REDIS_REPLY_STATUS:
+      value.type = RedisValue::Type::status;
+      break;
+    case REDIS_REPLY_ARRAY:
+      value.type = RedisValue::Type::array;
+      value.elements.reserve(reply.elements);
+      for (std::size_t i = 0; i < reply.elements; ++i) {
+        value.elements.push_back(copy_value(*reply.element[i]));
+      }
+      break;
+    default:
+      break;  // nil, and an ERROR's message below
   }
-  return copy;
+  if (reply.str != nullptr) value.text.assign(reply.str, reply.len);
+  return value;
 }
 
 using RawResult = core::Result<Reply, RedisError>;
@@ -92,7 +107,7 @@ struct Command {
   std::string key;
   std::string value;
   long long ttl_ms = 0;
-  std::vector<std::string> argv;  // eval: the whole command, EVAL included
+  std::vector<std::string> argv;  // eval: the whole command, EVALSHA included
 };
 
 // One SUBSCRIBE of a subscriber client, kept for the client's life and sent again after every
@@ -485,7 +500,7 @@ void RedisClient::Impl::reply_arrived(const PendingCommand& pending, const redis
         if (const auto self = weak.lock()) self->demoted(attempt);
       });
     }
-    op->outcome.emplace(copy_reply(*reply));
+    op->outcome.emplace(Reply{reply->type, copy_value(*reply)});
   }
   op->timer.cancel();
 }
@@ -537,7 +552,7 @@ boost::asio::awaitable<RawResult> run_command(std::shared_ptr<Impl> impl, const 
 
 RedisError unexpected_reply(Impl& impl, const Reply& reply, std::string_view command) {
   if (reply.type == REDIS_REPLY_ERROR) {
-    return impl.fail(RedisErrorKind::server_error, reply.text);
+    return impl.fail(RedisErrorKind::server_error, reply.value.text);
   }
   return impl.fail(RedisErrorKind::protocol, "unexpected reply type " + std::to_string(reply.type) +
                                                  " to " + std::string(command));
@@ -550,7 +565,7 @@ boost::asio::awaitable<RedisResult<std::optional<std::string>>> run_get(std::sha
   if (!result) co_return core::unexpected(result.error());
   Reply& reply = result.value();
   if (reply.type == REDIS_REPLY_STRING) {
-    co_return std::optional<std::string>(std::move(reply.text));
+    co_return std::optional<std::string>(std::move(reply.value.text));
   }
   if (reply.type == REDIS_REPLY_NIL) co_return std::optional<std::string>();
   co_return core::unexpected(unexpected_reply(*impl, reply, "GET"));
@@ -564,45 +579,19 @@ boost::asio::awaitable<RedisResult<void>> run_status(std::shared_ptr<Impl> impl,
   co_return core::unexpected(unexpected_reply(*impl, result.value(), name));
 }
 
-RedisValue to_value(Reply&& reply) {
-  RedisValue value;
-  switch (reply.type) {
-    case REDIS_REPLY_INTEGER:
-      value.type = RedisValue::Type::integer;
-      value.integer = reply.integer;
-      break;
-    case REDIS_REPLY_STRING:
-      value.type = RedisValue::Type::string;
-      value.text = std::move(reply.text);
-      break;
-    case REDIS_REPLY_STATUS:
-      value.type = RedisValue::Type::status;
-      value.text = std::move(reply.text);
-      break;
-    case REDIS_REPLY_ARRAY:
-      value.type = RedisValue::Type::array;
-      value.elements.reserve(reply.elements.size());
-      for (Reply& element : reply.elements) value.elements.push_back(to_value(std::move(element)));
-      break;
-    default:
-      break;  // nil
-  }
-  return value;
-}
-
 bool is_noscript(const RawResult& result) {
   return result && result.value().type == REDIS_REPLY_ERROR &&
-         result.value().text.starts_with("NOSCRIPT");
+         result.value().value.text.starts_with("NOSCRIPT");
 }
 
-// `script`: null for EVAL; for EVALSHA, sent in full once if the server does not know its SHA-1.
+// EVALSHA; the script goes in full (EVAL) once if the server does not know its SHA-1.
 boost::asio::awaitable<RedisResult<RedisValue>> run_eval(std::shared_ptr<Impl> impl,
                                                          Command command,
-                                                         const RedisScript* script) {
+                                                         const RedisScript& script) {
   auto result = co_await run_command(impl, command);
-  if (script != nullptr && is_noscript(result)) {
+  if (is_noscript(result)) {
     command.argv[0] = "EVAL";
-    command.argv[1] = script->text();
+    command.argv[1] = script.text();
     result = co_await run_command(impl, command);
   }
   if (!result) co_return core::unexpected(result.error());
@@ -610,7 +599,7 @@ boost::asio::awaitable<RedisResult<RedisValue>> run_eval(std::shared_ptr<Impl> i
   if (reply.type == REDIS_REPLY_ERROR) {
     co_return core::unexpected(unexpected_reply(*impl, reply, "EVAL"));
   }
-  co_return to_value(std::move(reply));
+  co_return std::move(reply.value);
 }
 
 }  // namespace
@@ -660,19 +649,6 @@ boost::asio::awaitable<RedisResult<void>> RedisClient::del(std::string key) {
   return run_status(impl_, std::move(command), REDIS_REPLY_INTEGER, "DEL");
 }
 
-boost::asio::awaitable<RedisResult<RedisValue>> RedisClient::eval(std::string_view script,
-                                                                  std::vector<std::string> keys,
-                                                                  std::vector<std::string> args) {
-  Command command{Verb::eval, {}, {}, 0, {}};
-  command.argv.reserve(3 + keys.size() + args.size());
-  command.argv.emplace_back("EVAL");
-  command.argv.emplace_back(script);
-  command.argv.push_back(std::to_string(keys.size()));
-  for (std::string& key : keys) command.argv.push_back(impl_->prefixed(std::move(key)));
-  for (std::string& arg : args) command.argv.push_back(std::move(arg));
-  return run_eval(impl_, std::move(command), nullptr);
-}
-
 boost::asio::awaitable<RedisResult<RedisValue>> RedisClient::eval(const RedisScript& script,
                                                                   std::vector<std::string> keys,
                                                                   std::vector<std::string> args) {
@@ -683,19 +659,14 @@ boost::asio::awaitable<RedisResult<RedisValue>> RedisClient::eval(const RedisScr
   command.argv.push_back(std::to_string(keys.size()));
   for (std::string& key : keys) command.argv.push_back(impl_->prefixed(std::move(key)));
   for (std::string& arg : args) command.argv.push_back(std::move(arg));
-  return run_eval(impl_, std::move(command), &script);
+  return run_eval(impl_, std::move(command), script);
 }
 
 RedisScript::RedisScript(std::string text) : text_(std::move(text)) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int length = 0;
   EVP_Digest(text_.data(), text_.size(), digest.data(), &length, EVP_sha1(), nullptr);
-  static constexpr std::string_view hex = "0123456789abcdef";
-  sha1_.reserve(std::size_t{length} * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    sha1_.push_back(hex[digest[i] >> 4U]);
-    sha1_.push_back(hex[digest[i] & 0xFU]);
-  }
+  sha1_ = core::to_hex(std::span(digest.data(), length));
 }
 
 void RedisClient::subscribe(std::string channel, std::function<void(std::string_view)> on_message) {

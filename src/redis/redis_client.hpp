@@ -172,12 +172,8 @@ class RedisClient {
                                                               std::chrono::milliseconds ttl);
   // DEL key; succeeds whether or not the key existed.
   [[nodiscard]] boost::asio::awaitable<RedisResult<void>> del(std::string key);
-  // EVAL script numkeys keys... args...: every key gets key_prefix, the arguments do not. An
-  // error raised by the script is a server_error.
-  [[nodiscard]] boost::asio::awaitable<RedisResult<RedisValue>> eval(std::string_view script,
-                                                                     std::vector<std::string> keys,
-                                                                     std::vector<std::string> args);
-  // EVALSHA, falling back to EVAL once on NOSCRIPT; otherwise as above.
+  // EVALSHA sha numkeys keys... args... (EVAL with the script, once, on NOSCRIPT): every key
+  // gets key_prefix, the arguments do not. An error raised by the script is a server_error.
   [[nodiscard]] boost::asio::awaitable<RedisResult<RedisValue>> eval(const RedisScript& script,
                                                                      std::vector<std::string> keys,
                                                                      std::vector<std::string> args);
