@@ -11,7 +11,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <memory>
+#include <span>
 #include <utility>
+
+#include "core/hex.hpp"
 
 namespace levee::layers::collapse::fleet {
 
@@ -58,14 +61,7 @@ std::string lease_key(std::string_view route, std::string_view upstream,
   feed(upstream);
   feed(collapse_key);
   EVP_DigestFinal_ex(context, digest.data(), &length);
-  static constexpr std::string_view hex = "0123456789abcdef";
-  std::string text;
-  text.reserve(std::size_t{length} * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    text.push_back(hex[digest[i] >> 4U]);
-    text.push_back(hex[digest[i] & 0xFU]);
-  }
-  return text;
+  return core::to_hex(std::span(digest.data(), length));
 }
 
 std::string completion_message(std::string_view key, const Completion& completion) {
@@ -258,17 +254,13 @@ boost::asio::awaitable<void> FleetClient::run_complete(std::shared_ptr<FleetClie
                                                        std::string answer,
                                                        std::chrono::milliseconds answer_ttl,
                                                        CompleteDone done) {
-  std::string stored;
-  // An answer kept by its holder leaves "<token>\n": a waiter whose next ask crosses the
-  // completion message then still learns to call on its own, instead of taking a new lease.
-  if (!answer.empty() || completion.kind == Completion::Kind::local) {
-    const std::string token = std::to_string(completion.token);
-    stored.reserve(token.size() + 1 + answer.size());
-    stored += token;
-    stored += '\n';
-    stored += answer;
-    answer.clear();
-    answer.shrink_to_fit();  // one copy of a large answer at a time
+  // The answer is stored as "<token>\n<answer>", the token put in front of the encoding in
+  // place rather than both copied into a new string. An answer kept by its holder leaves
+  // "<token>\n": a waiter whose next ask crosses the completion message then still learns to call
+  // on its own, instead of taking a new lease.
+  std::string stored = std::move(answer);
+  if (!stored.empty() || completion.kind == Completion::Kind::local) {
+    stored.insert(0, std::to_string(completion.token) + '\n');
   }
   auto reply =
       co_await self->commands_.eval(complete_script(), keys_of(key),
