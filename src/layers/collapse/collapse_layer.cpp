@@ -20,29 +20,31 @@ constexpr std::string_view k_active_slots_help =
     "Collapse slots (upstream calls shared by waiting requests) open now; on batch routes, "
     "batches open, queued or in flight.";
 
+// `{"<name>":<count>,...}` of counters indexed by an enum's values (fleet::to_string names).
+template <class Enum, std::size_t N>
+void append_by_name(std::string& out, const std::array<std::atomic<std::uint64_t>, N>& counts) {
+  out += '{';
+  for (std::size_t i = 0; i < N; ++i) {
+    fmt::format_to(std::back_inserter(out), "{}\"{}\":{}", i == 0 ? "" : ",",
+                   fleet::to_string(static_cast<Enum>(i)),
+                   counts[i].load(std::memory_order_relaxed));
+  }
+  out += '}';
+}
+
 // The "fleet" member of a collapse route's /stats (docs/fleet.md).
 void append_fleet_stats(std::string& out, const fleet::FleetCounters& c) {
-  const auto read = [](const std::atomic<std::uint64_t>& counter) {
-    return counter.load(std::memory_order_relaxed);
-  };
   out.pop_back();  // inside the "collapse" object
-  out += ",\"fleet\":{\"leases\":{";
-  for (std::size_t i = 0; i < fleet::k_lease_outcomes; ++i) {
-    fmt::format_to(std::back_inserter(out), "{}\"{}\":{}", i == 0 ? "" : ",",
-                   fleet::to_string(static_cast<fleet::LeaseOutcome>(i)), read(c.leases[i]));
-  }
-  fmt::format_to(std::back_inserter(out), "}},\"hits\":{},\"stale_hits\":{},\"fallbacks\":{{",
-                 read(c.hits), read(c.stale_hits));
-  for (std::size_t i = 0; i < fleet::k_fallbacks; ++i) {
-    fmt::format_to(std::back_inserter(out), "{}\"{}\":{}", i == 0 ? "" : ",",
-                   fleet::to_string(static_cast<fleet::Fallback>(i)), read(c.fallbacks[i]));
-  }
-  out += "},\"unshared\":{";
-  for (std::size_t i = 0; i < fleet::k_unshared_reasons; ++i) {
-    fmt::format_to(std::back_inserter(out), "{}\"{}\":{}", i == 0 ? "" : ",",
-                   fleet::to_string(static_cast<fleet::Unshared>(i)), read(c.unshared[i]));
-  }
-  fmt::format_to(std::back_inserter(out), "}},\"redis_commands\":{}}}}}", read(c.commands));
+  out += ",\"fleet\":{\"leases\":";
+  append_by_name<fleet::LeaseOutcome>(out, c.leases);
+  fmt::format_to(std::back_inserter(out), ",\"hits\":{},\"stale_hits\":{},\"fallbacks\":",
+                 c.hits.load(std::memory_order_relaxed),
+                 c.stale_hits.load(std::memory_order_relaxed));
+  append_by_name<fleet::Fallback>(out, c.fallbacks);
+  out += ",\"unshared\":";
+  append_by_name<fleet::Unshared>(out, c.unshared);
+  fmt::format_to(std::back_inserter(out), ",\"redis_commands\":{}}}}}",
+                 c.commands.load(std::memory_order_relaxed));
 }
 
 // What every worker's copy of a collapse route shares.
@@ -97,6 +99,15 @@ class CollapseLayer final : public runtime::RouteLayer {
   CollapseShared shared_;
 };
 
+// One child per enum value, labelled (route, its fleet::to_string name).
+template <class Enum, std::size_t N>
+void children_by_name(std::array<admin::Counter*, N>& into, admin::CounterFamily& family,
+                      const std::string& route) {
+  for (std::size_t i = 0; i < N; ++i) {
+    into[i] = &family.with({route, std::string(fleet::to_string(static_cast<Enum>(i)))});
+  }
+}
+
 // The route's fleet families' children (created on first use, shared by every fleet route).
 fleet::FleetMetrics make_fleet_metrics(admin::Registry& registry, const std::string& route) {
   fleet::FleetMetrics metrics;
@@ -106,10 +117,7 @@ fleet::FleetMetrics make_fleet_metrics(admin::Registry& registry, const std::str
       "waited (another instance held it), taken_over (won after waiting: the holder was gone), "
       "expired (this instance's lease ran out before its answer).",
       {"route", "outcome"});
-  for (std::size_t i = 0; i < fleet::k_lease_outcomes; ++i) {
-    metrics.leases[i] =
-        &leases.with({route, std::string(fleet::to_string(static_cast<fleet::LeaseOutcome>(i)))});
-  }
+  children_by_name<fleet::LeaseOutcome>(metrics.leases, leases, route);
   auto& hits = registry.ensure_counter_family(
       "levee_fleet_hits_total",
       "Fleet collapse slots answered by another instance's upstream call, read from Redis; "
@@ -123,19 +131,13 @@ fleet::FleetMetrics make_fleet_metrics(admin::Registry& registry, const std::str
       "(Redis down, slow or failing), wait_expired, unshared (the holder kept its answer), "
       "bad_answer (an answer in Redis that did not decode).",
       {"route", "reason"});
-  for (std::size_t i = 0; i < fleet::k_fallbacks; ++i) {
-    metrics.fallbacks[i] =
-        &fallbacks.with({route, std::string(fleet::to_string(static_cast<fleet::Fallback>(i)))});
-  }
+  children_by_name<fleet::Fallback>(metrics.fallbacks, fallbacks, route);
   auto& unshared = registry.ensure_counter_family(
       "levee_fleet_unshared_total",
       "Answers this instance got as the lease holder and kept from the fleet, by reason "
       "(set_cookie, no_store, private, status, too_large).",
       {"route", "reason"});
-  for (std::size_t i = 0; i < fleet::k_unshared_reasons; ++i) {
-    metrics.unshared[i] =
-        &unshared.with({route, std::string(fleet::to_string(static_cast<fleet::Unshared>(i)))});
-  }
+  children_by_name<fleet::Unshared>(metrics.unshared, unshared, route);
   metrics.commands =
       &registry
            .ensure_counter_family(
