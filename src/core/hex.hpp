@@ -8,11 +8,11 @@ namespace levee::core {
 
 [[nodiscard]] inline std::string to_hex(std::span<const unsigned char> bytes) {
   static constexpr char k_digits[] = "0123456789abcdef";
-  std::string text;
-  text.reserve(bytes.size() * 2);
+  std::string text(bytes.size() * 2, '\0');
+  char* out = text.data();
   for (const unsigned char byte : bytes) {
-    text.push_back(k_digits[byte >> 4U]);
-    text.push_back(k_digits[byte & 0xFU]);
+    *out++ = k_digits[byte >> 4U];
+    *out++ = k_digits[byte & 0xFU];
   }
   return text;
 }

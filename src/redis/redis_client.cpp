@@ -13,9 +13,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <charconv>
 #include <list>
 #include <span>
 #include <stdexcept>
+#include <string_view>
 #include <utility>
 
 #include "core/hex.hpp"
@@ -107,8 +109,50 @@ struct Command {
   std::string key;
   std::string value;
   long long ttl_ms = 0;
-  std::vector<std::string> argv;  // eval: the whole command, EVALSHA included
+  // eval: EVALSHA, or EVAL with the script's text when the server does not know it.
+  const RedisScript* script = nullptr;
+  bool full_text = false;
+  std::vector<std::string> keys;  // not prefixed yet
+  std::vector<std::string> args;
 };
+
+void append_length(std::string& out, char kind, std::size_t length) {
+  std::array<char, 24> digits{};
+  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), length).ptr;
+  out += kind;
+  out.append(digits.data(), end);
+  out += "\r\n";
+}
+
+void append_bulk(std::string& out, std::string_view prefix, std::string_view text) {
+  append_length(out, '$', prefix.size() + text.size());
+  out += prefix;
+  out += text;
+  out += "\r\n";
+}
+
+// EVAL/EVALSHA in Redis's protocol, written once into one buffer: the keys get the prefix on the
+// way, and nothing goes through hiredis's per-argument formatting (its sdscatfmt was the largest
+// part of a fleet ask's cost in levee).
+std::string format_eval(const Command& command, std::string_view key_prefix) {
+  std::size_t size = 64 + command.script->sha1().size();
+  if (command.full_text) size += command.script->text().size();
+  for (const std::string& key : command.keys) size += 16 + key_prefix.size() + key.size();
+  for (const std::string& arg : command.args) size += 16 + arg.size();
+  std::string out;
+  out.reserve(size);
+  append_length(out, '*', 3 + command.keys.size() + command.args.size());
+  append_bulk(out, {}, command.full_text ? "EVAL" : "EVALSHA");
+  append_bulk(out, {}, command.full_text ? command.script->text() : command.script->sha1());
+  std::array<char, 24> count{};
+  const auto end =
+      std::to_chars(count.data(), count.data() + count.size(), command.keys.size()).ptr;
+  append_bulk(out, {},
+              std::string_view(count.data(), static_cast<std::size_t>(end - count.data())));
+  for (const std::string& key : command.keys) append_bulk(out, key_prefix, key);
+  for (const std::string& arg : command.args) append_bulk(out, {}, arg);
+  return out;
+}
 
 // One SUBSCRIBE of a subscriber client, kept for the client's life and sent again after every
 // reconnect; hiredis's privdata for its messages (std::list: the address never moves).
@@ -344,16 +388,9 @@ std::optional<RedisError> RedisClient::Impl::send(const Command& command,
                                  key.size());
       break;
     case Verb::eval: {
-      std::vector<const char*> argv;
-      std::vector<std::size_t> lengths;
-      argv.reserve(command.argv.size());
-      lengths.reserve(command.argv.size());
-      for (const std::string& arg : command.argv) {
-        argv.push_back(arg.data());
-        lengths.push_back(arg.size());
-      }
-      status = redisAsyncCommandArgv(context_, &Impl::on_reply, pending.get(),
-                                     static_cast<int>(argv.size()), argv.data(), lengths.data());
+      const std::string formatted = format_eval(command, settings_.key_prefix);
+      status = redisAsyncFormattedCommand(context_, &Impl::on_reply, pending.get(),
+                                          formatted.data(), formatted.size());
       break;
     }
   }
@@ -560,7 +597,7 @@ RedisError unexpected_reply(Impl& impl, const Reply& reply, std::string_view com
 
 boost::asio::awaitable<RedisResult<std::optional<std::string>>> run_get(std::shared_ptr<Impl> impl,
                                                                         std::string key) {
-  const Command command{Verb::get, impl->prefixed(std::move(key)), {}, 0, {}};
+  const Command command{Verb::get, impl->prefixed(std::move(key)), {}, 0, nullptr, false, {}, {}};
   auto result = co_await run_command(impl, command);
   if (!result) co_return core::unexpected(result.error());
   Reply& reply = result.value();
@@ -590,8 +627,7 @@ boost::asio::awaitable<RedisResult<RedisValue>> run_eval(std::shared_ptr<Impl> i
                                                          const RedisScript& script) {
   auto result = co_await run_command(impl, command);
   if (is_noscript(result)) {
-    command.argv[0] = "EVAL";
-    command.argv[1] = script.text();
+    command.full_text = true;
     result = co_await run_command(impl, command);
   }
   if (!result) co_return core::unexpected(result.error());
@@ -640,25 +676,22 @@ boost::asio::awaitable<RedisResult<void>> RedisClient::set(std::string key, std:
                   impl_->prefixed(std::move(key)),
                   std::move(value),
                   static_cast<long long>(std::max<std::int64_t>(ttl.count(), 1)),
+                  nullptr,
+                  false,
+                  {},
                   {}};
   return run_status(impl_, std::move(command), REDIS_REPLY_STATUS, "SET");
 }
 
 boost::asio::awaitable<RedisResult<void>> RedisClient::del(std::string key) {
-  Command command{Verb::del, impl_->prefixed(std::move(key)), {}, 0, {}};
+  Command command{Verb::del, impl_->prefixed(std::move(key)), {}, 0, nullptr, false, {}, {}};
   return run_status(impl_, std::move(command), REDIS_REPLY_INTEGER, "DEL");
 }
 
 boost::asio::awaitable<RedisResult<RedisValue>> RedisClient::eval(const RedisScript& script,
                                                                   std::vector<std::string> keys,
                                                                   std::vector<std::string> args) {
-  Command command{Verb::eval, {}, {}, 0, {}};
-  command.argv.reserve(3 + keys.size() + args.size());
-  command.argv.emplace_back("EVALSHA");
-  command.argv.push_back(script.sha1());
-  command.argv.push_back(std::to_string(keys.size()));
-  for (std::string& key : keys) command.argv.push_back(impl_->prefixed(std::move(key)));
-  for (std::string& arg : args) command.argv.push_back(std::move(arg));
+  Command command{Verb::eval, {}, {}, 0, &script, false, std::move(keys), std::move(args)};
   return run_eval(impl_, std::move(command), script);
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -133,7 +134,7 @@ void FleetClient::heard(std::string_view payload) {
   if (!parsed) return;
   const bool waiting = parsed->completion.kind == Completion::Kind::waiting;
   if (waiting) {
-    waiter_heard(payload.substr(0, payload.size() - 2));  // "<key> <token>"
+    waiter_heard(parsed->key, parsed->completion.token);
   }
   // Only keys someone here waits for (or asks about) are kept: the channel carries the whole
   // fleet's traffic.
@@ -203,33 +204,113 @@ boost::asio::awaitable<Completion> FleetClient::Watch::wait(
 }
 
 boost::asio::awaitable<redis::RedisResult<Acquired>> FleetClient::acquire(
-    const std::string& key, std::uint64_t min_token, std::chrono::milliseconds lease_ttl,
-    bool stale_ok) {
-  std::vector<std::string> keys = keys_of(key);
-  std::vector<std::string> args{std::to_string(min_token),
-                                std::to_string(std::max<std::int64_t>(lease_ttl.count(), 1)),
-                                stale_ok ? "1" : "0", channel_, key};
-  ReleaseBatch carried;
-  take_into(k_releases_per_ask, std::chrono::steady_clock::time_point::max(), carried);
-  keys.insert(keys.end(), std::make_move_iterator(carried.keys.begin()),
-              std::make_move_iterator(carried.keys.end()));
-  args.insert(args.end(), std::make_move_iterator(carried.tokens.begin()),
-              std::make_move_iterator(carried.tokens.end()));
-  auto reply = co_await commands_.eval(acquire_script(), std::move(keys), std::move(args));
-  if (!reply) {
-    requeue(std::move(carried.taken));
-    co_return core::unexpected(reply.error());
-  }
-  auto acquired = parse_acquired(std::move(reply.value()));
-  if (!acquired) {
+    std::string key, std::uint64_t min_token, std::chrono::milliseconds lease_ttl, bool stale_ok) {
+  if (closed_) {
     co_return core::unexpected(
-        redis::RedisError{redis::RedisErrorKind::protocol, "unexpected reply to the lease script"});
+        redis::RedisError{redis::RedisErrorKind::not_connected, "fleet client is shut down"});
   }
-  co_return std::move(*acquired);
+  if (asks_.size() >= k_max_queued_asks) {
+    co_return core::unexpected(
+        redis::RedisError{redis::RedisErrorKind::overloaded, "too many fleet asks waiting"});
+  }
+  const auto ask = std::make_shared<Ask>(executor_);
+  ask->key = std::move(key);
+  ask->min_token = min_token;
+  ask->lease_ttl_ms = std::to_string(std::max<std::int64_t>(lease_ttl.count(), 1));
+  ask->stale_ok = stale_ok;
+  asks_.push_back(ask);
+  if (asking_ < k_scripts_in_flight) {
+    ++asking_;
+    boost::asio::co_spawn(executor_, run_asks(shared_from_this()), boost::asio::detached);
+  }
+  // co_spawn starts run_asks inline: with Redis down it has answered this ask already.
+  if (!ask->outcome) {
+    // No deadline of its own: the script it rides in ends within [cache] redis_timeout.
+    ask->wake.expires_at(std::chrono::steady_clock::time_point::max());
+    (void)co_await ask->wake.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+  }
+  if (ask->outcome) co_return std::move(*ask->outcome);
+  ask->gone = true;  // cancelled: a lease its script still wins is released
+  co_return core::unexpected(
+      redis::RedisError{redis::RedisErrorKind::cancelled, "fleet ask cancelled"});
+}
+
+void FleetClient::answer_ask(Ask& ask, redis::RedisResult<Acquired> outcome) {
+  if (ask.gone) {
+    if (outcome && outcome.value().kind == Acquired::Kind::won) {
+      queue_release(std::move(ask.key), outcome.value().token, nullptr);
+    }
+    return;
+  }
+  ask.outcome.emplace(std::move(outcome));
+  ask.wake.cancel();
+}
+
+boost::asio::awaitable<void> FleetClient::run_asks(std::shared_ptr<FleetClient> self) {
+  std::vector<std::shared_ptr<Ask>> batch;
+  while (!self->asks_.empty()) {
+    if (self->closed_) {
+      for (const auto& ask : std::exchange(self->asks_, {})) {
+        self->answer_ask(*ask,
+                         core::unexpected(redis::RedisError{redis::RedisErrorKind::not_connected,
+                                                            "fleet client is shut down"}));
+      }
+      break;
+    }
+    batch.clear();
+    while (!self->asks_.empty() && batch.size() < k_asks_per_script) {
+      if (!self->asks_.front()->gone) batch.push_back(std::move(self->asks_.front()));
+      self->asks_.pop_front();
+    }
+    if (batch.empty()) continue;
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+    keys.reserve(1 + 2 * batch.size());
+    args.reserve(2 + 4 * batch.size());
+    keys.emplace_back(k_fence);
+    args.push_back(self->channel_);
+    args.push_back(std::to_string(batch.size()));
+    for (const auto& ask : batch) {
+      keys.push_back("fleet:lease:" + ask->key);
+      keys.push_back("fleet:answer:" + ask->key);
+      args.push_back(std::to_string(ask->min_token));
+      args.push_back(ask->lease_ttl_ms);
+      args.emplace_back(ask->stale_ok ? "1" : "0");
+      args.push_back(ask->key);
+    }
+    ReleaseBatch carried;
+    self->take_into(k_releases_per_script, std::chrono::steady_clock::time_point::max(), carried);
+    keys.insert(keys.end(), std::make_move_iterator(carried.keys.begin()),
+                std::make_move_iterator(carried.keys.end()));
+    args.insert(args.end(), std::make_move_iterator(carried.tokens.begin()),
+                std::make_move_iterator(carried.tokens.end()));
+    ++self->acquire_scripts_;
+    self->asks_sent_ += batch.size();
+    auto reply = co_await self->commands_.eval(acquire_script(), std::move(keys), std::move(args));
+    if (!reply) {
+      self->requeue(std::move(carried.taken));
+      for (const auto& ask : batch) self->answer_ask(*ask, core::unexpected(reply.error()));
+      continue;
+    }
+    auto& answers = reply.value().elements;
+    const bool shaped =
+        reply.value().type == redis::RedisValue::Type::array && answers.size() == batch.size();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto acquired = shaped ? parse_acquired(std::move(answers[i])) : std::nullopt;
+      if (acquired) {
+        self->answer_ask(*batch[i], std::move(*acquired));
+      } else {
+        self->answer_ask(
+            *batch[i], core::unexpected(redis::RedisError{redis::RedisErrorKind::protocol,
+                                                          "unexpected reply to the lease script"}));
+      }
+    }
+  }
+  --self->asking_;
 }
 
 boost::asio::awaitable<redis::RedisResult<bool>> FleetClient::renew(
-    const std::string& key, std::uint64_t token, std::chrono::milliseconds lease_ttl) {
+    std::string key, std::uint64_t token, std::chrono::milliseconds lease_ttl) {
   auto reply = co_await commands_.eval(
       renew_script(), {"fleet:lease:" + key},
       {std::to_string(token), std::to_string(std::max<std::int64_t>(lease_ttl.count(), 1))});

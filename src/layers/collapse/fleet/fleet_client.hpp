@@ -100,15 +100,26 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
     std::string key_;
   };
 
-  // Also carries up to k_releases_per_ask queued releases (see above).
+  // One round trip for the asker, shared: asks made while this client's previous acquire
+  // script is out wait for it to return, then go together in the next one (up to
+  // k_asks_per_script; Nagle's rule, as Redis clients' auto-pipelining does), which also
+  // carries up to k_releases_per_script queued releases (see above). So under load a worker
+  // sends one script per round trip, not one per slot. Fails at once with `overloaded` beyond
+  // k_max_queued_asks waiting asks, and with `cancelled` if the asking coroutine is cancelled
+  // (a lease its ask wins anyway is released).
   [[nodiscard]] boost::asio::awaitable<redis::RedisResult<Acquired>> acquire(
-      const std::string& key, std::uint64_t min_token, std::chrono::milliseconds lease_ttl,
-      bool stale_ok);
-  static constexpr std::size_t k_releases_per_ask = 16;
+      std::string key, std::uint64_t min_token, std::chrono::milliseconds lease_ttl, bool stale_ok);
+  static constexpr std::size_t k_asks_per_script = 64;
+  static constexpr std::size_t k_scripts_in_flight = 2;
+  static constexpr std::size_t k_releases_per_script = 64;
+  static constexpr std::size_t k_max_queued_asks = 65536;
+  // Acquire scripts sent, and the asks they carried (tests).
+  [[nodiscard]] std::uint64_t acquire_scripts() const noexcept { return acquire_scripts_; }
+  [[nodiscard]] std::uint64_t asks() const noexcept { return asks_sent_; }
 
   // Extends the lease to lease_ttl from now if `token` still holds it: true; false if it is lost.
   [[nodiscard]] boost::asio::awaitable<redis::RedisResult<bool>> renew(
-      const std::string& key, std::uint64_t token, std::chrono::milliseconds lease_ttl);
+      std::string key, std::uint64_t token, std::chrono::milliseconds lease_ttl);
 
   // Detached: writes `answer` (if not empty) token-checked, releases the lease if still ours,
   // publishes the completion; `done` gets the outcome (nullopt: Redis failed) on this thread.
@@ -149,8 +160,9 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
   };
 
   // A lease this client won: running (held_), or finished quietly and kept for fleet_wait
-  // (kept_).
+  // (kept_). Both are keyed by the lease's token, which the fence makes unique in the fleet.
   struct Held {
+    std::string key;
     std::shared_ptr<const FleetRules> rules;
     std::shared_ptr<FleetCounters> counters;
     std::chrono::steady_clock::time_point due;  // running: next renewal; kept: forget it
@@ -162,7 +174,7 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
     std::size_t kept_bytes = 0;
   };
   struct KeptUntil {
-    const std::string* id;  // a kept_ key (node-based: stable until that entry is erased)
+    std::uint64_t token;  // a kept_ key
     std::chrono::steady_clock::time_point due;
   };
 
@@ -171,17 +183,35 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
     std::uint64_t token = 0;
     std::chrono::steady_clock::time_point queued;
     unsigned attempts = 0;  // sends that failed (a Redis error); dropped after k_release_attempts
-    std::shared_ptr<FleetCounters> counters;  // the lease's route
+    std::shared_ptr<FleetCounters> counters;  // the lease's route (null: a cancelled ask's)
   };
 
+  // One slot's acquire, from its queueing to its answer. The asking coroutine owns it with the
+  // batch that carries it; the timer doubles as the wake-up (cancelled with the outcome set),
+  // so the asker resumes through the executor, never inline in the batch's loop.
+  struct Ask {
+    explicit Ask(const boost::asio::any_io_executor& executor) : wake(executor) {}
+    std::string key;
+    std::uint64_t min_token = 0;
+    std::string lease_ttl_ms;
+    bool stale_ok = false;
+    boost::asio::steady_timer wake;
+    std::optional<redis::RedisResult<Acquired>> outcome;
+    bool gone = false;  // the asker stopped waiting (cancelled)
+  };
+  // Sends the queued asks, a script at a time, until none is left (one runs at a time).
+  [[nodiscard]] static boost::asio::awaitable<void> run_asks(std::shared_ptr<FleetClient> self);
+  void answer_ask(Ask& ask, redis::RedisResult<Acquired> outcome);
+
   void heard(std::string_view payload);
-  void waiter_heard(std::string_view held_id);
+  // A `w` for the lease `token` of `key`.
+  void waiter_heard(std::string_view key, std::uint64_t token);
   [[nodiscard]] static std::vector<std::string> keys_of(const std::string& key);
   [[nodiscard]] static boost::asio::awaitable<void> run_complete(
       std::shared_ptr<FleetClient> self, std::string key, Completion completion, std::string answer,
       std::chrono::milliseconds answer_ttl, CompleteDone done);
   // Completes a held lease in Redis (answer written if shared, waiters told).
-  void complete_held(const std::string& key, std::uint64_t token, Completion::Kind kind,
+  void complete_held(std::uint64_t token, Completion::Kind kind,
                      const std::optional<core::Response>& answer, const Held& held,
                      bool count_lost_lease);
   void queue_release(std::string key, std::uint64_t token,
@@ -224,12 +254,15 @@ class FleetClient : public std::enable_shared_from_this<FleetClient> {
     }
   };
   std::unordered_map<std::string, Interest, KeyHash, std::equal_to<>> interests_;
-  // Keyed "<key> <token>", as a `w` message names it.
-  std::unordered_map<std::string, Held, KeyHash, std::equal_to<>> held_;
-  std::unordered_map<std::string, Held, KeyHash, std::equal_to<>> kept_;
+  std::unordered_map<std::uint64_t, Held> held_;
+  std::unordered_map<std::uint64_t, Held> kept_;
   std::deque<KeptUntil> kept_order_;  // finish order; only the holder tick erases from kept_
   std::size_t kept_bytes_ = 0;        // kept answers, at most k_max_kept_bytes
   std::deque<Release> releases_;
+  std::deque<std::shared_ptr<Ask>> asks_;  // not sent yet
+  std::size_t asking_ = 0;                 // run_asks running (asks_ empty if none)
+  std::uint64_t acquire_scripts_ = 0;
+  std::uint64_t asks_sent_ = 0;
   Alarm release_alarm_;  // releases no acquire carried
   Alarm holder_alarm_;   // renewals and kept leases' ends
   bool closed_ = false;

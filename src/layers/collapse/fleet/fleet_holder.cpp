@@ -17,19 +17,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds k_holder_tick{10};
 
-std::string held_id(std::string_view key, std::uint64_t token) {
-  std::string id(key);
-  id += ' ';
-  id += std::to_string(token);
-  return id;
-}
-
-// "<key> <token>" back into its parts (the id was built by held_id).
-std::pair<std::string, std::uint64_t> split_id(const std::string& id) {
-  const auto space = id.rfind(' ');
-  return {id.substr(0, space), std::stoull(id.substr(space + 1))};
-}
-
 std::size_t answer_bytes(const core::Response& answer) {
   std::size_t bytes = answer.body_size();
   for (const auto& [name, value] : answer.headers) bytes += name.size() + value.size();
@@ -43,18 +30,19 @@ void FleetClient::hold(const std::string& key, std::uint64_t token,
                        std::shared_ptr<FleetCounters> counters, bool waited) {
   const auto due = Clock::now() + rules->lease_ttl / 2;
   Held held;
+  held.key = key;
   held.waited = waited;
   held.rules = std::move(rules);
   held.counters = std::move(counters);
   held.due = due;
-  held_.insert_or_assign(held_id(key, token), std::move(held));
+  held_.insert_or_assign(token, std::move(held));
   arm(holder_alarm_, due, &FleetClient::holder_tick);
 }
 
 void FleetClient::finish(const std::string& key, std::uint64_t token,
                          std::optional<core::Response> answer) {
-  auto node = held_.extract(held_id(key, token));
-  if (node.empty()) return;  // finished already
+  auto node = held_.extract(token);
+  if (node.empty() || node.mapped().key != key) return;  // finished already
   Held& held = node.mapped();
   Completion::Kind kind = Completion::Kind::abandoned;
   if (answer) {
@@ -67,7 +55,7 @@ void FleetClient::finish(const std::string& key, std::uint64_t token,
   }
   // Stale answers are served from Redis, so a route that serves them writes every answer.
   if (held.waited || held.rules->stale.count() > 0) {
-    complete_held(key, token, kind, answer, held, true);
+    complete_held(token, kind, answer, held, true);
     return;
   }
   held.kind = kind;
@@ -93,36 +81,37 @@ void FleetClient::finish(const std::string& key, std::uint64_t token,
   if (!kept.inserted) {  // the same lease id kept twice cannot happen; keep the first
     return;
   }
-  kept_order_.push_back(KeptUntil{&kept.position->first, due});
+  kept_order_.push_back(KeptUntil{token, due});
   arm(holder_alarm_, due, &FleetClient::holder_tick);
   queue_release(key, token, kept.position->second.counters);
 }
 
-void FleetClient::waiter_heard(std::string_view id) {
-  if (const auto running = held_.find(id); running != held_.end()) {
+void FleetClient::waiter_heard(std::string_view key, std::uint64_t token) {
+  if (const auto running = held_.find(token);
+      running != held_.end() && running->second.key == key) {
     running->second.waited = true;  // completed at once when the call ends
     return;
   }
-  const auto found = kept_.find(id);
-  if (found == kept_.end() || found->second.completed) return;  // not ours, or answered
+  const auto found = kept_.find(token);
+  // Not ours, or answered already.
+  if (found == kept_.end() || found->second.key != key || found->second.completed) return;
   // The waiter asked before this lease's release reached Redis: it is owed this answer. The
   // release may have gone already, so a lease no longer ours is not an expiry here.
   Held& held = found->second;
-  const auto [key, token] = split_id(found->first);
-  complete_held(key, token, held.kind, held.answer, held, false);
+  complete_held(token, held.kind, held.answer, held, false);
   held.completed = true;
   held.answer.reset();
   kept_bytes_ -= std::exchange(held.kept_bytes, 0);
 }
 
-void FleetClient::complete_held(const std::string& key, std::uint64_t token, Completion::Kind kind,
+void FleetClient::complete_held(std::uint64_t token, Completion::Kind kind,
                                 const std::optional<core::Response>& answer, const Held& held,
                                 bool count_lost_lease) {
   std::string encoded;
   if (kind == Completion::Kind::shared) encoded = encode_answer(*answer);
   held.counters->count_command();
   const bool lost_already = held.lost;
-  complete(key, Completion{kind, token}, std::move(encoded), held.rules->answer_ttl(),
+  complete(held.key, Completion{kind, token}, std::move(encoded), held.rules->answer_ttl(),
            [counters = held.counters, rules = held.rules, count_lost_lease,
             lost_already](const redis::RedisResult<Completed>& outcome) {
              // Not a fallback (this slot was answered): the waiters find no answer, and one of
@@ -171,11 +160,11 @@ void FleetClient::requeue(std::vector<Release> failed) {
 
 // The release script's arguments for the queued releases up to `until` (queued no later;
 // time_point::max(): all), at most k_release_batch; counted as one round trip of the first
-// lease's route.
+// lease's route (if it has one: a cancelled ask's lease has none).
 FleetClient::ReleaseBatch FleetClient::take_releases(Clock::time_point until) {
   ReleaseBatch batch;
   if (releases_.empty() || releases_.front().queued > until) return batch;
-  releases_.front().counters->count_command();
+  if (const auto& counters = releases_.front().counters) counters->count_command();
   take_into(k_release_batch, until, batch);
   return batch;
 }
@@ -224,7 +213,7 @@ void FleetClient::arm(Alarm& alarm, Clock::time_point at, void (FleetClient::*fi
 }
 
 void FleetClient::forget_oldest_kept() {
-  const auto found = kept_.find(*kept_order_.front().id);
+  const auto found = kept_.find(kept_order_.front().token);
   kept_order_.pop_front();
   if (found == kept_.end()) return;  // cannot happen: only these two erase from kept_
   kept_bytes_ -= found->second.kept_bytes;
@@ -241,7 +230,7 @@ void FleetClient::holder_tick() {
   const auto now = Clock::now();
   forget_kept(now);
   auto next = kept_order_.empty() ? Clock::time_point::max() : kept_order_.front().due;
-  for (auto& [id, held] : held_) {
+  for (auto& [token, held] : held_) {
     if (held.due > now) {
       next = std::min(next, held.due);
       continue;
@@ -253,20 +242,19 @@ void FleetClient::holder_tick() {
     held.due = now + held.rules->lease_ttl / 2;
     next = std::min(next, held.due);
     held.counters->count_command();
-    auto [key, token] = split_id(id);
     boost::asio::co_spawn(
         executor_,
-        [](std::shared_ptr<FleetClient> self, std::string id, std::string key, std::uint64_t token,
+        [](std::shared_ptr<FleetClient> self, std::string key, std::uint64_t token,
            std::chrono::milliseconds ttl) -> boost::asio::awaitable<void> {
           const auto renewed = co_await self->renew(key, token, ttl);
           // A Redis error: try again next time, the lease may still be ours. Lost (expired and
           // maybe taken over): the answer still goes to Redis at the end, token checked.
           if (!renewed || renewed.value()) co_return;
-          const auto found = self->held_.find(id);
+          const auto found = self->held_.find(token);
           if (found == self->held_.end() || found->second.lost) co_return;
           found->second.lost = true;
           found->second.counters->count(LeaseOutcome::expired);
-        }(shared_from_this(), id, std::move(key), token, held.rules->lease_ttl),
+        }(shared_from_this(), held.key, token, held.rules->lease_ttl),
         boost::asio::detached);
   }
   // Not sooner than k_holder_tick from now: one pass serves every lease due within it (a

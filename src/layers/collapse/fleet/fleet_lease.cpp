@@ -32,7 +32,15 @@ boost::asio::awaitable<Obtained> obtain(std::shared_ptr<FleetClient> client,
     counters->count_command();
     auto acquired =
         co_await client->acquire(key, min_token, rules->lease_ttl, rules->stale.count() > 0);
-    if (co_await cancelled()) co_return Obtained{Obtained::Kind::cancelled, 0, {}};
+    if (co_await cancelled()) {
+      if (acquired && acquired.value().kind == Acquired::Kind::won) {
+        // Won for nobody: given up at once, so that no instance waits for it until lease_ttl.
+        client->hold(key, acquired.value().token, rules, counters,
+                     watch.waited_for(acquired.value().token));
+        client->finish(key, acquired.value().token, std::nullopt);
+      }
+      co_return Obtained{Obtained::Kind::cancelled, 0, {}};
+    }
     if (!acquired) {
       counters->count(Fallback::redis_error);
       log_degraded(*counters, *rules,

@@ -6,11 +6,11 @@ namespace levee::layers::collapse::fleet {
 
 namespace {
 
-// The token of the answer in KEYS[2] (0: none); GETRANGE reads only the token in front of a
-// possibly large answer. Both scripts start with it.
-constexpr std::string_view k_answer_token = R"lua(
-local function answer_token()
-  local head = redis.call('GETRANGE', KEYS[2], 0, 24)
+// The token of the answer at `key` (0: none); GETRANGE reads only the token in front of a
+// possibly large answer.
+constexpr std::string_view k_answer_token_at = R"lua(
+local function answer_token_at(key)
+  local head = redis.call('GETRANGE', key, 0, 24)
   if head == '' then return 0 end
   local newline = string.find(head, '\n', 1, true)
   if not newline then return 0 end
@@ -18,27 +18,48 @@ local function answer_token()
 end
 )lua";
 
+// The complete script's answer is KEYS[2].
+constexpr std::string_view k_answer_token = R"lua(
+local function answer_token() return answer_token_at(KEYS[2]) end
+)lua";
+
+// Many asks in one call (lease_scripts.hpp). The answer's token is read only when the ask can
+// use it (a waiter's min_token, or stale answers), so a first ask that wins costs a GET, an
+// INCR and a SET.
 constexpr std::string_view k_acquire = R"lua(
-for i = 4, #KEYS do
-  if redis.call('GET', KEYS[i]) == ARGV[i + 2] then redis.call('DEL', KEYS[i]) end
+local n = tonumber(ARGV[2])
+local first_key, first_arg = 2 * n + 2, 4 * n + 3
+for i = first_key, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[first_arg + i - first_key] then
+    redis.call('DEL', KEYS[i])
+  end
 end
-local there = answer_token()
-local min_token = tonumber(ARGV[1])
-if min_token > 0 and there >= min_token then
-  return {2, there, redis.call('GET', KEYS[2])}
+local function ask(lease, answer, min_token, ttl, stale_ok, key)
+  local there = 0
+  if min_token > 0 or stale_ok then there = answer_token_at(answer) end
+  if min_token > 0 and there >= min_token then
+    return {2, there, redis.call('GET', answer)}
+  end
+  local holder = redis.call('GET', lease)
+  if not holder then
+    local token = redis.call('INCR', KEYS[1])
+    redis.call('SET', lease, token, 'NX', 'PX', ttl)
+    return {1, token}
+  end
+  redis.call('PUBLISH', ARGV[1], key .. ' ' .. holder .. ' w')
+  local left = redis.call('PTTL', lease)
+  if stale_ok and there > 0 then
+    return {3, tonumber(holder), left, redis.call('GET', answer)}
+  end
+  return {0, tonumber(holder), left}
 end
-local holder = redis.call('GET', KEYS[1])
-if not holder then
-  local token = redis.call('INCR', KEYS[3])
-  redis.call('SET', KEYS[1], token, 'NX', 'PX', ARGV[2])
-  return {1, token}
+local out = {}
+for i = 1, n do
+  local a = 4 * i - 1
+  out[i] = ask(KEYS[2 * i], KEYS[2 * i + 1], tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2] == '1',
+               ARGV[a + 3])
 end
-redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. holder .. ' w')
-local left = redis.call('PTTL', KEYS[1])
-if ARGV[3] == '1' and there > 0 then
-  return {3, tonumber(holder), left, redis.call('GET', KEYS[2])}
-end
-return {0, tonumber(holder), left}
+return out
 )lua";
 
 constexpr std::string_view k_complete = R"lua(
@@ -88,12 +109,13 @@ std::optional<std::string> strip_token(std::string value) {
 }  // namespace
 
 const redis::RedisScript& acquire_script() {
-  static const redis::RedisScript script(std::string(k_answer_token) + std::string(k_acquire));
+  static const redis::RedisScript script(std::string(k_answer_token_at) + std::string(k_acquire));
   return script;
 }
 
 const redis::RedisScript& complete_script() {
-  static const redis::RedisScript script(std::string(k_answer_token) + std::string(k_complete));
+  static const redis::RedisScript script(std::string(k_answer_token_at) +
+                                         std::string(k_answer_token) + std::string(k_complete));
   return script;
 }
 

@@ -3,14 +3,18 @@
 // atomically in Redis, so one round trip decides a lease and one completes it. They are sent by
 // SHA-1 (EVALSHA, redis::RedisScript).
 //
-// Keys, for one collapse key K (its SHA-256, hex): KEYS[1] the lease, KEYS[2] the shared answer,
-// KEYS[3] the fencing counter (one for the whole fleet, never expires). The lease's value is the
-// holder's token; the answer's value is "<token>\n<encoded response>".
+// Keys, for one collapse key K (its SHA-256, hex): the lease, the shared answer, and the fencing
+// counter (one for the whole fleet, never expires). The lease's value is the holder's token;
+// the answer's value is "<token>\n<encoded response>".
 //
-// ACQUIRE (ARGV: min_token, lease_ttl_ms, stale_ok, channel, K; then KEYS[4..] other leases
-// this client finished with, ARGV[6..] their tokens):
-//   first deletes each of those leases that still holds its token (releases ride along with
-//   the next ask instead of costing a round trip of their own), then
+// ACQUIRE asks for n keys at once: a worker's slots that ask while its previous call is out
+// share the next one (FleetClient::acquire).
+//   KEYS: the fence, then each ask's lease and answer (KEYS[2i], KEYS[2i+1]), then other leases
+//   this client finished with; ARGV: the channel, n, then each ask's min_token, lease_ttl_ms,
+//   stale_ok and K (ARGV[4i-1 .. 4i+2]), then the finished leases' tokens.
+//   It first deletes each finished lease that still holds its token (releases ride along with
+//   the next ask instead of costing a round trip of their own), then answers each ask in turn,
+//   with an array of n of these:
 //   an answer whose token >= min_token (min_token > 0)   -> {2, token, answer}   (answer; an
 //     empty one is the marker a holder leaves when it keeps its answer: unshared)
 //   no lease: INCR the fence, SET lease token NX PX ttl   -> {1, token}           (won)
@@ -18,8 +22,8 @@
 //   a lease                                              -> {0, holder, pttl}    (held)
 //   with a lease held (held, stale) it also publishes "K <holder> w" on the channel: the holder
 //   learns that someone waits, and completes at once when its call ends.
-// COMPLETE (ARGV: token, "<token>\n<answer>", "<token>\n" (the answer stays with its holder)
-// or "" (none), answer_ttl_ms, channel, message):
+// COMPLETE (KEYS: the lease, the answer, the fence; ARGV: token, "<token>\n<answer>",
+// "<token>\n" (the answer stays with its holder) or "" (none), answer_ttl_ms, channel, message):
 //   writes the answer only if no answer with a newer token is there (a holder whose lease
 //   expired cannot overwrite its successor's answer), deletes the lease only if it is still the
 //   holder's, publishes the message                      -> {lease_was_ours, written}
