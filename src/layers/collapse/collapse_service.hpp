@@ -404,6 +404,9 @@ class CollapseService {
     core::Response response = std::move(head.response);
     if (auto whole = call->whole_body()) {
       response.body = std::move(*whole);
+      // A streamed call that ended before this member looked: its trailers came at the end,
+      // not with its head.
+      if (response.trailers.empty()) response.trailers = call->trailers();
     } else {
       response.stream = std::make_shared<ReplayStream>(call, std::move(membership), head.length);
     }

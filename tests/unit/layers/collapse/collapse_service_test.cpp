@@ -30,10 +30,29 @@ struct Gate {
   }
 };
 
+// A body that is all there at once, then a trailer section (a gRPC answer's grpc-status).
+struct OnePieceWithTrailers final : core::BodyStream {
+  explicit OnePieceWithTrailers(std::string text) : body(std::move(text)) {}
+  asio::awaitable<core::BodyPiece> read() override {
+    co_return core::BodyPiece(std::string_view(std::exchange(sent, true) ? "" : body));
+  }
+  [[nodiscard]] std::optional<std::uint64_t> length() const noexcept override {
+    return std::nullopt;
+  }
+  core::Headers take_trailers() override {
+    core::Headers trailers;
+    trailers.add("grpc-status", "0");
+    return trailers;
+  }
+  std::string body;
+  bool sent = false;
+};
+
 struct HeldService {
   std::shared_ptr<Gate> gate;
   std::shared_ptr<std::atomic<int>> calls = std::make_shared<std::atomic<int>>(0);
   bool set_cookie = false;
+  bool streamed_with_trailers = false;
 
   asio::awaitable<core::Response> call(core::Request request) {
     ++*calls;
@@ -45,6 +64,10 @@ struct HeldService {
     core::Response response = core::Response::text(
         200, request.target + " for " + (authorization ? *authorization : std::string("-")));
     if (set_cookie) response.headers.add("Set-Cookie", "session=1");
+    if (streamed_with_trailers) {
+      response.stream = std::make_shared<OnePieceWithTrailers>(std::string(response.body_view()));
+      response.body.reset();
+    }
     co_return response;
   }
 };
@@ -92,6 +115,26 @@ TEST(CollapseService, IdenticalConcurrentRequestsShareOneCall) {
   EXPECT_EQ(f.counters->followers.load(), 9u);
   EXPECT_EQ(f.table->slots(), 0u);
   EXPECT_EQ(f.table->waiters(), 0u);
+}
+
+TEST(CollapseService, AStreamedAnswerThatEndedBeforeAMemberLookedKeepsItsTrailers) {
+  Fixture f;
+  f.inner.streamed_with_trailers = true;
+  f.gate->release();  // each call's body and trailers are all read before its member looks
+  auto service = f.service();
+  std::vector<core::Response> answers;
+  for (int i = 0; i < 3; ++i) {
+    asio::co_spawn(
+        f.io, service.call(get("/t", "u1")),
+        [&answers](std::exception_ptr, core::Response r) { answers.push_back(std::move(r)); });
+  }
+  f.io.run();
+  ASSERT_EQ(answers.size(), 3u);
+  for (const auto& answer : answers) {
+    EXPECT_EQ(answer.body_view(), "/t for u1\n");
+    ASSERT_NE(answer.trailers.find("grpc-status"), nullptr);
+    EXPECT_EQ(*answer.trailers.find("grpc-status"), "0");
+  }
 }
 
 TEST(CollapseService, DifferentCredentialsOrQueriesGetTheirOwnCalls) {
