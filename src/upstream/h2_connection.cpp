@@ -88,6 +88,8 @@ struct H2Callbacks {
           stream->error = UpstreamError{UpstreamErrorKind::invalid_response, "no :status"};
           nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
                                     NGHTTP2_PROTOCOL_ERROR);
+        } else if (!stream->streaming && stream->response.has_final_head()) {
+          stream->wake.cancel();  // the caller may take the head and stream the rest
         }
         break;
       }
@@ -117,6 +119,15 @@ struct H2Callbacks {
   static int on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t stream_id,
                            const std::uint8_t* data, std::size_t length, void*) {
     H2Stream* stream = stream_of(session, stream_id);
+    if (stream != nullptr && !stream->error && stream->streaming) {
+      // Consumed when the reader takes it (H2Body): the window paces the upstream.
+      stream->pending.append(reinterpret_cast<const char*>(data), length);
+      stream->pending_owed += length;
+      stream->wake.cancel();
+      return 0;
+    }
+    // Held whole (bounded by max_response_bytes), or dropped: consumed at once.
+    (void)nghttp2_session_consume(session, stream_id, length);
     if (stream == nullptr || stream->error) return 0;
     if (!stream->response.data({reinterpret_cast<const char*>(data), length})) {
       stream->error = UpstreamError{UpstreamErrorKind::response_too_large, {}};
@@ -183,6 +194,9 @@ H2Connection::H2Connection(asio::any_io_executor executor, const config::Upstrea
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
   nghttp2_option_set_peer_max_concurrent_streams(option, k_assumed_stream_limit);
+  // DATA is acknowledged (WINDOW_UPDATE) as it is consumed: at once when an answer is held
+  // whole, when its reader takes it when it is streamed.
+  nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_session_client_new2(&session_, callbacks, this, option);
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(callbacks);
@@ -253,6 +267,13 @@ void H2Connection::abandon(H2Stream& stream) {
   if (stream.done || closed_ || stream.id < 0) return;
   if (!stream.error) stream.error = UpstreamError{UpstreamErrorKind::timeout, {}};
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.id, NGHTTP2_CANCEL);
+  wake_writer();
+}
+
+void H2Connection::consume(const H2Stream& stream, std::size_t bytes) {
+  if (closed_ || bytes == 0 || stream.id < 0) return;
+  // The connection's share is counted even when the stream has closed meanwhile.
+  (void)nghttp2_session_consume(session_, stream.id, bytes);
   wake_writer();
 }
 

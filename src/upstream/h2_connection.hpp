@@ -36,7 +36,10 @@ struct nghttp2_session;
 
 namespace levee::upstream {
 
-// One request's exchange on a connection.
+// One request's exchange on a connection. Its answer arrives whole when it ends before its
+// caller resumes from the head (most answers), else streamed (H2Body): from `streaming` on,
+// DATA goes to `pending` and is consumed, for flow control, only once the reader has taken
+// it, so a slow reader pauses the upstream within the stream's window.
 struct H2Stream {
   H2Stream(const boost::asio::any_io_executor& executor, std::uint64_t max_body_bytes,
            std::shared_ptr<const std::string> request_body)
@@ -50,6 +53,9 @@ struct H2Stream {
   std::size_t body_sent = 0;
   std::int32_t id = -1;
   bool done = false;
+  bool streaming = false;              // the caller took the head; DATA goes to `pending`
+  std::string pending;                 // streamed bytes not read yet
+  std::size_t pending_owed = 0;        // of them, bytes not consumed yet (flow control)
   bool headers_sent = false;           // its HEADERS left levee: the upstream may have acted on it
   bool refused = false;                // the upstream did not process it (GOAWAY, REFUSED_STREAM)
   bool connect_failed = false;         // the connection never came up
@@ -76,6 +82,9 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
                             const std::vector<core::Header>& fields);
   // The caller gave up on `stream` (timeout, cancellation): it is reset (RST_STREAM CANCEL).
   void abandon(H2Stream& stream);
+  // `bytes` of `stream`'s DATA were read: the upstream may send that much more (WINDOW_UPDATE
+  // for the stream and the connection).
+  void consume(const H2Stream& stream, std::size_t bytes);
   // Closes at once, failing what is in flight (worker shutdown).
   void close();
 

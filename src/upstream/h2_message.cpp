@@ -114,15 +114,30 @@ bool H2ResponseAssembler::data(std::string_view bytes) {
   return true;
 }
 
-core::Response H2ResponseAssembler::take(bool head_request) {
+core::Response H2ResponseAssembler::take_head(bool head_request,
+                                              std::optional<std::uint64_t>& declared) {
   core::Response response;
   response.status = status_;
   response.headers = std::move(headers_);
+  declared.reset();
+  if (const std::string* length = response.headers.find("Content-Length")) {
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(length->data(), length->data() + length->size(), value);
+    if (ec == std::errc{} && end == length->data() + length->size()) declared = value;
+  }
   strip_hop_by_hop(response.headers);
+  // levee frames the body itself (from the body, or the stream's declared length); only a
+  // HEAD answer keeps the upstream's, since it describes a body not sent.
   if (!head_request) response.headers.remove("Content-Length");
   append_via(response.headers, "2");
-  if (!body_.empty()) response.body = std::make_shared<const std::string>(std::move(body_));
-  response.trailers = std::move(trailers_);
+  return response;
+}
+
+core::Response H2ResponseAssembler::take(bool head_request) {
+  std::optional<std::uint64_t> declared;
+  core::Response response = take_head(head_request, declared);
+  if (!body_.empty()) response.body = std::make_shared<const std::string>(take_body());
+  response.trailers = take_trailers();
   return response;
 }
 

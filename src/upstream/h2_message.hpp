@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,12 @@ class H2ResponseAssembler {
   // The answer; call once, after the stream closed cleanly. A HEAD request's answer keeps the
   // upstream's content-length, as on the http1 path.
   [[nodiscard]] core::Response take(bool head_request);
+  // An answer still arriving is taken in parts: its head (without body or trailers) once the
+  // final head has ended; the body bytes that came with it; the trailers after the stream's
+  // end. `declared` gets the content-length the upstream gave, if a valid one.
+  [[nodiscard]] core::Response take_head(bool head_request, std::optional<std::uint64_t>& declared);
+  [[nodiscard]] std::string take_body() { return std::move(body_); }
+  [[nodiscard]] core::Headers take_trailers() { return std::move(trailers_); }
 
  private:
   std::uint64_t max_body_bytes_;

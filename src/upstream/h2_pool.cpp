@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <optional>
 
+#include "upstream/h2_body.hpp"
 #include "upstream/h2_connection.hpp"
 #include "upstream/h2_message.hpp"
 
@@ -109,11 +113,26 @@ asio::awaitable<core::Result<core::Response, UpstreamError>> H2Pool::send(core::
       co_return core::unexpected(
           UpstreamError{UpstreamErrorKind::reset, "HTTP/2 connection took no new stream"});
     }
-    if (!stream->done) {
-      stream->wake.expires_at(deadline + (connection->connecting() ? config_.connect_timeout
-                                                                   : Clock::duration::zero()));
+    const auto until =
+        deadline + (connection->connecting() ? config_.connect_timeout : Clock::duration::zero());
+    // Woken when the stream ends, or when its answer's head has ended (the body may follow).
+    while (!stream->done && !stream->response.has_final_head() && Clock::now() < until) {
+      stream->wake.expires_at(until);
       auto [ec] = co_await stream->wake.async_wait(asio::as_tuple(asio::use_awaitable));
-      (void)ec;
+      if (ec != asio::error::operation_aborted) break;  // the deadline
+      const auto state = co_await asio::this_coro::cancellation_state;
+      if (state.cancelled() != asio::cancellation_type::none) break;
+    }
+    if (!stream->done && !stream->error && stream->response.has_final_head()) {
+      // Still arriving (a stream of gRPC messages, a large body): the rest is read as it
+      // comes, paced by its reader, and max_response_bytes bounds only holders that keep it.
+      stream->streaming = true;
+      std::optional<std::uint64_t> declared;
+      core::Response response = stream->response.take_head(head_request, declared);
+      stream->pending = stream->response.take_body();  // consumed already
+      response.stream = std::make_shared<H2Body>(std::move(connection), stream,
+                                                 config_.request_timeout, declared);
+      co_return response;
     }
     if (!stream->done) {
       // The deadline passed, or the call was cancelled: the upstream is told to stop.

@@ -11,6 +11,10 @@
 // REFUSED_STREAM) is sent once more on another connection if its method is idempotent or its
 // HEADERS never left levee; so is one whose connection was lost before it was sent.
 //
+// The answer: whole when its stream has ended by the time the call resumes after its head
+// (most answers), else streamed (H2Body, h2_body.hpp), so a server-streaming gRPC call's
+// messages and a download of any size pass as they arrive. The request body goes whole.
+//
 // Threading: the owning worker's io_context only. Lifetime: the pool outlives every call and
 // the io_context (proxy/worker.hpp); close_all() closes its connections before the
 // io_context goes. Cancellation: an abandoned call resets its stream (RST_STREAM CANCEL).

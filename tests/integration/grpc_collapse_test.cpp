@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 
@@ -137,6 +139,48 @@ TEST_F(GrpcCollapse, AServerStreamingCallPassesThrough) {
   const GrpcClientReport report = run_grpc_client(client);
   ASSERT_EQ(report.ok, 1u) << report.json;
   EXPECT_EQ(report.calls.at(0).messages.size(), 5u) << report.json;
+  EXPECT_EQ(peer_.stats().stream_calls, 1u);
+}
+
+TEST_F(GrpcCollapse, AServerStreamingCallsMessagesArriveWhileTheCallIsOpen) {
+  Stack stack(grpc_options(peer_));
+  // The server sends message 1, then holds 2 and 3 until the test releases them. curl (-N)
+  // writes what arrives as it arrives; levee must pass message 1 on before the call ends.
+  const std::string message = stack.dir.path() / "message.bin";
+  (void)write_file(message, std::string("\0\0\0\0\4open", 9));
+  const std::string head = stack.dir.path() / "head.txt";
+  Process curl("/usr/bin/curl", {"-s",
+                                 "-N",
+                                 "--max-time",
+                                 "30",
+                                 "--http2-prior-knowledge",
+                                 "-D",
+                                 head,
+                                 "-H",
+                                 "content-type: application/grpc",
+                                 "-H",
+                                 "te: trailers",
+                                 "-H",
+                                 "x-count: 3",
+                                 "-H",
+                                 "x-hold-after: 1",
+                                 "-H",
+                                 "x-hold-name: first",
+                                 "--data-binary",
+                                 "@" + message,
+                                 "http://127.0.0.1:" + std::to_string(stack.port()) +
+                                     std::string(grpc_server_stream_method)});
+  EXPECT_TRUE(eventually([&] { return contains(curl.stdout_text(), "msg=1/3"); }, 8s))
+      << curl.stdout_text();
+  EXPECT_FALSE(contains(curl.stdout_text(), "msg=2/3")) << curl.stdout_text();
+  peer_.release("first");
+  ASSERT_EQ(curl.wait_exit(20s), 0) << curl.stderr_text();
+  EXPECT_TRUE(contains(curl.stdout_text(), "msg=3/3")) << curl.stdout_text();
+  std::ifstream head_file(head);
+  const std::string fields((std::istreambuf_iterator<char>(head_file)),
+                           std::istreambuf_iterator<char>());
+  EXPECT_TRUE(contains(fields, "grpc-status: 0")) << fields;
+  EXPECT_TRUE(contains(fields, "x-released: 1")) << fields;
   EXPECT_EQ(peer_.stats().stream_calls, 1u);
 }
 

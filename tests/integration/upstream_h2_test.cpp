@@ -40,10 +40,22 @@ std::string big_body() {
 
 using SendResult = core::Result<core::Response, upstream::UpstreamError>;
 
-// The frame holds only pointers to what the test keeps until the io_context has run.
+// The frame holds only pointers to what the test keeps until the io_context has run. An answer
+// that came streamed is read to its end here, its trailers included, so that the test sees
+// the same whole answer either way.
 boost::asio::awaitable<void> send_into(upstream::H2Pool* pool, core::Request* request,
                                        std::optional<SendResult>* out) {
-  out->emplace(co_await pool->send(*request));
+  SendResult result = co_await pool->send(*request);
+  if (result && result.value().stream) {
+    core::Response& response = result.value();
+    auto body = co_await core::read_all(*response.stream, std::size_t{64} << 20);
+    if (body) {
+      response.body = std::make_shared<const std::string>(std::move(body).value());
+      response.trailers = response.stream->take_trailers();
+    }
+    response.stream.reset();
+  }
+  out->emplace(std::move(result));
 }
 
 // levee (one worker) with `upstreams` (TOML tables) and one pass route per upstream name,
@@ -139,6 +151,25 @@ TEST_F(UpstreamH2, H2cCarriesBodiesAndStatusesBothWays) {
   ASSERT_TRUE(upload.ok) << upload;
   EXPECT_EQ(upload.status, 200);
   EXPECT_EQ(upload.body, "hello h2");
+  EXPECT_TRUE(eventually([&] { return peer.connections().size() == 1u; }))
+      << peer.connections().size();
+}
+
+TEST_F(UpstreamH2, AnAnswerLargerThanMaxResponseBytesStreamsThroughAPassRoute) {
+  // max_response_bytes bounds what levee holds; a pass route holds nothing, so a 2 MiB answer
+  // goes through piece by piece (it was a 502 while HTTP/2 answers were read whole).
+  NghttpdPeer peer(cleartext());
+  Levee levee(upstream("c", peer.address(), "protocol = \"h2c\"\nmax_response_bytes = 65536"),
+              {"c"}, config_dir_);
+  const auto big = http_get(levee.port(), "/c/big.bin");
+  ASSERT_TRUE(big.ok) << big;
+  EXPECT_EQ(big.status, 200);
+  EXPECT_EQ(big.body.size(), k_big_size);
+  EXPECT_TRUE(big.body == big_body());
+  // It did not end the connection: the next answer comes on it.
+  const auto small = http_get(levee.port(), "/c/index.txt");
+  ASSERT_TRUE(small.ok) << small;
+  EXPECT_EQ(small.body, "hello h2");
   EXPECT_TRUE(eventually([&] { return peer.connections().size() == 1u; }))
       << peer.connections().size();
 }

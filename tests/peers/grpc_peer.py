@@ -28,9 +28,14 @@ also ServerStream):
                            in the Trailers-Only form (one HEADERS frame carrying grpc-status).
   x-interval-ms: D         ServerStream: wait D ms between messages (at most 10000 in total per
                            wait), so that a test can see messages arrive before the end.
+  x-hold-after: I          ServerStream: after message I, hold the rest until POST /release/NAME
+  x-hold-name: NAME        on the side port (or 10 s), so that a test can see message I arrive
+                           while the call is still open, without timing; trailing metadata
+                           x-released: 1 (released) or 0 (the 10 s ran out).
 
 Counters (GET /stats on the HTTP side port, or the Stats RPC; POST /reset on the side port
-zeroes them, call numbers included):
+zeroes them, call numbers included; POST /release/NAME releases x-hold-name NAME, before or
+while it holds):
   {"unary_calls", "stream_calls", "failed_calls", "cancelled_calls", "in_flight",
    "max_in_flight", "by_method": {path: calls}, "by_peer": {"ipv4:127.0.0.1:P": calls},
    "authorizations": {value: Unary calls}}
@@ -164,6 +169,39 @@ class Counters:
 COUNTERS = Counters()
 
 
+class Releases:
+    """Named gates for x-hold-after: released by POST /release/NAME, before or while held."""
+
+    MAX_NAMES = 1000
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._events = {}
+
+    def _event(self, name):
+        with self._lock:
+            if name not in self._events and len(self._events) >= self.MAX_NAMES:
+                self._events.clear()  # bounded: old gates are forgotten
+            return self._events.setdefault(name, threading.Event())
+
+    def release(self, name):
+        self._event(name).set()
+
+    def wait(self, name, timeout_s, ended):
+        event = self._event(name)
+        deadline = time.monotonic() + timeout_s
+        while not event.is_set() and not ended.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            event.wait(min(left, 0.05))
+        return event.is_set()
+
+
+RELEASES = Releases()
+MAX_HOLD_S = 10.0
+
+
 def metadata_of(context):
     """Request metadata as a dict of the last value per key (keys arrive lower-case)."""
     return {key: value for key, value in context.invocation_metadata()}
@@ -259,12 +297,20 @@ def server_stream(request, context):
         alive, trailing = call.hold()
         if not alive:
             return
+        hold_after = bounded_int(call.metadata.get("x-hold-after"), 0, 0, MAX_MESSAGES)
+        hold_name = call.metadata.get("x-hold-name", "")
         context.send_initial_metadata((("x-call", str(call.number)),))
         for index in range(1, count + 1):
             if index > 1 and interval_ms > 0 and call.ended.wait(interval_ms / 1000.0):
                 COUNTERS.count_cancelled()
                 return
             yield request + f"|msg={index}/{count}|call={call.number}".encode()
+            if index == hold_after and hold_name:
+                released = RELEASES.wait(hold_name, MAX_HOLD_S, call.ended)
+                trailing.append(("x-released", "1" if released else "0"))
+                if call.ended.is_set():
+                    COUNTERS.count_cancelled()
+                    return
         trailing += [("x-served-by", "grpc_peer"), ("x-messages", str(count))]
         context.set_trailing_metadata(tuple(trailing))
 
@@ -320,6 +366,9 @@ class StatsHandler(http.server.BaseHTTPRequestHandler):
         self.rfile.read(length)
         if self.path == "/reset":
             COUNTERS.reset()
+            self._send(204)
+        elif self.path.startswith("/release/") and len(self.path) > len("/release/"):
+            RELEASES.release(self.path[len("/release/"):])
             self._send(204)
         else:
             self._send(404)

@@ -204,6 +204,13 @@ void GrpcPeer::reset() const {
   }
 }
 
+void GrpcPeer::release(std::string_view name) const {
+  const HttpResult result = http_post(stats_port, "/release/" + std::string(name), "");
+  if (!result.ok || result.status != 204) {
+    throw std::runtime_error("grpc_peer POST /release failed: " + describe(result));
+  }
+}
+
 std::optional<std::string> GrpcCallResult::initial(std::string_view key) const {
   return first_value(initial_metadata, key);
 }

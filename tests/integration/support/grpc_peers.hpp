@@ -57,6 +57,8 @@ struct GrpcPeer {
   [[nodiscard]] std::string address() const;
   [[nodiscard]] GrpcPeerStats stats() const;  // throws std::runtime_error on failure
   void reset() const;                         // POST /reset; throws unless it answers 204
+  // POST /release/NAME: a ServerStream call held by x-hold-name NAME goes on.
+  void release(std::string_view name) const;
 
   Process process;
   std::uint16_t grpc_port = 0;
