@@ -88,8 +88,6 @@ struct H2Callbacks {
           stream->error = UpstreamError{UpstreamErrorKind::invalid_response, "no :status"};
           nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
                                     NGHTTP2_PROTOCOL_ERROR);
-        } else if (!stream->streaming && stream->response.has_final_head()) {
-          stream->wake.cancel();  // the caller may take the head and stream the rest
         }
         break;
       }
@@ -132,7 +130,12 @@ struct H2Callbacks {
     if (!stream->response.data({reinterpret_cast<const char*>(data), length})) {
       stream->error = UpstreamError{UpstreamErrorKind::response_too_large, {}};
       nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
+      return 0;
     }
+    // The body has begun: if the stream has not ended by the time its caller resumes (the
+    // wake-up is posted, so after this read's frames), the caller streams the rest.
+    stream->body_begun = true;
+    stream->wake.cancel();
     return 0;
   }
 

@@ -36,10 +36,11 @@ struct nghttp2_session;
 
 namespace levee::upstream {
 
-// One request's exchange on a connection. Its answer arrives whole when it ends before its
-// caller resumes from the head (most answers), else streamed (H2Body): from `streaming` on,
-// DATA goes to `pending` and is consumed, for flow control, only once the reader has taken
-// it, so a slow reader pauses the upstream within the stream's window.
+// One request's exchange on a connection. Its answer is taken whole when the stream has ended
+// by the time its caller resumes after the body's first DATA (a unary gRPC answer whose
+// message and trailers come together, most small answers), else streamed (H2Body): from
+// `streaming` on, DATA goes to `pending` and is consumed, for flow control, only once the
+// reader has taken it, so a slow reader pauses the upstream within the stream's window.
 struct H2Stream {
   H2Stream(const boost::asio::any_io_executor& executor, std::uint64_t max_body_bytes,
            std::shared_ptr<const std::string> request_body)
@@ -53,6 +54,7 @@ struct H2Stream {
   std::size_t body_sent = 0;
   std::int32_t id = -1;
   bool done = false;
+  bool body_begun = false;             // DATA has arrived after the final head
   bool streaming = false;              // the caller took the head; DATA goes to `pending`
   std::string pending;                 // streamed bytes not read yet
   std::size_t pending_owed = 0;        // of them, bytes not consumed yet (flow control)

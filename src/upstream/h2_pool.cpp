@@ -115,15 +115,15 @@ asio::awaitable<core::Result<core::Response, UpstreamError>> H2Pool::send(core::
     }
     const auto until =
         deadline + (connection->connecting() ? config_.connect_timeout : Clock::duration::zero());
-    // Woken when the stream ends, or when its answer's head has ended (the body may follow).
-    while (!stream->done && !stream->response.has_final_head() && Clock::now() < until) {
+    // Woken when the stream ends, or when its answer's body has begun (more may follow).
+    while (!stream->done && !stream->body_begun && Clock::now() < until) {
       stream->wake.expires_at(until);
       auto [ec] = co_await stream->wake.async_wait(asio::as_tuple(asio::use_awaitable));
       if (ec != asio::error::operation_aborted) break;  // the deadline
       const auto state = co_await asio::this_coro::cancellation_state;
       if (state.cancelled() != asio::cancellation_type::none) break;
     }
-    if (!stream->done && !stream->error && stream->response.has_final_head()) {
+    if (!stream->done && !stream->error && stream->body_begun) {
       // Still arriving (a stream of gRPC messages, a large body): the rest is read as it
       // comes, paced by its reader, and max_response_bytes bounds only holders that keep it.
       stream->streaming = true;

@@ -11,8 +11,8 @@
 // REFUSED_STREAM) is sent once more on another connection if its method is idempotent or its
 // HEADERS never left levee; so is one whose connection was lost before it was sent.
 //
-// The answer: whole when its stream has ended by the time the call resumes after its head
-// (most answers), else streamed (H2Body, h2_body.hpp), so a server-streaming gRPC call's
+// The answer: whole when its stream has ended by the time the call resumes after the body's
+// first DATA (most answers), else streamed (H2Body, h2_body.hpp), so a server-streaming gRPC call's
 // messages and a download of any size pass as they arrive. The request body goes whole.
 //
 // Threading: the owning worker's io_context only. Lifetime: the pool outlives every call and
