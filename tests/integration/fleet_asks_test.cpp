@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -74,6 +75,17 @@ class FleetAsksTest : public ::testing::Test {
     return calls;
   }
 
+  // Runs the io_context until every ask has its result (false after 10 s).
+  bool all_answered(const std::vector<std::shared_ptr<std::optional<AskResult>>>& results) {
+    return run_until(
+        io_,
+        [&] {
+          return std::all_of(results.begin(), results.end(),
+                             [](const auto& result) { return result->has_value(); });
+        },
+        10s);
+  }
+
   asio::io_context io_;
   std::optional<RedisServer> server_;
   std::shared_ptr<FleetClient> client_;
@@ -99,15 +111,7 @@ TEST_F(FleetAsksTest, ManyAsksAtOnceShareFewScriptsAndEachGetsItsOwnKeysOutcome)
                           : lease_key("items", "legacy", "GET /items/" + std::to_string(i)));
     results.push_back(spawn(io_, client_->acquire(keys.back(), 0, 10s, false)));
   }
-  ASSERT_TRUE(run_until(
-      io_,
-      [&] {
-        for (const auto& result : results) {
-          if (!result->has_value()) return false;
-        }
-        return true;
-      },
-      10s));
+  ASSERT_TRUE(all_answered(results));
 
   for (int i = 0; i < k_asks; ++i) {
     const AskResult& result = **results[static_cast<std::size_t>(i)];
@@ -142,15 +146,7 @@ TEST_F(FleetAsksTest, MoreAsksThanOneScriptTakesGoInSeveral) {
     results.push_back(spawn(
         io_, client_->acquire(lease_key("items", "legacy", std::to_string(i)), 0, 10s, false)));
   }
-  ASSERT_TRUE(run_until(
-      io_,
-      [&] {
-        for (const auto& result : results) {
-          if (!result->has_value()) return false;
-        }
-        return true;
-      },
-      10s));
+  ASSERT_TRUE(all_answered(results));
   std::size_t won = 0;
   for (const auto& result : results) {
     if ((*result)->ok() && (*result)->value().kind == Kind::won) ++won;
