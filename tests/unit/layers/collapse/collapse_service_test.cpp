@@ -34,7 +34,8 @@ struct Gate {
 struct OnePieceWithTrailers final : core::BodyStream {
   explicit OnePieceWithTrailers(std::string text) : body(std::move(text)) {}
   asio::awaitable<core::BodyPiece> read() override {
-    co_return core::BodyPiece(std::string_view(std::exchange(sent, true) ? "" : body));
+    if (std::exchange(sent, true)) co_return core::BodyPiece(std::string_view{});
+    co_return core::BodyPiece(std::string_view(body));
   }
   [[nodiscard]] std::optional<std::uint64_t> length() const noexcept override {
     return std::nullopt;
