@@ -29,6 +29,8 @@ class H2RequestFields {
   // One field of the trailer block that may follow the body.
   void add_trailer(std::string_view name, std::string_view value);
   [[nodiscard]] bool over_limit() const noexcept { return over_limit_; }
+  // The trailer block of a body that was still arriving at finish() (H2RequestBody).
+  [[nodiscard]] core::Headers take_trailers() { return std::move(trailers_); }
 
   // Moves what was gathered into `request`: method, target, Host from :authority when the
   // block had no host field, and version 1.1 (what the upstream is spoken to in).

@@ -15,10 +15,14 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <charconv>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "admin/metrics.hpp"
 #include "core/log_throttle.hpp"
@@ -220,6 +224,9 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
     nghttp2_option_set_max_outbound_ack(option, k_max_outbound_acks);
     nghttp2_option_set_max_settings(option, k_max_settings_entries);
     nghttp2_option_set_max_continuations(option, k_max_continuations);
+    // DATA is acknowledged (WINDOW_UPDATE) as it is consumed: at once when a body is held
+    // whole (bounded by max_body_bytes) or dropped, when the route reads it when it streams.
+    nghttp2_option_set_no_auto_window_update(option, 1);
     // nghttp2's own rapid-reset limiter is the backstop; levee's (spend_reset_token) fires
     // first and also counts the streams levee refuses.
     nghttp2_option_set_stream_reset_rate_limit(option, 4ULL * http2_.max_resets_per_second,
@@ -263,6 +270,7 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
         fail(static_cast<int>(rv));
         continue;  // lingering from now on: the GOAWAY goes out, the rest is dropped
       }
+      dispatch_streaming_bodies();
       signal_write();
       if (nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0) {
         break;
@@ -419,6 +427,7 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
   void end_all_streams() {
     for (auto& [id, stream] : streams_) {
       stream->closed = true;
+      stream->body_wake.cancel();
       finish_stream(*stream);
       stream->client_left();
     }
@@ -426,6 +435,100 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
   }
 
   // --- streams ---
+
+  // Requests whose body began in this read but has not ended go to their routes now, with the
+  // body as a stream (RequestBody). One that ended in the same read went whole already; one
+  // reset in it never reaches a route.
+  void dispatch_streaming_bodies() {
+    for (const std::int32_t id : std::exchange(body_pending_, {})) {
+      H2Stream* stream = find(id);
+      if (stream == nullptr || stream->dispatched || stream->closed || stream->body_complete ||
+          stream->body_over_limit) {
+        continue;
+      }
+      stream->body_streamed = true;
+      // What came with the head was consumed already; only what follows is owed.
+      start_request(*stream);
+    }
+  }
+
+  // `bytes` of `stream`'s body were read by its route: the client may send that much more.
+  void consume_body(const H2Stream& stream, std::size_t bytes) {
+    if (bytes == 0 || session_ == nullptr || closed_) return;
+    (void)nghttp2_session_consume(session_, stream.id, bytes);
+    signal_write();
+  }
+
+  static std::optional<std::uint64_t> declared_length(const core::Request& request) {
+    const std::string* text = request.headers.find("content-length");
+    if (text == nullptr) return std::nullopt;
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), value);
+    if (ec != std::errc{} || end != text->data() + text->size()) return std::nullopt;
+    return value;
+  }
+
+  // A request body still arriving when its route started: each read hands over what DATA has
+  // come; the bytes are consumed (WINDOW_UPDATE) when the route asks for the next piece.
+  // Holds the stream, never the session past its life (a weak reference for the consumption).
+  class RequestBody final : public core::BodyStream {
+   public:
+    RequestBody(std::weak_ptr<H2Session> session, std::shared_ptr<H2Stream> stream,
+                std::optional<std::uint64_t> declared)
+        : session_(std::move(session)), stream_(std::move(stream)), declared_(declared) {}
+    ~RequestBody() override {
+      give_back(owed_ + std::exchange(stream_->body_owed, 0));
+      stream_->body.clear();
+    }
+    RequestBody(const RequestBody&) = delete;
+    RequestBody& operator=(const RequestBody&) = delete;
+
+    asio::awaitable<core::BodyPiece> read() override {
+      give_back(std::exchange(owed_, 0));
+      piece_.clear();
+      for (;;) {
+        H2Stream& stream = *stream_;
+        if (stream.body_over_limit) co_return core::unexpected(core::BodyError::too_large);
+        if (!stream.body.empty()) {
+          piece_.swap(stream.body);
+          owed_ = std::exchange(stream.body_owed, 0);
+          stream.request_bytes += piece_.size();  // for the access log
+          co_return core::BodyPiece(std::string_view(piece_));
+        }
+        if (stream.body_complete) co_return core::BodyPiece(std::string_view{});
+        if (stream.closed) co_return core::unexpected(core::BodyError::cut_short);
+        // Waiting on the client: stream_idle_timeout applies from now.
+        stream.body_reading = true;
+        stream.last_progress = core::Clock::now();
+        stream.body_wake.expires_at(asio::steady_timer::time_point::max());
+        (void)co_await stream.body_wake.async_wait(asio::as_tuple(asio::use_awaitable));
+        stream.body_reading = false;
+        if (!stream.body.empty() || stream.body_complete || stream.closed ||
+            stream.body_over_limit) {
+          continue;
+        }
+        const auto state = co_await asio::this_coro::cancellation_state;
+        if (state.cancelled() != asio::cancellation_type::none) {
+          co_return core::unexpected(core::BodyError::cancelled);
+        }
+      }
+    }
+    [[nodiscard]] std::optional<std::uint64_t> length() const noexcept override {
+      return declared_;
+    }
+    core::Headers take_trailers() override { return stream_->fields.take_trailers(); }
+
+   private:
+    void give_back(std::size_t bytes) {
+      if (const auto session = session_.lock()) session->consume_body(*stream_, bytes);
+    }
+
+    std::weak_ptr<H2Session> session_;
+    std::shared_ptr<H2Stream> stream_;
+    std::optional<std::uint64_t> declared_;
+    std::string piece_;
+    std::size_t owed_ = 0;
+  };
 
   H2Stream* find(std::int32_t id) {
     auto it = streams_.find(id);
@@ -466,7 +569,12 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
       response = core::Response::text(413, "request body too large");
     } else {
       stream->fields.finish(request);
-      request.body = std::move(stream->body);
+      if (stream->body_streamed) {
+        request.body_stream =
+            std::make_shared<RequestBody>(this->weak_from_this(), stream, declared_length(request));
+      } else {
+        request.body = std::move(stream->body);
+      }
       request.client_address = client_address_;
       request.received_at = stream->phases.received;
       request.phases = &stream->phases;
@@ -679,6 +787,18 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
                            const std::uint8_t* data, std::size_t length, void* user_data) {
     auto& self = *static_cast<H2Session*>(user_data);
     H2Stream* stream = self.find(stream_id);
+    if (stream != nullptr && stream->body_streamed && !stream->body_over_limit &&
+        stream->body_received + length <= self.context_.limits.max_body_bytes) {
+      // Consumed when the route reads it (RequestBody): the window paces the client.
+      stream->last_progress = core::Clock::now();
+      stream->body_received += length;
+      stream->body.append(reinterpret_cast<const char*>(data), length);
+      stream->body_owed += length;
+      stream->body_wake.cancel();
+      return 0;
+    }
+    // Held whole (bounded by max_body_bytes), or dropped: consumed at once.
+    (void)nghttp2_session_consume(session, stream_id, length);
     if (stream == nullptr) return 0;
     stream->last_progress = core::Clock::now();
     if (stream->body_over_limit) {
@@ -692,13 +812,18 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
       }
       return 0;
     }
-    if (stream->body.size() + length > self.context_.limits.max_body_bytes) {
+    if (stream->body_received + length > self.context_.limits.max_body_bytes) {
       stream->body_over_limit = true;
       stream->body.clear();
       stream->body.shrink_to_fit();
-      self.start_request(*stream);  // answered 413 now, before the rest of the body
+      if (stream->body_streamed) {
+        stream->body_wake.cancel();  // its route reads too_large
+      } else {
+        self.start_request(*stream);  // answered 413 now, before the rest of the body
+      }
       return 0;
     }
+    stream->body_received += length;
     stream->body.append(reinterpret_cast<const char*>(data), length);
     return 0;
   }
@@ -709,7 +834,16 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
       case NGHTTP2_HEADERS:
       case NGHTTP2_DATA:
         if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
-          if (H2Stream* stream = self.find(frame->hd.stream_id)) self.start_request(*stream);
+          if (H2Stream* stream = self.find(frame->hd.stream_id)) {
+            stream->body_complete = true;
+            stream->body_wake.cancel();
+            self.start_request(*stream);
+          }
+        } else if (frame->hd.type == NGHTTP2_HEADERS &&
+                   frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+          // A body follows: if it has not ended by the end of this read, the request goes to
+          // its route now and the body streams (dispatch_streaming_bodies).
+          self.body_pending_.push_back(frame->hd.stream_id);
         }
         break;
       case NGHTTP2_RST_STREAM:
@@ -753,6 +887,7 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
     std::shared_ptr<H2Stream> stream = std::move(it->second);
     self.streams_.erase(it);
     stream->closed = true;
+    stream->body_wake.cancel();  // a route reading its body learns it was cut short
     if (stream->pump_waiting) stream->wake.cancel();
     // A pump waiting for the route's next piece stops reading it: nobody will take it.
     if (stream->pump_reading) stream->cancel->emit(asio::cancellation_type::terminal);
@@ -773,6 +908,7 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
   std::string client_address_;
   nghttp2_session* session_ = nullptr;
   std::unordered_map<std::int32_t, std::shared_ptr<H2Stream>> streams_;
+  std::vector<std::int32_t> body_pending_;  // request heads whose body followed, this read
   asio::steady_timer write_signal_;
   asio::steady_timer* writer_exit_ = nullptr;
   bool write_wanted_ = false;

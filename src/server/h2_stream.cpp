@@ -9,13 +9,14 @@ H2Stream::H2Stream(std::int32_t stream_id, std::size_t max_header_bytes,
                    const boost::asio::any_io_executor& executor)
     : id(stream_id),
       fields(max_header_bytes),
+      body_wake(executor),
       wake(executor),
       last_progress(core::Clock::now()),
       executor_(executor) {}
 
 bool H2Stream::waits_on_client() const noexcept {
   if (closed) return false;
-  if (!dispatched) return true;  // the body is still arriving
+  if (!dispatched || body_reading) return true;  // the body is still arriving
   return answer_submitted && !pump_reading;
 }
 

@@ -38,7 +38,16 @@ class H2Stream final : public std::enable_shared_from_this<H2Stream>, public cor
   bool body_over_limit = false;  // answered 413; the rest of the body is dropped
   std::size_t discarded = 0;     // body bytes dropped since
   bool reset_sent = false;
-  bool dispatched = false;    // the request went to its route (or was refused)
+  bool dispatched = false;  // the request went to its route (or was refused)
+  // A body still arriving when the route started (the session's H2RequestBody): `body` holds
+  // what came and was not read yet, `body_owed` of it not yet consumed (WINDOW_UPDATE), so a
+  // route that reads slowly pauses the client within the stream's window.
+  bool body_streamed = false;
+  bool body_complete = false;     // END_STREAM seen
+  bool body_reading = false;      // the route waits for more of it
+  std::size_t body_received = 0;  // every DATA byte, against max_body_bytes
+  std::size_t body_owed = 0;
+  boost::asio::steady_timer body_wake;
   bool head_request = false;  // answered without a body
 
   // --- the answer ---

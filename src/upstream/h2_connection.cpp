@@ -40,6 +40,21 @@ H2Stream* stream_of(nghttp2_session* session, std::int32_t id) {
 ssize_t read_request_body(nghttp2_session*, std::int32_t, std::uint8_t* buffer, std::size_t length,
                           std::uint32_t* flags, nghttp2_data_source* source, void*) {
   auto* stream = static_cast<H2Stream*>(source->ptr);
+  if (stream->body_streamed) {
+    const std::size_t n = std::min(length, stream->body_piece.size());
+    std::memcpy(buffer, stream->body_piece.data(), n);
+    stream->body_piece.remove_prefix(n);
+    if (n > 0) {
+      if (stream->body_piece.empty()) stream->body_wake.cancel();  // the pump reads on
+      return static_cast<ssize_t>(n);
+    }
+    if (stream->body_source_ended) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      return 0;
+    }
+    stream->body_deferred = true;
+    return NGHTTP2_ERR_DEFERRED;
+  }
   const std::string& body = *stream->body;
   const std::size_t n = std::min(length, body.size() - stream->body_sent);
   std::memcpy(buffer, body.data() + stream->body_sent, n);
@@ -253,7 +268,7 @@ bool H2Connection::submit(const std::shared_ptr<H2Stream>& stream,
   nghttp2_data_provider provider{};
   provider.source.ptr = stream.get();
   provider.read_callback = read_request_body;
-  const bool has_body = stream->body && !stream->body->empty();
+  const bool has_body = stream->body_streamed || (stream->body && !stream->body->empty());
   const std::int32_t id = nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(),
                                                  has_body ? &provider : nullptr, stream.get());
   if (id < 0) return false;
@@ -273,6 +288,12 @@ void H2Connection::abandon(H2Stream& stream) {
   wake_writer();
 }
 
+void H2Connection::resume_body(H2Stream& stream) {
+  if (closed_ || stream.done || !std::exchange(stream.body_deferred, false)) return;
+  (void)nghttp2_session_resume_data(session_, stream.id);
+  wake_writer();
+}
+
 void H2Connection::consume(const H2Stream& stream, std::size_t bytes) {
   if (closed_ || bytes == 0 || stream.id < 0) return;
   // The connection's share is counted even when the stream has closed meanwhile.
@@ -283,6 +304,7 @@ void H2Connection::consume(const H2Stream& stream, std::size_t bytes) {
 void H2Connection::finish(H2Stream& stream) {
   stream.done = true;
   stream.wake.cancel();
+  stream.body_wake.cancel();
   if (transport_ && transport_->metrics.h2_streams != nullptr)
     transport_->metrics.h2_streams->dec();
   if (streams_.empty()) {
@@ -343,6 +365,7 @@ void H2Connection::fail(const UpstreamError& error, bool connect_failure) {
     stream->connect_failed = connect_failure;
     stream->done = true;
     stream->wake.cancel();
+    stream->body_wake.cancel();
   }
   if (transport_ && transport_->metrics.h2_streams != nullptr && !open.empty()) {
     transport_->metrics.h2_streams->sub(static_cast<std::int64_t>(open.size()));

@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -44,11 +45,23 @@ namespace levee::upstream {
 struct H2Stream {
   H2Stream(const boost::asio::any_io_executor& executor, std::uint64_t max_body_bytes,
            std::shared_ptr<const std::string> request_body)
-      : wake(executor), response(max_body_bytes), body(std::move(request_body)) {}
+      : wake(executor),
+        body_wake(executor),
+        response(max_body_bytes),
+        body(std::move(request_body)) {}
 
   // The caller waits on it, up to its deadline; the connection cancels it when the stream
   // ends (so a completion, not an expiry, means `done`).
   boost::asio::steady_timer wake;
+  // A request body still arriving from the client (H2Pool's body pump, which sleeps on
+  // body_wake until nghttp2 has taken its piece or the stream ends): nghttp2 is deferred while
+  // no piece is there, and resumed when one comes.
+  boost::asio::steady_timer body_wake;
+  bool body_streamed = false;
+  std::string_view body_piece;  // the client's bytes nghttp2 has not taken yet
+  bool body_source_ended = false;
+  bool body_deferred = false;
+  std::optional<core::BodyError> client_body_error;  // the client's body failed: not upstream's
   H2ResponseAssembler response;
   std::shared_ptr<const std::string> body;  // the request body, read by nghttp2 as it sends
   std::size_t body_sent = 0;
@@ -84,6 +97,8 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
                             const std::vector<core::Header>& fields);
   // The caller gave up on `stream` (timeout, cancellation): it is reset (RST_STREAM CANCEL).
   void abandon(H2Stream& stream);
+  // A streamed request body has a new piece, or its end: nghttp2 sends it.
+  void resume_body(H2Stream& stream);
   // `bytes` of `stream`'s DATA were read: the upstream may send that much more (WINDOW_UPDATE
   // for the stream and the connection).
   void consume(const H2Stream& stream, std::size_t bytes);

@@ -69,7 +69,12 @@ std::vector<core::Header> h2_request_fields(core::Request& request, std::string_
     fields.push_back({std::move(name), h.value});
   }
   if (te_trailers) fields.push_back({"te", "trailers"});
-  if (!request.body.empty() || method_has_body_semantics(request.method)) {
+  if (request.body_stream) {
+    // Still arriving from the client: its length only if the client declared one.
+    if (const auto declared = request.body_stream->length()) {
+      fields.push_back({"content-length", std::to_string(*declared)});
+    }
+  } else if (!request.body.empty() || method_has_body_semantics(request.method)) {
     fields.push_back({"content-length", std::to_string(request.body.size())});
   }
   return fields;

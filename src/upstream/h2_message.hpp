@@ -7,7 +7,8 @@
 // upstream's address), :path (the target), then the fields lower-cased, less the hop-by-hop
 // and connection-specific ones (RFC 9113 8.2.2) but with `te: trailers` kept when the client
 // sent it (gRPC servers require it), plus X-Forwarded-For, X-Forwarded-Proto and Via as the
-// http1 path adds them, and a content-length for a body.
+// http1 path adds them, and a content-length for a whole body (for a streamed one only if the
+// client declared it).
 // Response: :status, the fields without pseudo-headers or hop-by-hop ones, the body whole
 // (bounded), and the trailer section into core::Response::trailers.
 

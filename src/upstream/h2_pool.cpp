@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <memory>
 #include <optional>
 
 #include "upstream/h2_body.hpp"
@@ -84,18 +87,59 @@ asio::awaitable<core::Result<std::shared_ptr<H2Connection>, UpstreamError>> H2Po
   }
 }
 
-asio::awaitable<core::Result<core::Response, UpstreamError>> H2Pool::send(core::Request& request) {
-  if (request.body_stream) {
-    auto body =
-        co_await core::read_all(*request.body_stream, std::numeric_limits<std::size_t>::max());
-    if (!body)
-      co_return core::unexpected(UpstreamError{UpstreamErrorKind::reset, {}, body.error()});
-    request.body += std::move(body).value();
-    request.body_stream.reset();
+namespace {
+
+// Feeds a request body that is still arriving from the client to its stream, a piece at a
+// time: the next piece is read only once nghttp2 has taken the last (the upstream's window
+// paces the client). Detached: it may outlive the call (a bidirectional stream goes on after
+// the answer's head); the source stays safe to read after its request (it then reports the
+// body cut short), and a stream that ends wakes it.
+asio::awaitable<void> pump_body(std::shared_ptr<H2Connection> connection,
+                                std::shared_ptr<H2Stream> stream,
+                                std::shared_ptr<core::BodyStream> source) {
+  const auto sent = [&stream]() -> asio::awaitable<void> {
+    while (!stream->body_piece.empty() && !stream->done) {
+      stream->body_wake.expires_at(asio::steady_timer::time_point::max());
+      (void)co_await stream->body_wake.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  };
+  // What came with the request's head (an HTTP/1.1 client's first bytes) goes first.
+  if (stream->body && !stream->body->empty()) {
+    stream->body_piece = *stream->body;
+    connection->resume_body(*stream);
+    co_await sent();
   }
+  while (!stream->done) {
+    core::BodyPiece piece = co_await source->read();
+    if (stream->done) break;
+    if (!piece) {
+      stream->client_body_error = piece.error();
+      connection->abandon(*stream);
+      break;
+    }
+    if (piece.value().empty()) {
+      stream->body_source_ended = true;
+      connection->resume_body(*stream);
+      break;
+    }
+    stream->body_piece = piece.value();
+    connection->resume_body(*stream);
+    co_await sent();
+  }
+  stream->body_piece = {};  // the source's bytes are not to be read past here
+}
+
+}  // namespace
+
+asio::awaitable<core::Result<core::Response, UpstreamError>> H2Pool::send(core::Request& request) {
+  // A body still arriving goes as it comes (pump_body); it cannot be sent twice, so such a
+  // call is not retried once its stream took it.
+  std::shared_ptr<core::BodyStream> body_source = std::move(request.body_stream);
   const bool tls = config_.protocol == config::UpstreamProtocol::h2;
+  request.body_stream = body_source;  // for the fields' content-length
   const std::vector<core::Header> fields =
       h2_request_fields(request, tls ? "https" : "http", config_.address.to_string());
+  request.body_stream.reset();
   const auto body = std::make_shared<const std::string>(std::move(request.body));
   const bool idempotent = core::is_idempotent(request.method);
   const bool head_request = request.method == "HEAD";
@@ -108,10 +152,14 @@ asio::awaitable<core::Result<core::Response, UpstreamError>> H2Pool::send(core::
     if (!acquired) co_return core::unexpected(acquired.error());
     std::shared_ptr<H2Connection> connection = std::move(acquired).value();
     auto stream = std::make_shared<H2Stream>(executor_, config_.max_response_bytes, body);
+    stream->body_streamed = body_source != nullptr;
     if (!connection->submit(stream, fields)) {
       if (attempt == 0) continue;
       co_return core::unexpected(
           UpstreamError{UpstreamErrorKind::reset, "HTTP/2 connection took no new stream"});
+    }
+    if (body_source) {
+      asio::co_spawn(executor_, pump_body(connection, stream, body_source), asio::detached);
     }
     const auto until =
         deadline + (connection->connecting() ? config_.connect_timeout : Clock::duration::zero());
@@ -134,13 +182,18 @@ asio::awaitable<core::Result<core::Response, UpstreamError>> H2Pool::send(core::
                                                  config_.request_timeout, declared);
       co_return response;
     }
+    if (stream->client_body_error) {
+      // The client's body failed (cut short, too large): its fault, not the upstream's.
+      co_return core::unexpected(
+          UpstreamError{UpstreamErrorKind::reset, {}, *stream->client_body_error});
+    }
     if (!stream->done) {
       // The deadline passed, or the call was cancelled: the upstream is told to stop.
       connection->abandon(*stream);
       co_return core::unexpected(UpstreamError{UpstreamErrorKind::timeout, {}});
     }
     if (!stream->error) co_return stream->response.take(head_request);
-    const bool retry = attempt == 0 && !stream->connect_failed &&
+    const bool retry = attempt == 0 && !body_source && !stream->connect_failed &&
                        (!stream->headers_sent || (stream->refused && idempotent));
     if (!retry) co_return core::unexpected(std::move(*stream->error));
   }

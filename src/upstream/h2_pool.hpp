@@ -13,7 +13,10 @@
 //
 // The answer: whole when its stream has ended by the time the call resumes after the body's
 // first DATA (most answers), else streamed (H2Body, h2_body.hpp), so a server-streaming gRPC call's
-// messages and a download of any size pass as they arrive. The request body goes whole.
+// messages and a download of any size pass as they arrive. A request body still arriving from
+// the client goes as it comes, paced by the upstream's window, and such a call is never
+// retried (its body cannot be sent twice); a bidirectional stream's body goes on after the
+// answer's head.
 //
 // Threading: the owning worker's io_context only. Lifetime: the pool outlives every call and
 // the io_context (proxy/worker.hpp); close_all() closes its connections before the

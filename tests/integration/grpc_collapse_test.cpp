@@ -36,6 +36,8 @@ LeveeOptions grpc_options(const GrpcPeer& peer, std::string route_extra = {},
   options.routes =
       "[[routes]]\nname = \"stream\"\npath_prefix = \"/levee.test.Echo/ServerStream\"\n"
       "upstream = \"legacy\"\ngrpc = true\n"
+      "[[routes]]\nname = \"chat\"\npath_prefix = \"/levee.test.Echo/Chat\"\n"
+      "upstream = \"legacy\"\ngrpc = true\n"
       "[[routes]]\nname = \"echo\"\npath_prefix = \"/levee.test.Echo/\"\nupstream = \"legacy\"\n"
       "mode = \"collapse\"\ngrpc = true\n" +
       route_extra;
@@ -182,6 +184,25 @@ TEST_F(GrpcCollapse, AServerStreamingCallsMessagesArriveWhileTheCallIsOpen) {
   EXPECT_TRUE(contains(fields, "grpc-status: 0")) << fields;
   EXPECT_TRUE(contains(fields, "x-released: 1")) << fields;
   EXPECT_EQ(peer_.stats().stream_calls, 1u);
+}
+
+TEST_F(GrpcCollapse, ABidirectionalCallGoesBackAndForthThroughAPassRoute) {
+  // Each message goes only after the answer to the one before: a levee that waited for the
+  // client's whole side (or held the server's answers) would deadlock until the deadline.
+  Stack stack(grpc_options(peer_));
+  GrpcClientOptions client = through(stack);
+  client.method = std::string(grpc_chat_method);
+  client.chat = 3;
+  client.request = "hi";
+  const GrpcClientReport report = run_grpc_client(client);
+  ASSERT_EQ(report.ok, 1u) << report.json;
+  ASSERT_EQ(report.calls.at(0).messages.size(), 3u) << report.json;
+  for (int k = 1; k <= 3; ++k) {
+    EXPECT_EQ(report.calls.at(0).messages.at(static_cast<std::size_t>(k - 1)),
+              "hi#" + std::to_string(k) + "|echo|call=1")
+        << report.json;
+  }
+  EXPECT_EQ(report.calls.at(0).trailing("x-served-by").value_or(""), "grpc_peer") << report.json;
 }
 
 TEST_F(GrpcCollapse, AnUpstreamTimeoutIsDeadlineExceededWithLeveesReason) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "levee_fixture.hpp"
+#include "support/h2_attack.hpp"
 #include "support/http_client.hpp"
 #include "support/polling.hpp"
 #include "support/process.hpp"
@@ -128,6 +129,27 @@ TEST(Streaming, PassForwardsTheRequestBodyAsItArrives) {
   // The connection stays in step for the next request.
   const HttpResult next = client.request("GET", "/upload/u2");
   EXPECT_EQ(next.status, 200) << next;
+}
+
+// The same over HTTP/2: a request whose body has not ended when its head has been read goes
+// to its route at once, and its body streams (before, levee read an HTTP/2 body whole).
+TEST(Streaming, AnHttp2RequestBodyGoesUpstreamAsItArrives) {
+  Fixture f;
+  const std::string release = (f.stack.dir.path() / "release").string();
+  H2AttackOptions options;
+  options.mode = "upload";
+  options.port = f.stack.port();
+  options.path = "/upload/h2";
+  options.limit = 1024;  // each half
+  options.release_file = release;
+  H2Attack client(options);
+  // The upstream has the first half while the client still holds the second.
+  f.upstream.expect("upload h2 got");
+  (void)write_file(release, "go");
+  const H2AttackResult result = client.wait();
+  EXPECT_TRUE(result.released) << result.json;
+  EXPECT_TRUE(result.response_complete) << result.json;
+  EXPECT_EQ(result.response_statuses.count("200"), 1u) << result.json;
 }
 
 // An upstream that stops reading stops levee reading the client: of a 256 MiB upload, only

@@ -4,14 +4,17 @@
   tests/peers/grpc_client.py --target 127.0.0.1:PORT --method /levee.test.Echo/Unary
       [--calls 100] [--concurrency 100] [--same-request | --distinct-requests]
       [--request TEXT | --request-base64 B64] [--authorization VALUE | --authorization-per-call]
-      [--metadata k=v ...] [--timeout-ms 10000] [--stream] [--channels 1] [--authority NAME]
+      [--metadata k=v ...] [--timeout-ms 10000] [--stream | --chat N] [--channels 1]
+      [--authority NAME]
       [--tls-ca PEM [--server-name NAME] [--tls-cert PEM --tls-key PEM]]
 
 Requests are opaque bytes (no generated code). --same-request sends the request bytes as they
 are on every call (the default); --distinct-requests appends "-I" (I the call's index) to each.
 --authorization-per-call sends "authorization: Bearer token-I". --metadata values must be
 printable ASCII unless the key ends in -bin (binary metadata: the value's UTF-8 bytes). --stream makes the method a
-server-streaming one. --channels N spreads the calls round robin over N channels, each with
+server-streaming one. --chat N makes it a bidirectional one: each call sends N messages
+(the request bytes + "#K", K from 1), each only after the answer to the one before has
+arrived, so a proxy that waited for the whole request would never answer. --channels N spreads the calls round robin over N channels, each with
 its own connection. --authority sets :authority (default: the target), so that calls through two
 proxies can name one service. At most --concurrency calls are outstanding at a time; every call has the
 deadline --timeout-ms, and the whole run is bounded by it as well.
@@ -105,6 +108,8 @@ def parse_args(argv):
     parser.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--timeout-ms", type=int, default=10000)
     parser.add_argument("--stream", action="store_true", help="a server-streaming method")
+    parser.add_argument("--chat", type=int, default=0,
+                        help="a bidirectional method: N messages, each after the last answer")
     parser.add_argument("--channels", type=int, default=1)
     parser.add_argument("--authority", help=":authority of every call (default: the target)")
     parser.add_argument("--tls-ca", help="PEM CA: speak h2 over TLS and verify the server")
@@ -258,10 +263,49 @@ class Run:
 
         threading.Thread(target=consume, daemon=True).start()
 
+    def start_chat(self, index, deadline_s):
+        channel = self.channels[index % len(self.channels)]
+        multicallable = channel.stream_stream(self.args.method)
+        started = time.monotonic()
+        answered = threading.Semaphore(0)
+        stop = threading.Event()
+
+        def requests():
+            for k in range(1, self.args.chat + 1):
+                # The next message only once the last one's answer is in (bounded by the call).
+                if k > 1 and not answered.acquire(timeout=deadline_s):
+                    return
+                if stop.is_set():
+                    return
+                yield self.request_of(index) + f"#{k}".encode()
+
+        call = multicallable(requests(), timeout=deadline_s, metadata=self.metadata_of(index))
+        with self.lock:
+            self.calls[index] = call
+
+        def consume():
+            messages, message_ms = [], []
+            try:
+                for message in call:
+                    messages.append(message)
+                    message_ms.append(round((time.monotonic() - started) * 1000.0, 3))
+                    answered.release()
+            except grpc.RpcError:
+                pass  # the call's status says what happened
+            stop.set()
+            answered.release()
+            self.record(index, started, call, messages=messages, message_ms=message_ms)
+
+        threading.Thread(target=consume, daemon=True).start()
+
     def run(self):
         deadline_s = self.args.timeout_ms / 1000.0
         end = time.monotonic() + deadline_s + COLLECT_MARGIN_S
-        start = self.start_stream if self.args.stream else self.start_unary
+        start = self.start_unary
+        if self.args.stream:
+            start = self.start_stream
+        elif self.args.chat > 0:
+            start = self.start_chat
         for index in range(self.args.calls):
             if not self.window.acquire(timeout=max(0.0, end - time.monotonic())):
                 break  # the run is out of time; the calls not started are reported below

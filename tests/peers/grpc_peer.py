@@ -11,6 +11,8 @@ framing, HTTP/2, trailers and status codes, so nothing here can agree with levee
                                  with trailing metadata x-served-by and x-messages: k. k is the
                                  x-count metadata, else the request bytes if they are a number,
                                  else 3 (at most 10000).
+  /levee.test.Echo/Chat          bidirectional: answers each message M as it arrives with
+                                 M|echo|call=N, then OK when the client ends its side.
   /levee.test.Echo/Stats         answers the counters below as JSON bytes.
 
 Request metadata steers a call, so that a test needs no extra RPCs (Unary; the ones marked *
@@ -61,6 +63,7 @@ import grpc
 SERVICE = "levee.test.Echo"
 UNARY = f"/{SERVICE}/Unary"
 SERVER_STREAM = f"/{SERVICE}/ServerStream"
+CHAT = f"/{SERVICE}/Chat"
 STATS = f"/{SERVICE}/Stats"
 
 MAX_WORKERS = 256  # 200 concurrent delayed calls, each holding a worker, plus room
@@ -315,6 +318,13 @@ def server_stream(request, context):
         context.set_trailing_metadata(tuple(trailing))
 
 
+def chat(request_iterator, context):
+    with Call(CHAT, context) as call:
+        for request in request_iterator:
+            yield request + f"|echo|call={call.number}".encode()
+        context.set_trailing_metadata((("x-served-by", "grpc_peer"),))
+
+
 def stats(request, context):
     del request
     with Call(STATS, context):
@@ -333,6 +343,7 @@ class EchoService(grpc.GenericRpcHandler):
         self._handlers = {
             UNARY: grpc.unary_unary_rpc_method_handler(unary, identity, identity),
             SERVER_STREAM: grpc.unary_stream_rpc_method_handler(server_stream, identity, identity),
+            CHAT: grpc.stream_stream_rpc_method_handler(chat, identity, identity),
             STATS: grpc.unary_unary_rpc_method_handler(stats, identity, identity),
         }
 

@@ -23,6 +23,10 @@ Modes:
                       SETTINGS_MAX_HEADER_LIST_SIZE (or --limit bytes when none is advertised).
   get                 not an attack: one well-behaved GET --path, read to its end
                       ("response_complete"), to show that other clients are still served.
+  upload              not an attack: a POST --path whose body (declared 2 x --limit bytes)
+                      comes in two halves; the second only once --release-file exists (or
+                      never, within --seconds). Shows whether the server passes a body on
+                      before it has all of it ("released", "response_complete", statuses).
 
 In the flood modes the attacker's receive buffer is made small before connecting, so that the
 server's answers (SETTINGS and PING ACKs) back up on the server instead of in our kernel: a
@@ -50,6 +54,7 @@ import argparse
 import errno
 import ipaddress
 import json
+import os
 import select
 import socket
 import struct
@@ -102,6 +107,7 @@ DEFAULT_LIMITS = {
     "zero-window": 100,  # streams
     "header-list-size": 65536,  # header block bytes, when the server advertises no limit
     "get": 1,  # not an attack: one well-behaved request, to show other clients are served
+    "upload": 1024,  # bytes in each half of the body
 }
 
 
@@ -139,8 +145,8 @@ def hpack_literal(name, value):
     return b"\x00" + hpack_string(name) + hpack_string(value)
 
 
-def request_block(authority, path, extra=()):
-    fields = [(":method", "GET"), (":scheme", "http"), (":path", path),
+def request_block(authority, path, extra=(), method="GET"):
+    fields = [(":method", method), (":scheme", "http"), (":path", path),
               (":authority", authority), *extra]
     return b"".join(hpack_literal(name, value) for name, value in fields)
 
@@ -549,6 +555,27 @@ def run_get(conn, args):
             conn.seen.rst_streams == 0}
 
 
+def run_upload(conn, args):
+    """A POST whose body's second half waits for --release-file (checked every 10 ms)."""
+    conn.send(window_update_frame(0, MAX_WINDOW - DEFAULT_WINDOW), 1)
+    block = request_block(args.authority, args.path, [("content-length", str(2 * args.limit))],
+                          method="POST")
+    conn.send(headers_frame(1, block, end_stream=False), 1)
+    conn.send(frame(DATA, 0, 1, b"x" * args.limit), 1)
+    released = False
+    while conn.remaining() > 0 and not conn.ended and 1 not in conn.seen.ended_streams:
+        if args.release_file and os.path.exists(args.release_file):
+            released = True
+            break
+        conn.read_available()
+        time.sleep(0.01)
+    if released:
+        conn.send(frame(DATA, FLAG_END_STREAM, 1, b"y" * args.limit), 1)
+        conn.read_until(lambda: 1 in conn.seen.ended_streams or conn.seen.goaway is not None)
+    return {"released": released,
+            "response_complete": 1 in conn.seen.ended_streams and conn.seen.rst_streams == 0}
+
+
 def probe(conn):
     """A PING of our own after the attack: its ACK means every earlier frame was processed
     and the connection is still open. After a GOAWAY, read on until the TCP close."""
@@ -570,6 +597,7 @@ MODES = {
     "zero-window": run_zero_window,
     "header-list-size": run_header_list_size,
     "get": run_get,
+    "upload": run_upload,
 }
 
 
@@ -604,6 +632,7 @@ def parse_arguments(argv):
     parser.add_argument("--seconds", type=float, default=10.0, help="time cap of the whole run")
     parser.add_argument("--max-bytes", type=int, default=64 << 20, help="cap on bytes sent")
     parser.add_argument("--path", default="/")
+    parser.add_argument("--release-file", help="upload: send the second half once this exists")
     args = parser.parse_args(argv)
     try:
         loopback = ipaddress.ip_address(args.host).is_loopback
@@ -628,7 +657,7 @@ def main(argv):
     client_settings = [(SETTINGS_ENABLE_PUSH, 0)]
     if args.mode == "zero-window":
         client_settings.append((SETTINGS_INITIAL_WINDOW_SIZE, 0))
-    elif args.mode == "get":
+    elif args.mode in ("get", "upload"):
         client_settings.append((SETTINGS_INITIAL_WINDOW_SIZE, MAX_WINDOW))
     result = {"mode": args.mode, "limit": args.limit}
     try:

@@ -55,6 +55,7 @@ std::vector<std::string> client_args(const GrpcClientOptions& options) {
     args.insert(args.end(), {"--metadata", key + "=" + value});
   }
   if (options.stream) args.emplace_back("--stream");
+  if (options.chat > 0) args.insert(args.end(), {"--chat", std::to_string(options.chat)});
   if (!options.tls_ca.empty()) args.insert(args.end(), {"--tls-ca", options.tls_ca});
   if (!options.server_name.empty()) args.insert(args.end(), {"--server-name", options.server_name});
   args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());

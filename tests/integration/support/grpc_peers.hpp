@@ -29,6 +29,7 @@ namespace levee::testing {
 inline constexpr std::string_view grpc_unary_method = "/levee.test.Echo/Unary";
 inline constexpr std::string_view grpc_server_stream_method = "/levee.test.Echo/ServerStream";
 inline constexpr std::string_view grpc_stats_method = "/levee.test.Echo/Stats";
+inline constexpr std::string_view grpc_chat_method = "/levee.test.Echo/Chat";
 
 // GET /stats of grpc_peer.py, parsed.
 struct GrpcPeerStats {
@@ -78,6 +79,7 @@ struct GrpcClientOptions {
   std::vector<std::pair<std::string, std::string>> metadata;
   std::chrono::milliseconds timeout{10000};  // each call's deadline, and the run's bound
   bool stream = false;                       // a server-streaming method
+  int chat = 0;  // > 0: a bidirectional method, that many messages, each after the last answer
   int channels = 1;
   std::string tls_ca;  // non-empty: h2 over TLS, verified against this CA
   std::string server_name;

@@ -37,6 +37,9 @@ std::vector<std::string> attacker_arguments(const H2AttackOptions& options) {
   if (options.max_bytes) {
     args.insert(args.end(), {"--max-bytes", std::to_string(*options.max_bytes)});
   }
+  if (!options.release_file.empty()) {
+    args.insert(args.end(), {"--release-file", options.release_file});
+  }
   return args;
 }
 
@@ -114,6 +117,7 @@ H2AttackResult parse_h2_attack_result(const std::string& line) {
   read_field(root, "data_bytes_received", result.data_bytes_received);
   read_field(root, "streams_opened", result.streams_opened);
   read_field(root, "response_complete", result.response_complete);
+  read_field(root, "released", result.released);
   read_counters(root, "rst_stream_errors", result.rst_stream_errors);
   read_counters(root, "server_settings", result.server_settings);
   read_counters(root, "response_statuses", result.response_statuses);

@@ -27,12 +27,13 @@ namespace levee::testing {
 
 struct H2AttackOptions {
   std::string mode;  // rapid-reset, continuation-flood, settings-flood, ping-flood,
-                     // zero-window, header-list-size, get
+                     // zero-window, header-list-size, get, upload
   std::uint16_t port = 0;
   std::optional<std::uint64_t> limit;  // frames or streams; the attacker's default if unset
   std::chrono::milliseconds time_cap = std::chrono::seconds(10);
   std::optional<std::uint64_t> max_bytes;
   std::string path = "/";
+  std::string release_file;  // mode "upload": the second half goes once this file exists
 };
 
 struct H2Goaway {
@@ -65,7 +66,8 @@ struct H2AttackResult {
   std::map<std::string, std::uint64_t, std::less<>> response_statuses;  // "200" -> count
   std::uint64_t data_bytes_received = 0;
   std::uint64_t streams_opened = 0;
-  bool response_complete = false;  // mode "get": the response arrived whole
+  bool response_complete = false;  // modes "get", "upload": the response arrived whole
+  bool released = false;           // mode "upload": the second half was sent
   std::string json;                // the attacker's line, for failure messages
 
   // The server ended the connection: a GOAWAY, or a TCP close or reset.
