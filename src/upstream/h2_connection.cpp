@@ -42,9 +42,9 @@ ssize_t read_request_body(nghttp2_session*, std::int32_t, std::uint8_t* buffer, 
   auto* stream = static_cast<H2Stream*>(source->ptr);
   if (stream->body_streamed) {
     const std::size_t n = std::min(length, stream->body_piece.size());
-    std::memcpy(buffer, stream->body_piece.data(), n);
-    stream->body_piece.remove_prefix(n);
-    if (n > 0) {
+    if (n > 0) {  // an empty view's data() may be null, which memcpy must not get
+      std::memcpy(buffer, stream->body_piece.data(), n);
+      stream->body_piece.remove_prefix(n);
       if (stream->body_piece.empty()) stream->body_wake.cancel();  // the pump reads on
       return static_cast<ssize_t>(n);
     }
