@@ -248,6 +248,10 @@ class Run:
         started = time.monotonic()
         call = multicallable(self.request_of(index), timeout=deadline_s,
                              metadata=self.metadata_of(index))
+        self.consume_in_background(index, started, call)
+
+    def consume_in_background(self, index, started, call, on_message=None, on_end=None):
+        """Reads a streaming call's answers on a thread of its own and records the call."""
         with self.lock:
             self.calls[index] = call
 
@@ -257,8 +261,12 @@ class Run:
                 for message in call:
                     messages.append(message)
                     message_ms.append(round((time.monotonic() - started) * 1000.0, 3))
+                    if on_message is not None:
+                        on_message()
             except grpc.RpcError:
                 pass  # the call's status says what happened
+            if on_end is not None:
+                on_end()
             self.record(index, started, call, messages=messages, message_ms=message_ms)
 
         threading.Thread(target=consume, daemon=True).start()
@@ -280,23 +288,13 @@ class Run:
                 yield self.request_of(index) + f"#{k}".encode()
 
         call = multicallable(requests(), timeout=deadline_s, metadata=self.metadata_of(index))
-        with self.lock:
-            self.calls[index] = call
 
-        def consume():
-            messages, message_ms = [], []
-            try:
-                for message in call:
-                    messages.append(message)
-                    message_ms.append(round((time.monotonic() - started) * 1000.0, 3))
-                    answered.release()
-            except grpc.RpcError:
-                pass  # the call's status says what happened
+        def ended():
             stop.set()
             answered.release()
-            self.record(index, started, call, messages=messages, message_ms=message_ms)
 
-        threading.Thread(target=consume, daemon=True).start()
+        self.consume_in_background(index, started, call, on_message=answered.release,
+                                   on_end=ended)
 
     def run(self):
         deadline_s = self.args.timeout_ms / 1000.0
