@@ -116,11 +116,16 @@ struct Command {
   std::vector<std::string> args;
 };
 
+// `value` in decimal, written into `digits`.
+std::string_view decimal(std::size_t value, std::array<char, 24>& digits) {
+  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+  return {digits.data(), static_cast<std::size_t>(end - digits.data())};
+}
+
 void append_length(std::string& out, char kind, std::size_t length) {
   std::array<char, 24> digits{};
-  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), length).ptr;
   out += kind;
-  out.append(digits.data(), end);
+  out += decimal(length, digits);
   out += "\r\n";
 }
 
@@ -144,11 +149,8 @@ std::string format_eval(const Command& command, std::string_view key_prefix) {
   append_length(out, '*', 3 + command.keys.size() + command.args.size());
   append_bulk(out, {}, command.full_text ? "EVAL" : "EVALSHA");
   append_bulk(out, {}, command.full_text ? command.script->text() : command.script->sha1());
-  std::array<char, 24> count{};
-  const auto end =
-      std::to_chars(count.data(), count.data() + count.size(), command.keys.size()).ptr;
-  append_bulk(out, {},
-              std::string_view(count.data(), static_cast<std::size_t>(end - count.data())));
+  std::array<char, 24> digits{};
+  append_bulk(out, {}, decimal(command.keys.size(), digits));
   for (const std::string& key : command.keys) append_bulk(out, key_prefix, key);
   for (const std::string& arg : command.args) append_bulk(out, {}, arg);
   return out;

@@ -440,7 +440,7 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
   // body as a stream (RequestBody). One that ended in the same read went whole already; one
   // reset in it never reaches a route.
   void dispatch_streaming_bodies() {
-    for (const std::int32_t id : std::exchange(body_pending_, {})) {
+    for (const std::int32_t id : body_pending_) {
       H2Stream* stream = find(id);
       if (stream == nullptr || stream->dispatched || stream->closed || stream->body_complete ||
           stream->body_over_limit) {
@@ -450,6 +450,7 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
       // What came with the head was consumed already; only what follows is owed.
       start_request(*stream);
     }
+    body_pending_.clear();  // keeps its capacity for the next read
   }
 
   // `bytes` of `stream`'s body were read by its route: the client may send that much more.

@@ -132,14 +132,12 @@ asio::awaitable<void> pump_body(std::shared_ptr<H2Connection> connection,
 }  // namespace
 
 asio::awaitable<core::Result<core::Response, UpstreamError>> H2Pool::send(core::Request& request) {
+  const bool tls = config_.protocol == config::UpstreamProtocol::h2;
+  const std::vector<core::Header> fields =
+      h2_request_fields(request, tls ? "https" : "http", config_.address.to_string());
   // A body still arriving goes as it comes (pump_body); it cannot be sent twice, so such a
   // call is not retried once its stream took it.
   std::shared_ptr<core::BodyStream> body_source = std::move(request.body_stream);
-  const bool tls = config_.protocol == config::UpstreamProtocol::h2;
-  request.body_stream = body_source;  // for the fields' content-length
-  const std::vector<core::Header> fields =
-      h2_request_fields(request, tls ? "https" : "http", config_.address.to_string());
-  request.body_stream.reset();
   const auto body = std::make_shared<const std::string>(std::move(request.body));
   const bool idempotent = core::is_idempotent(request.method);
   const bool head_request = request.method == "HEAD";

@@ -41,8 +41,9 @@ void FleetClient::hold(const std::string& key, std::uint64_t token,
 
 void FleetClient::finish(const std::string& key, std::uint64_t token,
                          std::optional<core::Response> answer) {
-  auto node = held_.extract(token);
-  if (node.empty() || node.mapped().key != key) return;  // finished already
+  const auto found = held_.find(token);
+  if (found == held_.end() || found->second.key != key) return;  // finished already
+  auto node = held_.extract(found);
   Held& held = node.mapped();
   Completion::Kind kind = Completion::Kind::abandoned;
   if (answer) {
