@@ -621,7 +621,12 @@ class H2Session final : public std::enable_shared_from_this<H2Session<Transport>
     stream->trailers = std::move(out.trailers);
     std::size_t length = 0;
     const std::size_t* declared = nullptr;
-    if (!out.stream) {
+    if (!out.stream && !stream->trailers.empty()) {
+      // The trailers end the stream, so no length is declared: a peer that stops at
+      // content-length (curl 7.88) would otherwise never read them, and a gRPC client needs
+      // their grpc-status.
+      if (with_body) out.headers.remove("content-length");
+    } else if (!out.stream) {
       length = with_body ? out.body_size() : 0;
       if (with_body) declared = &length;
     } else if (auto known = out.stream->length(); known && with_body) {

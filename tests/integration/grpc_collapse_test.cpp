@@ -10,8 +10,10 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "levee_fixture.hpp"
 #include "support/grpc_peers.hpp"
@@ -233,6 +235,61 @@ TEST_F(GrpcCollapse, GrpcTimeoutIsTheCallsDeadline) {
   EXPECT_TRUE(contains(head, "grpc-message: deadline")) << head;
   EXPECT_EQ(metric_value(stack.admin_port(), "levee_grpc_deadline_exceeded_total{route=\"echo\"}"),
             1u);
+}
+
+TEST_F(GrpcCollapse, ALeadersShortDeadlineDoesNotEndTheSharedCallForTheOthers) {
+  // The leader's grpc-timeout stays at levee: the server would otherwise end the one call at
+  // the leader's deadline and answer DEADLINE_EXCEEDED to the follower, which set none.
+  Stack stack(grpc_options(peer_));
+  const std::string message = stack.dir.path() / "message.bin";
+  (void)write_file(message, std::string("\0\0\0\0\4same", 9));
+  // curl writes trailers into its -D file, after the header section.
+  auto call = [&](const std::string& fields_file, std::vector<std::string> extra) {
+    std::vector<std::string> args{"-s",
+                                  "--max-time",
+                                  "20",
+                                  "--http2-prior-knowledge",
+                                  "-D",
+                                  fields_file,
+                                  "-o",
+                                  "/dev/null",
+                                  "-H",
+                                  "content-type: application/grpc",
+                                  "-H",
+                                  "te: trailers",
+                                  "-H",
+                                  "x-delay-ms: 3000",
+                                  "--data-binary",
+                                  "@" + message};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back("http://127.0.0.1:" + std::to_string(stack.port()) + "/levee.test.Echo/Unary");
+    return std::make_unique<Process>("/usr/bin/curl", args);
+  };
+  auto fields_of = [](const std::string& file) {
+    std::ifstream in(file);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string leader_fields = stack.dir.path() / "leader.txt";
+  const std::string follower_fields = stack.dir.path() / "follower.txt";
+  // The follower must join before the leader's deadline (a call whose every member left is
+  // ended): 2 s leaves room for a loaded machine to start curl and see the call upstream.
+  auto leader = call(leader_fields, {"-H", "grpc-timeout: 2S"});
+  ASSERT_TRUE(eventually([&] { return peer_.stats().in_flight == 1; })) << "no call upstream";
+  auto follower = call(follower_fields, {});
+  ASSERT_TRUE(eventually([&] {
+    return metric_value(stack.admin_port(),
+                        "levee_collapse_requests_total{route=\"echo\",role=\"follower\"}") == 1;
+  })) << "the second call did not join the first";
+
+  ASSERT_EQ(leader->wait_exit(30s), 0) << leader->stderr_text();
+  EXPECT_TRUE(contains(fields_of(leader_fields), "grpc-status: 4")) << fields_of(leader_fields);
+  EXPECT_TRUE(contains(fields_of(leader_fields), "grpc-message: deadline"))
+      << fields_of(leader_fields);
+  ASSERT_EQ(follower->wait_exit(30s), 0) << follower->stderr_text();
+  EXPECT_TRUE(contains(fields_of(follower_fields), "grpc-status: 0")) << fields_of(follower_fields);
+  const GrpcPeerStats stats = peer_.stats();
+  EXPECT_EQ(stats.unary_calls, 1u);
+  EXPECT_EQ(stats.cancelled_calls, 0u);
 }
 
 TEST_F(GrpcCollapse, AnUnreachableUpstreamIsUnavailable) {

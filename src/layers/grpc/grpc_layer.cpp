@@ -12,14 +12,14 @@ namespace {
 
 class GrpcLayer final : public runtime::RouteLayer {
  public:
-  explicit GrpcLayer(GrpcMetrics metrics) : metrics_(metrics) {}
+  explicit GrpcLayer(GrpcRules rules) : rules_(rules) {}
 
   [[nodiscard]] core::Next wrap(core::Next inner, const runtime::WorkerLinks&) const override {
-    return core::Next(core::make_stage(GrpcService<core::Next>(std::move(inner), metrics_)));
+    return core::Next(core::make_stage(GrpcService<core::Next>(std::move(inner), rules_)));
   }
 
  private:
-  GrpcMetrics metrics_;
+  GrpcRules rules_;
 };
 
 }  // namespace
@@ -36,8 +36,9 @@ std::unique_ptr<runtime::RouteLayer> make_grpc_layer(const runtime::LayerInputs&
       "Answers without grpc-status (levee's refusals, upstream HTTP errors) levee turned into "
       "a gRPC status for a gRPC client.",
       {"route"});
-  return std::make_unique<GrpcLayer>(
-      GrpcMetrics{&deadlines.with({inputs.route.name}), &mapped.with({inputs.route.name})});
+  return std::make_unique<GrpcLayer>(GrpcRules{
+      GrpcMetrics{&deadlines.with({inputs.route.name}), &mapped.with({inputs.route.name})},
+      inputs.route.mode == config::RouteMode::collapse});
 }
 
 }  // namespace levee::layers::grpc

@@ -5,6 +5,12 @@
 // when a client leaves) and turns levee's own refusals into trailers-only answers
 // (layers/grpc/grpc_status.hpp). Requests that are not gRPC pass through untouched.
 //
+// On a collapse route the upstream call is shared, so no one member's deadline may end it:
+// grpc-timeout is not sent upstream, each member's deadline is kept here, and the call is
+// bounded by the upstream's request_timeout (levee resets the stream then, which a gRPC
+// server sees as CANCELLED). Otherwise a member with a short deadline that led the call
+// would have the server answer DEADLINE_EXCEEDED to every member.
+//
 // Threading and cancellation: as every service (core/service.hpp).
 
 #include <boost/asio/awaitable.hpp>
@@ -27,16 +33,25 @@ struct GrpcMetrics {
   admin::Counter* mapped = nullptr;             // answers levee turned into a gRPC status
 };
 
+struct GrpcRules {
+  GrpcMetrics metrics;
+  // A collapse route: upstream calls are shared, so grpc-timeout stays here.
+  bool shares_upstream_calls = false;
+};
+
 template <class Inner>
 class GrpcService {
  public:
-  GrpcService(Inner inner, GrpcMetrics metrics) : inner_(std::move(inner)), metrics_(metrics) {}
+  GrpcService(Inner inner, GrpcRules rules) : inner_(std::move(inner)), rules_(rules) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Response> call(core::Request request) {
     if (!is_grpc_request(request)) co_return co_await inner_.call(std::move(request));
     const std::string* timeout_field = request.headers.find("grpc-timeout");
     const auto timeout =
         timeout_field != nullptr ? parse_grpc_timeout(*timeout_field) : std::nullopt;
+    if (rules_.shares_upstream_calls && timeout_field != nullptr) {
+      request.headers.remove("grpc-timeout");
+    }
     core::Response response;
     if (!timeout) {
       response = co_await inner_.call(std::move(request));
@@ -48,19 +63,19 @@ class GrpcService {
       if (outcome.index() == 0) {
         response = std::move(std::get<0>(outcome));
       } else {
-        if (metrics_.deadline_exceeded != nullptr) metrics_.deadline_exceeded->inc();
+        if (rules_.metrics.deadline_exceeded != nullptr) rules_.metrics.deadline_exceeded->inc();
         co_return trailers_only(StatusCode::deadline_exceeded,
                                 "deadline (grpc-timeout) passed before the upstream answered");
       }
     }
     if (needs_no_mapping(response)) co_return response;
-    if (metrics_.mapped != nullptr) metrics_.mapped->inc();
+    if (rules_.metrics.mapped != nullptr) rules_.metrics.mapped->inc();
     co_return to_grpc_answer(std::move(response));
   }
 
  private:
   Inner inner_;
-  GrpcMetrics metrics_;
+  GrpcRules rules_;
 };
 
 }  // namespace levee::layers::grpc
