@@ -14,6 +14,11 @@
 
 namespace levee::core {
 
+// Field names are ASCII (RFC 9110 5.1): case is folded byte by byte, without the locale.
+[[nodiscard]] constexpr char ascii_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+[[nodiscard]] std::string to_lower(std::string_view text);
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b) noexcept;
 
 struct Header {

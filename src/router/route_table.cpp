@@ -19,9 +19,7 @@ RouteTable::RouteTable(const std::vector<config::RouteConfig>& routes) {
   matchers_.reserve(routes.size());
   for (const auto& route : routes) {
     RouteMatcher matcher{route.host, route.path_prefix, route.methods};
-    for (auto& c : matcher.host) {
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    }
+    matcher.host = core::to_lower(matcher.host);
     matchers_.push_back(std::move(matcher));
   }
 }

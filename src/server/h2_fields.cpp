@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <string>
+
+#include "core/headers.hpp"
 
 namespace levee::server {
 
@@ -11,19 +12,6 @@ namespace {
 
 // RFC 7541 4.1: an entry's size is its name and value plus 32 octets.
 constexpr std::size_t k_field_overhead = 32;
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // RFC 9110 6.5.1: what a trailer section must not carry (framing, routing, control).
 constexpr std::array<std::string_view, 10> k_not_in_trailers = {
@@ -35,7 +23,7 @@ constexpr std::array<std::string_view, 10> k_not_in_trailers = {
 bool is_connection_specific(std::string_view name) noexcept {
   static constexpr std::array<std::string_view, 6> k_fields = {
       "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"};
-  return std::ranges::any_of(k_fields, [&](std::string_view f) { return iequals(f, name); });
+  return std::ranges::any_of(k_fields, [&](std::string_view f) { return core::iequals(f, name); });
 }
 
 bool H2RequestFields::count(std::string_view name, std::string_view value) {
@@ -78,7 +66,7 @@ void H2RequestFields::finish(core::Request& request) {
 }
 
 void H2FieldBlock::add(std::string_view name, std::string_view value) {
-  names_.push_back(lower(name));
+  names_.push_back(core::to_lower(name));
   values_.emplace_back(value);
 }
 
@@ -102,7 +90,7 @@ H2FieldBlock H2FieldBlock::response(const core::Response& response,
     if (is_connection_specific(field.name)) continue;
     // The body levee sends decides the length; a HEAD answer (no body_length) keeps the
     // upstream's, which describes the body a GET would get.
-    if (body_length != nullptr && iequals(field.name, "content-length")) continue;
+    if (body_length != nullptr && core::iequals(field.name, "content-length")) continue;
     block.add(field.name, field.value);
   }
   // An empty body needs no length: END_STREAM ends it (and a gRPC trailers-only answer has
@@ -119,7 +107,7 @@ H2FieldBlock H2FieldBlock::trailers(const core::Headers& trailers) {
   for (const auto& field : trailers) {
     if (is_connection_specific(field.name)) continue;
     if (std::ranges::any_of(k_not_in_trailers,
-                            [&](std::string_view f) { return iequals(f, field.name); })) {
+                            [&](std::string_view f) { return core::iequals(f, field.name); })) {
       continue;
     }
     block.add(field.name, field.value);

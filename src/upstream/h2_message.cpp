@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 
+#include "core/headers.hpp"
 #include "upstream/header_rewrite.hpp"
 
 namespace levee::upstream {
@@ -14,13 +14,6 @@ namespace {
 // RFC 9113 8.2.2: connection-specific fields an HTTP/2 message must not carry (what
 // strip_hop_by_hop leaves), plus those the pseudo-headers or levee's framing replace.
 constexpr std::array<std::string_view, 3> k_not_forwarded = {"host", "content-length", "expect"};
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 // Whether a TE field lists "trailers" (RFC 9110 10.1.4: a comma-separated list of codings,
 // each with optional parameters).
@@ -62,7 +55,7 @@ std::vector<core::Header> h2_request_fields(core::Request& request, std::string_
   fields.push_back({":authority", host != nullptr ? *host : std::string(default_authority)});
   fields.push_back({":path", request.target.empty() ? std::string("/") : request.target});
   for (const auto& h : request.headers) {
-    std::string name = lower(h.name);
+    std::string name = core::to_lower(h.name);
     if (std::find(k_not_forwarded.begin(), k_not_forwarded.end(), name) != k_not_forwarded.end()) {
       continue;
     }

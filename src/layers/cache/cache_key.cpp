@@ -4,12 +4,10 @@
 
 #include <algorithm>
 
+#include "core/headers.hpp"
+
 namespace levee::layers::cache {
 namespace {
-
-constexpr char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
 
 void append_part(std::string& out, std::string_view part) {
   out += std::to_string(part.size());
@@ -51,15 +49,11 @@ bool is_space(char c) noexcept { return c == ' ' || c == '\t'; }
 
 std::string key_host(const core::Request& request) {
   const std::string* host = request.headers.find("host");
-  std::string out = host != nullptr ? *host : std::string{};
-  std::transform(out.begin(), out.end(), out.begin(), lower);
-  return out;
+  return host != nullptr ? core::to_lower(*host) : std::string{};
 }
 
 std::string path_key(std::string_view host, std::string_view path) {
-  std::string lowered(host);
-  std::transform(lowered.begin(), lowered.end(), lowered.begin(), lower);
-  return bounded("p", lowered, path);
+  return bounded("p", core::to_lower(host), path);
 }
 
 CacheKey primary_key(const core::Request& request) {
@@ -146,9 +140,7 @@ VaryNames parse_vary(const core::Headers& headers) {
         vary.star = true;
         continue;
       }
-      std::string lowered(name);
-      std::transform(lowered.begin(), lowered.end(), lowered.begin(), lower);
-      vary.names.push_back(std::move(lowered));
+      vary.names.push_back(core::to_lower(name));
     }
   }
   std::sort(vary.names.begin(), vary.names.end());

@@ -3,18 +3,12 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <cctype>
 #include <string_view>
+
+#include "core/headers.hpp"
 
 namespace levee::layers::collapse {
 namespace {
-
-bool same_name(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 void append_part(std::string& key, std::string_view part) {
   key += std::to_string(part.size());
@@ -38,13 +32,13 @@ CollapseKey make_collapse_key(const core::Request& request, std::span<const std:
   append_part(text, host_text);
   std::transform(text.end() - static_cast<std::ptrdiff_t>(host_text.size()), text.end(),
                  text.end() - static_cast<std::ptrdiff_t>(host_text.size()),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+                 [](char c) { return core::ascii_lower(c); });
   append_part(text, request.path());
   append_part(text, request.query());
   for (const std::string& name : vary) {
     std::size_t count = 0;
     for (const core::Header& header : request.headers) {
-      if (!same_name(header.name, name)) continue;
+      if (!core::iequals(header.name, name)) continue;
       ++count;
       append_part(text, header.value);
     }

@@ -3,8 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
+
+#include "core/headers.hpp"
 
 namespace levee::layers::grpc {
 
@@ -53,9 +54,8 @@ bool is_grpc_request(const core::Request& request) noexcept {
   if (type == nullptr) return false;
   constexpr std::string_view k_grpc = "application/grpc";
   if (type->size() < k_grpc.size()) return false;
-  const bool prefix = std::equal(k_grpc.begin(), k_grpc.end(), type->begin(), [](char a, char b) {
-    return a == std::tolower(static_cast<unsigned char>(b));
-  });
+  const bool prefix = std::equal(k_grpc.begin(), k_grpc.end(), type->begin(),
+                                 [](char a, char b) { return a == core::ascii_lower(b); });
   if (!prefix) return false;
   if (type->size() == k_grpc.size()) return true;
   const char next = (*type)[k_grpc.size()];

@@ -38,6 +38,16 @@ TEST(Headers, CaseInsensitiveFindSetRemove) {
   EXPECT_EQ(*h.find("X"), "2");
 }
 
+TEST(Headers, CaseFoldsOnlyAsciiLetters) {
+  EXPECT_EQ(to_lower("Content-Type: X-Levee_1"), "content-type: x-levee_1");
+  EXPECT_EQ(to_lower("\xC3\x89t\xC3\xA9"), "\xC3\x89t\xC3\xA9");  // bytes >= 0x80 stay as they are
+  EXPECT_EQ(ascii_lower('@'), '@');                               // 'A' - 1
+  EXPECT_EQ(ascii_lower('['), '[');                               // 'Z' + 1
+  EXPECT_TRUE(iequals("GRPC-Timeout", "grpc-timeout"));
+  EXPECT_FALSE(iequals("grpc-timeout", "grpc-timeouts"));
+  EXPECT_FALSE(iequals("a@", "a`"));  // '@' and '`' differ by the case bit but are not letters
+}
+
 TEST(Headers, CopiesOfAFrozenListShareItUntilOneChanges) {
   Headers original;
   original.add("Content-Type", "text/plain");
