@@ -1,4 +1,6 @@
 #!/bin/bash
+# Issue 20 burst profile (docs/benchmarks.md "Where a burst's time goes"): a by-hand harness,
+# kept as the producer of the raw data beside it. Paths are those of the run (/tmp/g20p).
 # usage: run.sh LEVEE_BIN BURSTS [perf]
 set -u
 BIN=$1; N=$2; PERF=${3:-}
@@ -41,6 +43,7 @@ print('%.2f %.2f'%(v[len(v)//2], v[int(len(v)*0.99)]))" ; done > $D/lat.txt
 C1=$(awk '{print $14+$15}' /proc/$LP/stat); callgrind_control -d $LP >/dev/null
 if [ -n "$PERF" ]; then kill -INT $PP; wait $PP; fi
 echo "cpu ticks per burst: $(( (C1-C0) ))/$N"
-sort -n -k2 $D/lat.txt | awk '{a[NR]=$1; b[NR]=$2} END {print "median p50", a[int((NR+1)/2)], "median p99 (sorted by p99)", b[int((NR+1)/2)]}'
+echo "median p50 $(cut -d' ' -f1 $D/lat.txt | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}')" \
+  "median p99 $(cut -d' ' -f2 $D/lat.txt | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}')"
 kill $LP; wait $LP 2>/dev/null
 pkill -f grpc_peer_wide.py
