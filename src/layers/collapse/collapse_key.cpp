@@ -31,8 +31,7 @@ CollapseKey make_collapse_key(const core::Request& request, std::span<const std:
   const std::string_view host_text = host != nullptr ? std::string_view(*host) : std::string_view{};
   append_part(text, host_text);
   std::transform(text.end() - static_cast<std::ptrdiff_t>(host_text.size()), text.end(),
-                 text.end() - static_cast<std::ptrdiff_t>(host_text.size()),
-                 [](char c) { return core::ascii_lower(c); });
+                 text.end() - static_cast<std::ptrdiff_t>(host_text.size()), core::ascii_lower);
   append_part(text, request.path());
   append_part(text, request.query());
   for (const std::string& name : vary) {
