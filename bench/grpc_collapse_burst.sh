@@ -31,7 +31,8 @@
 # through levee (levee-alone: levee's own cost per call without a burst).
 # Upstream calls are the server's own count (GET /stats on its side port, after POST /reset).
 #
-# The server is bench/grpc_peer_wide.py: grpc_peer.py unchanged but with a thread pool of
+# The server, levee's route and the h2load burst come from bench/grpc_burst_lib.sh (shared with
+# bench/grpc_burst_profile.sh). The server is bench/grpc_peer_wide.py: grpc_peer.py unchanged but with a thread pool of
 # 1,100 instead of 256, so that the control's 1,000 delayed calls are held at once rather
 # than in four waves.
 #
@@ -57,22 +58,17 @@ LEVEE_ADMIN_PORT=${LEVEE_ADMIN_PORT:-19733}
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_own_session "$@"
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/grpc_burst_lib.sh"
 
 ROUNDS=${ROUNDS:-3}
 CALLS=${CALLS:-1000}
 CONCURRENCY=${CONCURRENCY:-$CALLS}
 CHANNELS=${CHANNELS:-10}
-UPSTREAM_DELAY_MS=${UPSTREAM_DELAY_MS:-50}
-TIMEOUT_MS=${TIMEOUT_MS:-10000}
-PYTHON=${PYTHON:-/usr/bin/python3}
 VARIANTS=${VARIANTS:-control levee levee-w1000}
 CLIENTS=${CLIENTS:-grpcio h2load}
-REQUEST=${REQUEST:-burst-question}
-AUTHORIZATION=${AUTHORIZATION:-Bearer bench}
 OUT_DIR=${OUT_DIR:-}
-PEER_SCRIPT=$BENCH_ROOT/bench/grpc_peer_wide.py
 CLIENT_SCRIPT=$BENCH_ROOT/tests/peers/grpc_client.py
-METHOD=/levee.test.Echo/Unary
 
 for tool in taskset curl ss h2load "$PYTHON"; do
   command -v "$tool" >/dev/null || bench_die "$tool not found"
@@ -87,47 +83,8 @@ bench_setup_dir
 [[ -n $OUT_DIR ]] && mkdir -p "$OUT_DIR"
 RAW_DIR=${OUT_DIR:-$BENCH_DIR}
 bench_check_ports "$LEVEE_PORT" "$LEVEE_ADMIN_PORT"
-
-# The gRPC server: ephemeral ports, printed on its ready line.
-"${PRIO[@]}" taskset -c "$UPSTREAM_CPU" "$PYTHON" "$PEER_SCRIPT" </dev/null \
-  >"$BENCH_DIR/peer.out" 2>"$BENCH_DIR/peer.err" &
-PEER_PID=$!
-BENCH_PIDS+=("$PEER_PID")
-bench_wait_line "$BENCH_DIR/peer.out" 'grpc_peer ready' 20 || { cat "$BENCH_DIR/peer.err" >&2; bench_die "grpc_peer did not start"; }
-GRPC_PORT=$(sed -n 's/.*grpc_port=\([0-9]*\).*/\1/p' "$BENCH_DIR/peer.out")
-STATS_PORT=$(sed -n 's/.*stats_port=\([0-9]*\).*/\1/p' "$BENCH_DIR/peer.out")
-bench_log "grpc_peer pid $PEER_PID: grpc 127.0.0.1:$GRPC_PORT, stats 127.0.0.1:$STATS_PORT (cpu $UPSTREAM_CPU)"
-
-write_levee_grpc_conf() {  # $1 extra lines for [routes.collapse]
-  LEVEE_CONF=$BENCH_DIR/levee.toml
-  cat >"$LEVEE_CONF" <<EOF
-[server]
-listen = "127.0.0.1:$LEVEE_PORT"
-admin_listen = "127.0.0.1:$LEVEE_ADMIN_PORT"
-workers = 1
-
-[log]
-level = "warn"
-
-[upstreams.grpc]
-address = "127.0.0.1:$GRPC_PORT"
-protocol = "h2c"
-request_timeout = "10s"
-
-[[routes]]
-name = "echo"
-path_prefix = "/levee.test.Echo/"
-upstream = "grpc"
-mode = "collapse"
-grpc = true
-
-[routes.collapse]
-$1
-EOF
-}
-
-peer_reset() { curl -s -o /dev/null --max-time 5 -X POST "http://127.0.0.1:$STATS_PORT/reset"; }
-peer_stats() { curl -s --max-time 5 "http://127.0.0.1:$STATS_PORT/stats"; }
+start_grpc_peer
+write_grpc_request_file
 
 run_grpcio() {  # $1 target port, $2 calls, $3 concurrency, $4 output file
   timeout $((TIMEOUT_MS / 1000 + 60)) "${PRIO[@]}" taskset -c "$CLIENT_CPU" "$PYTHON" "$CLIENT_SCRIPT" \
@@ -135,21 +92,6 @@ run_grpcio() {  # $1 target port, $2 calls, $3 concurrency, $4 output file
     --channels "$CHANNELS" --same-request --request "$REQUEST" \
     --authorization "$AUTHORIZATION" --metadata "x-delay-ms=$UPSTREAM_DELAY_MS" \
     --timeout-ms "$TIMEOUT_MS" >"$4"
-}
-
-# The same call as raw gRPC over h2c from h2load (C, nghttp2): one length-prefixed message
-# (flag 0, 4-byte big-endian length), POST with the gRPC headers and the same metadata.
-REQUEST_FILE=$BENCH_DIR/request.bin
-"$PYTHON" -c 'import struct, sys; m = sys.argv[1].encode(); sys.stdout.buffer.write(b"\0" + struct.pack(">I", len(m)) + m)' \
-  "$REQUEST" >"$REQUEST_FILE"
-# An OK answer carries at least "REQUEST|AUTHORIZATION|call=N" in a 5-byte frame.
-MIN_ANSWER_BYTES=$((5 + ${#REQUEST} + 1 + ${#AUTHORIZATION} + 7))
-run_h2load() {  # $1 target port, $2 calls, $3 connections, $4 streams per connection, $5 output, $6 log
-  timeout $((TIMEOUT_MS / 1000 + 60)) "${PRIO[@]}" taskset -c "$CLIENT_CPU" h2load -t 1 -n "$2" -c "$3" -m "$4" \
-    -d "$REQUEST_FILE" -H 'content-type: application/grpc' -H 'te: trailers' \
-    -H "authorization: $AUTHORIZATION" -H "x-delay-ms: $UPSTREAM_DELAY_MS" \
-    -T "$((TIMEOUT_MS / 1000))" -N "$((TIMEOUT_MS / 1000))" \
-    --log-file "$6" "http://127.0.0.1:$1$METHOD" >"$5" 2>&1
 }
 
 RESULTS=$BENCH_DIR/results.tsv
