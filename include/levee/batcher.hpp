@@ -30,6 +30,9 @@
 // the executor of the handle whose item opened the batch, so a per-thread resource (the
 // proxy's upstream connection pool) is only touched by its own thread.
 //
+// Time: the batcher reads the clock given to create() (a test's manual clock; steady_clock by
+// default), and its timers wait the durations it computes from that clock.
+//
 // Lifetime: every coroutine the batcher spawns (calls, timers) holds a shared_ptr to it; the
 // frames are owned by the executors' io_contexts. The batcher's shared state owns no I/O
 // object: a member's wake-up timer belongs to its submit frame and a batch's max_wait timer
@@ -120,6 +123,17 @@ using BatchReply = std::variant<std::vector<Result>, BatchFailure>;  // what a c
 template <class Result>
 using ItemOutcome = std::variant<Result, BatchFailure>;  // what a submitter gets
 
+// A Result with a `left_at` member is told when its batch left: the time the batch was due to
+// go (full, the policy's word, or max_wait passed; a late timer does not count) or, when it had
+// to wait for a call slot or a queue place, the time it got one. Whatever follows, up to the
+// call's start on its executor, is the caller's own delay, not the batch's wait: the proxy uses
+// it to tell an item's wait apart from its own overhead.
+template <class Result>
+concept TakesLeftAt =
+    requires(Result& result, std::chrono::steady_clock::time_point at) { result.left_at = at; };
+
+using BatchClock = std::function<std::chrono::steady_clock::time_point()>;
+
 // How one batch went, for BatchObserver::call_finished.
 struct FinishedBatch {
   FlushReason reason = FlushReason::timeout;
@@ -170,10 +184,13 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
 
   [[nodiscard]] static std::shared_ptr<Batcher> create(
       BatchLimits limits, std::shared_ptr<const FlushPolicy> policy,
-      std::shared_ptr<BatchObserver> observer = nullptr) {
+      std::shared_ptr<BatchObserver> observer = nullptr,
+      BatchClock now = std::chrono::steady_clock::now) {
     limits.validate();
     if (!policy) throw std::invalid_argument("a batcher needs a flush policy");
-    return std::shared_ptr<Batcher>(new Batcher(limits, std::move(policy), std::move(observer)));
+    if (!now) throw std::invalid_argument("a batcher needs a clock");
+    return std::shared_ptr<Batcher>(
+        new Batcher(limits, std::move(policy), std::move(observer), std::move(now)));
   }
 
   // `call` sends one batch; it runs on `executor`. See the threading notes above.
@@ -257,13 +274,17 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
     std::optional<FlushReason> due;  // should go, but no call slot or queue place is free
     FlushReason reason = FlushReason::timeout;         // why it was sealed
     std::chrono::steady_clock::time_point departed{};  // its call started (set by dispatch)
+    std::chrono::steady_clock::time_point left_at{};   // see TakesLeftAt; set by dispatch
   };
   using BatchPtr = std::shared_ptr<Batch>;
   using Starts = std::vector<BatchPtr>;
 
   Batcher(BatchLimits limits, std::shared_ptr<const FlushPolicy> policy,
-          std::shared_ptr<BatchObserver> observer)
-      : limits_(limits), policy_(std::move(policy)), observer_(std::move(observer)) {}
+          std::shared_ptr<BatchObserver> observer, BatchClock now)
+      : limits_(limits),
+        policy_(std::move(policy)),
+        observer_(std::move(observer)),
+        now_(std::move(now)) {}
 
   enum class Admission { admitted, wait, shed, withdrawn };
 
@@ -318,7 +339,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
                     : FlushReason::duplicate_key,
                 starts);
     }
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = now_();
     if (!open_) {
       open_batch(lane, now);
     } else {
@@ -358,8 +379,8 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
   // The timer fires at max_wait, and before it at every policy tick (FlushPolicy::tick).
   void open_batch(const std::shared_ptr<Lane>& lane, std::chrono::steady_clock::time_point now) {
     open_ = std::make_shared<Batch>(lane, now);
-    auto timer =
-        std::make_shared<boost::asio::steady_timer>(lane->executor, next_wake(*open_, now));
+    auto timer = std::make_shared<boost::asio::steady_timer>(lane->executor);
+    timer->expires_after(next_wake(*open_, now) - now);
     open_->timer = timer;
     arm(open_, timer);
   }
@@ -388,7 +409,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
     {
       std::lock_guard lock(mutex_);
       if (open_ != batch) return;
-      const auto now = std::chrono::steady_clock::now();
+      const auto now = now_();
       if (now >= batch->opened + limits_.max_wait) {
         if (batch->members.empty()) {
           open_.reset();  // every member withdrew
@@ -402,7 +423,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       }
       // Still open and not due (a due batch goes when a call slot frees): the next tick.
       if (open_ == batch && !batch->due && now < batch->opened + limits_.max_wait) {
-        timer->expires_at(next_wake(*batch, now));
+        timer->expires_after(next_wake(*batch, now) - now);
         arm(batch, timer);
       }
     }
@@ -418,7 +439,15 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
     }
     BatchPtr batch = std::move(open_);
     open_.reset();
+    // Due now, unless it already was and waited for room: a timer that fired late (its worker
+    // was busy) does not lengthen the members' wait.
+    const bool waited_for_room = batch->due.has_value();
     batch->reason = batch->due.value_or(reason);
+    if (!waited_for_room && queued_.empty() && inflight_ < limits_.max_inflight_batches) {
+      const auto now = now_();
+      batch->left_at =
+          reason == FlushReason::timeout ? std::min(now, batch->opened + limits_.max_wait) : now;
+    }
     // The timer is touched only on its own executor; a fired timer finds the batch sealed.
     if (!closed()) {
       boost::asio::post(batch->lane->executor, [timer = batch->timer] {
@@ -436,7 +465,10 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       queued_.pop_front();
       if (batch->members.empty()) continue;  // every member withdrew while it queued
       for (const MemberPtr& member : batch->members) member->batch = nullptr;  // it has left
-      batch->departed = std::chrono::steady_clock::now();
+      batch->departed = now_();
+      if (batch->left_at == std::chrono::steady_clock::time_point{}) {
+        batch->left_at = batch->departed;  // it waited for a call slot: its wait ends now
+      }
       if (observer_) {
         observer_->flushed(batch->reason, batch->members.size(), batch->bytes,
                            batch->departed - batch->opened);
@@ -473,7 +505,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       const auto* failure = std::get_if<BatchFailure>(&reply);
       self->observer_->call_finished(FinishedBatch{
           batch->reason, batch->members.size(), batch->bytes, batch->departed - batch->opened,
-          std::chrono::steady_clock::now() - batch->departed, failure == nullptr,
+          self->now_() - batch->departed, failure == nullptr,
           failure != nullptr ? failure->code : 0, &batch->arrivals});
     }
     self->finish(*batch, std::move(reply));
@@ -528,6 +560,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
       for (std::size_t i = 0; i < count; ++i) {
         Member& member = *batch.members[i];
         if (results != nullptr) {
+          if constexpr (TakesLeftAt<Result>) (*results)[i].left_at = batch.left_at;
           member.outcome.emplace(std::in_place_index<0>, std::move((*results)[i]));
         } else {
           member.outcome.emplace(std::in_place_index<1>, std::get<BatchFailure>(reply));
@@ -601,6 +634,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
   const BatchLimits limits_;
   const std::shared_ptr<const FlushPolicy> policy_;
   const std::shared_ptr<BatchObserver> observer_;
+  const BatchClock now_;
 
   mutable std::mutex mutex_;
   BatchPtr open_;
@@ -650,14 +684,15 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
             [batcher, member](boost::asio::cancellation_type) { batcher->withdraw(member); });
       }
 
-      const auto deadline = std::chrono::steady_clock::now() + batcher->limits_.admission_timeout;
+      const auto deadline = batcher->now_() + batcher->limits_.admission_timeout;
       for (;;) {
         Starts starts;
         Admission admission = Admission::shed;
+        std::chrono::steady_clock::time_point now;
         {
           std::lock_guard lock(batcher->mutex_);
-          admission =
-              batcher->admit(member, lane, std::chrono::steady_clock::now() < deadline, starts);
+          now = batcher->now_();
+          admission = batcher->admit(member, lane, now < deadline, starts);
         }
         batcher->start(std::move(starts));
         if (admission == Admission::admitted) break;
@@ -666,7 +701,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Result>> {
           co_return BatchFailure{BatchError::shed, "no capacity for the item (batch queue full)"};
         }
         if (admission == Admission::withdrawn) break;  // the outcome is already there
-        timer->expires_at(deadline);
+        timer->expires_after(deadline - now);
         boost::system::error_code ignored;
         co_await timer->async_wait(
             boost::asio::redirect_error(boost::asio::use_awaitable, ignored));

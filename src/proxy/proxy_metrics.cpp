@@ -41,7 +41,7 @@ ProxyMetrics::ProxyMetrics(admin::Registry& registry)
       phase_(registry.histogram_family(
           "levee_request_phase_seconds",
           "Where an answered request's time went, per route and mode: admission (waiting for "
-          "the route's permit), parked (the policy's chosen wait for a collapse slot or batch), "
+          "the route's permit), parked (the wait for a collapse slot or batch to be due to go), "
           "upstream (the call), proxy (levee's own work besides), total (last request byte "
           "parsed to last answer byte handed to the socket).",
           {"route", "mode", "phase"}, layers::phase_buckets())),

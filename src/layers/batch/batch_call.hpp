@@ -39,7 +39,9 @@ struct BatchItem {
 struct ItemResult {
   DemuxedItem element;
   std::size_t batch_items = 0;
-  std::chrono::steady_clock::time_point departed{};  // its call began (the payload not yet built)
+  // Its batch left the batcher (set by the batcher: levee::TakesLeftAt). What follows before
+  // the call is sent (the call's start on its worker, the payload) is levee's own time.
+  std::chrono::steady_clock::time_point left_at{};
   std::chrono::nanoseconds upstream_time{0};  // the batch's request sent to its response read
 };
 
@@ -94,8 +96,6 @@ boost::asio::awaitable<BatchReply<ItemResult>> send_batch(BelowBatch<Inner> inne
                                                           std::shared_ptr<BatchCounters> counters,
                                                           core::NowFunction now,
                                                           std::vector<BatchItem> items) {
-  // The members' wait ends here; building the payload is levee's work, not the upstream's.
-  const auto started = now();
   std::vector<std::string_view> texts;
   std::vector<std::string> ids;
   texts.reserve(items.size());
@@ -145,7 +145,7 @@ boost::asio::awaitable<BatchReply<ItemResult>> send_batch(BelowBatch<Inner> inne
   std::vector<ItemResult> results;
   results.reserve(result.items.size());
   for (DemuxedItem& element : result.items) {
-    results.push_back(ItemResult{std::move(element), items.size(), started, upstream_time});
+    results.push_back(ItemResult{std::move(element), items.size(), {}, upstream_time});
   }
   co_return results;
 }

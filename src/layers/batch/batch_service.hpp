@@ -11,10 +11,11 @@
 // the upstream answered the call 503 or 429); the client gone while parked, 499 (its
 // item leaves the batch if the batch has not gone). With debug_header, an answered item says
 // how its batch went: `X-Levee-Batch: items=N; waited_us=W; upstream_us=U` (W: from parking
-// to the batch call, U: the call), so that a client can tell levee's own overhead apart.
+// to the batch leaving, U: the call), so that a client can tell levee's own overhead apart.
 //
 // Accounting (core/phases.hpp): a member's `parked` runs from its parking (admission in the
-// batcher included) to its batch call's start, and its `upstream` is that call.
+// batcher included) to its batch leaving the batcher (ItemResult::left_at), and its
+// `upstream` is the batch's call; the rest, the call's start and the answer, is levee's.
 //
 // Threading: one instance per worker, called on that worker's io_context. A batch is sent by
 // the worker whose item opened it, through that worker's inner service (its upstream pool).
@@ -48,8 +49,8 @@ inline constexpr int k_client_closed = 499;  // nginx's code for a client gone b
 template <core::Service Inner>
 class BatchService {
  public:
-  // `now` times the wait (parked to sent) and the batch call, for the debug header and the
-  // flush policy's arrivals.
+  // `now` times the wait (parked to the batch leaving) and the batch call, for the debug header
+  // and the flush policy's arrivals; the route's batcher must read the same clock.
   BatchService(Inner inner, std::shared_ptr<RouteBatcher> batcher,
                std::shared_ptr<const BatchRules> rules, std::shared_ptr<BatchCounters> counters,
                core::NowFunction now = core::Clock::now)
@@ -101,7 +102,7 @@ class BatchService {
     auto outcome = co_await handle_->submit(std::move(parked), bytes, key, withdraw.slot());
     if (const auto* result = std::get_if<ItemResult>(&outcome); result && phases != nullptr) {
       // Its batch's wait and call, as this member saw them; the rest is levee's.
-      phases->parked += std::max<core::Clock::duration>(result->departed - parked_at, {});
+      phases->parked += std::max<core::Clock::duration>(result->left_at - parked_at, {});
       phases->upstream += result->upstream_time;
     }
     co_return answer(std::move(outcome), parked_at);
@@ -144,7 +145,7 @@ class BatchService {
 
   static void mark(core::Response& response, const ItemResult& result,
                    std::chrono::steady_clock::time_point parked_at) {
-    const auto waited = std::max<std::chrono::nanoseconds>(result.departed - parked_at, {});
+    const auto waited = std::max<std::chrono::nanoseconds>(result.left_at - parked_at, {});
     response.headers.add(k_debug_header,
                          debug_header_value(result.batch_items, waited, result.upstream_time));
   }

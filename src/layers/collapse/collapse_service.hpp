@@ -156,8 +156,8 @@ class CollapseService {
       } else if (joined.role == Role::second_leader) {
         // A slow call (leader_age): a second one races it, and the first head serves all.
         counters_->count_leader();
-        start_call(joined.slot, request, executor, GroupState{}, FlushReason::immediate,
-                   std::chrono::steady_clock::now());
+        const auto now = std::chrono::steady_clock::now();
+        start_call(joined.slot, request, executor, GroupState{}, FlushReason::immediate, now, now);
       }
       const bool opener = joined.role != Role::follower;
       std::optional<core::Response> answer =
@@ -186,15 +186,20 @@ class CollapseService {
     }
   };
 
-  // A member's wait, split (core/phases.hpp): parked until the slot's call started (a window's
-  // wait; none for a member that joined a call in flight), upstream from then until its answer
+  // A member's wait, split (core/phases.hpp): parked until the slot was due to go (a window's
+  // wait; none for a member that joined a call in flight), upstream from the call's start
+  // (its fleet lease included) until its answer's head was in. The rest is levee's: the
+  // leader getting the call going, and this member being woken and resumed once the answer
   // was in. A streamed body's remainder is read while it is written, and counts as levee's.
   static void account(core::Phases& phases, const SharedCall& call,
                       std::chrono::steady_clock::time_point joined_at) {
-    const auto answered = std::chrono::steady_clock::now();
-    const auto departed = std::clamp(call.departed(), joined_at, answered);
-    phases.parked += departed - joined_at;
-    phases.upstream += answered - departed;
+    using Moment = SharedCall::Moment;
+    const auto now = std::chrono::steady_clock::now();
+    const auto left = std::clamp(call.when(Moment::left), joined_at, now);
+    const auto started = std::clamp(call.when(Moment::started), left, now);
+    const auto answered = std::clamp(call.when(Moment::answered), started, now);
+    phases.parked += left - joined_at;
+    phases.upstream += answered - started;
   }
 
   core::Response client_closed() {
@@ -212,27 +217,38 @@ class CollapseService {
     const auto opened = std::chrono::steady_clock::now();
     GroupState at_flush{1, table_->max_waiters() + 1, 0, 0, {}, rules_->max_wait};
     FlushReason reason = FlushReason::immediate;
+    auto left_at = opened;
     if (rules_->strategy == Strategy::window) {
-      std::optional<FlushReason> go = co_await park(slot);
+      std::optional<FlushReason> go = co_await park(slot, opened);
       if (request.client && request.client->gone() && table_->members_of(slot) <= 1) {
         (void)table_->finish(slot);
         slot->call->fail(core::BodyError::cancelled);
         co_return false;
       }
-      std::tie(at_flush, reason) = table_->dispatch(slot, go.value_or(FlushReason::immediate));
+      // A timeout was due at the deadline, however late the timer fired; the leader's own
+      // policy decision, now.
+      const auto due =
+          go == FlushReason::timeout ? opened + rules_->max_wait : std::chrono::steady_clock::now();
+      Departure departure = table_->dispatch(slot, go.value_or(FlushReason::immediate), due);
+      at_flush = departure.state;
+      reason = departure.reason;
+      left_at = departure.left_at;
       count_flush(reason, at_flush.size, at_flush.age);
     } else {
       count_flush(FlushReason::immediate, std::nullopt, {});
     }
-    start_call(slot, request, executor, at_flush, reason, opened);
+    start_call(slot, request, executor, at_flush, reason, opened, left_at);
     co_return true;
   }
 
   // Starts the slot's call as a coroutine of its own on this worker: no member's frame owns
   // it, so a member leaving never takes it down, and the last one leaving cancels it.
+  // `left_at`: when the slot was due to go, where its members' wait ends.
   void start_call(const std::shared_ptr<Slot>& slot, const core::Request& request,
                   const boost::asio::any_io_executor& executor, GroupState at_flush,
-                  FlushReason reason, std::chrono::steady_clock::time_point opened) {
+                  FlushReason reason, std::chrono::steady_clock::time_point opened,
+                  std::chrono::steady_clock::time_point left_at) {
+    slot->call->mark(SharedCall::Moment::left, left_at);
     core::Request copy = request;
     copy.client = nullptr;  // the call outlives any one client
     copy.phases = nullptr;
@@ -281,7 +297,7 @@ class CollapseService {
     CallGuard guard{table.get(), slot};
     SharedCall& call = *slot->call;
     const auto departed = std::chrono::steady_clock::now();
-    call.mark_departed(departed);
+    call.mark(SharedCall::Moment::started, departed);
     LeaseGuard lease{fleet_client, {}, 0};
     std::optional<core::Response> from_fleet;
     if (fleet_client) {
@@ -312,6 +328,7 @@ class CollapseService {
       guard.slot.reset();
       co_return;
     }
+    call.mark(SharedCall::Moment::answered, answered);
     const bool shareable = !response.headers.contains("set-cookie");
     {
       const std::optional<std::uint64_t> declared =
@@ -420,8 +437,8 @@ class CollapseService {
   // or shutdown recorded on the slot, which dispatch() returns). The policy is asked at
   // once (the leader's own arrival; `immediate` says go now), then by the arrivals
   // (SlotTable::join) and at every tick of a policy that has one; max_wait always ends it.
-  boost::asio::awaitable<std::optional<FlushReason>> park(const std::shared_ptr<Slot>& slot) {
-    const auto opened = std::chrono::steady_clock::now();
+  boost::asio::awaitable<std::optional<FlushReason>> park(
+      const std::shared_ptr<Slot>& slot, std::chrono::steady_clock::time_point opened) {
     std::optional<FlushReason> go = rules_->policy->decide(table_->state_of(slot));
     if (go) co_return go;
     const auto deadline = opened + rules_->max_wait;

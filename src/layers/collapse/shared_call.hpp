@@ -17,12 +17,14 @@
 // Threading: any thread. State is guarded by one mutex per call; members are woken by a post
 // to their own executor (a Waiter's timer cancelled there), never by polling.
 
+#include <array>
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -83,15 +85,19 @@ class SharedCall : public std::enable_shared_from_this<SharedCall> {
   // The trailers complete() recorded, frozen: every member's copy shares one list.
   [[nodiscard]] core::Headers trailers();
   [[nodiscard]] std::size_t max_bytes() const noexcept { return max_bytes_; }
-  // When the first of the slot's calls started, for the members' accounting; unset before.
-  void mark_departed(std::chrono::steady_clock::time_point at) noexcept {
+  // The moments the members' accounting splits their time at (CollapseService::account):
+  // the slot was due to go (their wait ends), its call started on its worker, and the
+  // answer's head came in (before it is published). Only the first mark of each counts (a
+  // slot's second call, leader_age, changes none); unset (the epoch) before.
+  enum class Moment : std::uint8_t { left, started, answered };
+  void mark(Moment moment, std::chrono::steady_clock::time_point at) noexcept {
     std::chrono::steady_clock::rep unset = 0;
-    departed_.compare_exchange_strong(unset, at.time_since_epoch().count(),
-                                      std::memory_order_relaxed);
+    moments_[static_cast<std::size_t>(moment)].compare_exchange_strong(
+        unset, at.time_since_epoch().count(), std::memory_order_relaxed);
   }
-  [[nodiscard]] std::chrono::steady_clock::time_point departed() const noexcept {
-    return std::chrono::steady_clock::time_point(
-        std::chrono::steady_clock::duration(departed_.load(std::memory_order_relaxed)));
+  [[nodiscard]] std::chrono::steady_clock::time_point when(Moment moment) const noexcept {
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(
+        moments_[static_cast<std::size_t>(moment)].load(std::memory_order_relaxed)));
   }
 
   // --- the members' side ---
@@ -136,7 +142,7 @@ class SharedCall : public std::enable_shared_from_this<SharedCall> {
   std::vector<std::shared_ptr<Waiter>> waiters_;
   std::size_t members_ = 0;
   std::atomic<bool> abandoned_{false};
-  std::atomic<std::chrono::steady_clock::rep> departed_{0};
+  std::array<std::atomic<std::chrono::steady_clock::rep>, 3> moments_{};
   bool claimed_ = false;
   struct Run {
     boost::asio::any_io_executor executor;

@@ -38,7 +38,10 @@ Joined SlotTable::join(CollapseKey key) {
         } else if (policy_) {
           slot.flush_now = policy_->decide(state_locked(slot, now));
         }
-        if (slot.flush_now && slot.parked_leader) Waiter::wake(slot.parked_leader);
+        if (slot.flush_now) {
+          slot.flush_decided_at = now;
+          if (slot.parked_leader) Waiter::wake(slot.parked_leader);
+        }
       }
       // A slow leader (nginx's proxy_cache_lock_age): one more call may go upstream.
       if (strategy_ == Strategy::inflight && leader_age_ > std::chrono::nanoseconds::zero() &&
@@ -64,6 +67,7 @@ bool SlotTable::park_leader(const std::shared_ptr<Slot>& slot,
   std::lock_guard lock(shard_of(*slot).mutex);
   if (flushing_all_.load(std::memory_order_relaxed) && !slot->flush_now) {
     slot->flush_now = FlushReason::shutdown;
+    slot->flush_decided_at = std::chrono::steady_clock::now();
   }
   if (slot->flush_now) return false;
   slot->parked_leader = waiter;
@@ -73,7 +77,9 @@ bool SlotTable::park_leader(const std::shared_ptr<Slot>& slot,
 std::optional<FlushReason> SlotTable::ask_on_tick(const std::shared_ptr<Slot>& slot) {
   std::lock_guard lock(shard_of(*slot).mutex);
   if (!slot->flush_now && policy_) {
-    slot->flush_now = policy_->decide(state_locked(*slot, std::chrono::steady_clock::now()));
+    const auto now = std::chrono::steady_clock::now();
+    slot->flush_now = policy_->decide(state_locked(*slot, now));
+    if (slot->flush_now) slot->flush_decided_at = now;
   }
   return slot->flush_now;
 }
@@ -90,13 +96,16 @@ GroupState SlotTable::state_of(const std::shared_ptr<Slot>& slot) {
   return state_locked(*slot, std::chrono::steady_clock::now());
 }
 
-std::pair<GroupState, FlushReason> SlotTable::dispatch(const std::shared_ptr<Slot>& slot,
-                                                       FlushReason otherwise) {
+Departure SlotTable::dispatch(const std::shared_ptr<Slot>& slot, FlushReason otherwise,
+                              std::chrono::steady_clock::time_point otherwise_at) {
   std::lock_guard lock(shard_of(*slot).mutex);
   slot->dispatched = true;
   slot->parked_leader.reset();
-  const FlushReason reason = slot->flush_now.value_or(otherwise);
-  return {state_locked(*slot, std::chrono::steady_clock::now()), reason};
+  const auto now = std::chrono::steady_clock::now();
+  if (slot->flush_now) {
+    return {state_locked(*slot, now), *slot->flush_now, std::min(slot->flush_decided_at, now)};
+  }
+  return {state_locked(*slot, now), otherwise, std::min(otherwise_at, now)};
 }
 
 void SlotTable::flush_all() {
@@ -106,6 +115,7 @@ void SlotTable::flush_all() {
     for (auto& [hash, slot] : shard.slots) {
       if (slot->dispatched || slot->flush_now) continue;
       slot->flush_now = FlushReason::shutdown;
+      slot->flush_decided_at = std::chrono::steady_clock::now();
       if (slot->parked_leader) Waiter::wake(slot->parked_leader);
     }
   }

@@ -54,8 +54,9 @@ struct Slot {
   // only once the slot is finished (no one joins it then).
   GroupArrivals arrivals{opened_at};
   bool finished = false;
-  std::optional<FlushReason> flush_now;   // window: full, the policy said so, or shutdown
-  std::shared_ptr<Waiter> parked_leader;  // window: the leader waiting to flush
+  std::optional<FlushReason> flush_now;  // window: full, the policy said so, or shutdown
+  std::chrono::steady_clock::time_point flush_decided_at{};  // when flush_now was set
+  std::shared_ptr<Waiter> parked_leader;                     // window: the leader waiting to flush
 };
 
 // second_leader: joined an inflight slot older than leader_age that had no second call yet;
@@ -65,6 +66,14 @@ enum class Role { leader, follower, second_leader, bypass };
 struct Joined {
   Role role = Role::bypass;
   std::shared_ptr<Slot> slot;  // null for bypass
+};
+
+// A window slot as it goes: what the policy saw, why it goes, and when it was due to go (its
+// members' wait ends there; the time the leader takes to get its call going is levee's).
+struct Departure {
+  GroupState state;
+  FlushReason reason = FlushReason::immediate;
+  std::chrono::steady_clock::time_point left_at{};
 };
 
 // inflight: a slot takes members until its answer is in. window: only until it is
@@ -100,11 +109,12 @@ class SlotTable {
   [[nodiscard]] GroupState state_of(const std::shared_ptr<Slot>& slot);
 
   // Window leader: closes the slot to new members. Returns the slot as it goes (its size is
-  // the members it answers; what flush telemetry records) and why it goes now: the reason
-  // recorded on the slot (full, policy, shutdown), else `otherwise` (timeout when the
-  // leader's max_wait timer fired, or the leader's own policy decision).
-  std::pair<GroupState, FlushReason> dispatch(const std::shared_ptr<Slot>& slot,
-                                              FlushReason otherwise);
+  // the members it answers; what flush telemetry records) and why and since when it should
+  // go: the reason recorded on the slot (full, policy, shutdown) and when it was recorded,
+  // else `otherwise` at `otherwise_at` (timeout at the max_wait deadline, however late the
+  // leader's timer fired, or the leader's own policy decision).
+  Departure dispatch(const std::shared_ptr<Slot>& slot, FlushReason otherwise,
+                     std::chrono::steady_clock::time_point otherwise_at);
   // Shutdown: every parked window slot goes upstream now, and later ones at once.
   void flush_all();
 

@@ -2,12 +2,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
+
+#include "common/manual_clock.hpp"
 
 namespace levee {
 namespace {
@@ -528,6 +532,110 @@ TEST(BatchLimits, NonsenseIsRefusedAtSetUp) {
   EXPECT_THROW((void)IntBatcher::create(l, std::make_shared<ImmediatePolicy>()),
                std::invalid_argument);
   EXPECT_THROW((void)IntBatcher::create(BatchLimits{}, nullptr), std::invalid_argument);
+}
+
+// A result that takes its batch's departure (TakesLeftAt), on a manual clock.
+struct Stamped {
+  int value = 0;
+  std::chrono::steady_clock::time_point left_at{};
+};
+using StampedBatcher = Batcher<int, Stamped>;
+
+struct StampedRun {
+  explicit StampedRun(BatchLimits limits)
+      : batcher(StampedBatcher::create(limits, std::make_shared<EnvelopePolicy>("timer"), nullptr,
+                                       clock.function())) {}
+  test::ManualClock clock;
+  std::shared_ptr<StampedBatcher> batcher;
+  std::optional<std::chrono::steady_clock::time_point> call_started;
+  std::vector<Stamped> results;
+
+  StampedBatcher::Call call() {
+    return [this](std::vector<int> items) -> asio::awaitable<BatchReply<Stamped>> {
+      call_started = clock.now();
+      std::vector<Stamped> out;
+      for (int item : items) out.push_back(Stamped{item * 10, {}});
+      co_return out;
+    };
+  }
+  void submit(asio::io_context& io, StampedBatcher::Handle& handle, int item) {
+    asio::co_spawn(io, handle.submit(item, 1), [this](std::exception_ptr e, auto outcome) {
+      if (e) std::rethrow_exception(e);
+      if (auto* result = std::get_if<Stamped>(&outcome)) results.push_back(*result);
+    });
+  }
+};
+
+void poll_both(asio::io_context& a, asio::io_context& b) {
+  while (a.poll() + b.poll() > 0) {
+    a.restart();
+    b.restart();
+  }
+}
+
+TEST(Batcher, AResultIsToldWhenItsBatchLeftNotWhenItsCallStarted) {
+  StampedRun run(limits(2));
+  asio::io_context opener;  // the first item's worker: the batch's call runs there
+  asio::io_context other;
+  auto first = run.batcher->handle(opener.get_executor(), run.call());
+  auto second = run.batcher->handle(other.get_executor(), run.call());
+  run.submit(opener, first, 1);
+  opener.poll();
+  run.clock.advance(4ms);
+  const auto full_at = run.clock.now();
+  run.submit(other, second, 2);  // full: the batch leaves now, its call waits for the opener
+  other.poll();
+  other.restart();
+  ASSERT_FALSE(run.call_started) << "the opener's worker has not run yet";
+  run.clock.advance(3ms);  // the opener's worker was busy elsewhere
+  poll_both(opener, other);
+  ASSERT_EQ(run.call_started, full_at + 3ms);
+  ASSERT_EQ(run.results.size(), 2u);
+  for (const Stamped& result : run.results) {
+    EXPECT_EQ(result.left_at, full_at) << "the 3 ms before the call started are not the wait";
+  }
+  run.batcher->close();
+}
+
+TEST(Batcher, ALateTimerDoesNotLengthenTheWaitButWaitingForACallSlotDoes) {
+  BatchLimits l = limits(10, 1ms);
+  l.max_inflight_batches = 1;
+  StampedRun run(l);
+  asio::io_context io;
+  asio::steady_timer gate(io, asio::steady_timer::time_point::max());
+  bool held = true;
+  auto handle = run.batcher->handle(
+      io.get_executor(), [&](std::vector<int> items) -> asio::awaitable<BatchReply<Stamped>> {
+        while (held) {
+          boost::system::error_code ec;
+          co_await gate.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        std::vector<Stamped> out;
+        for (int item : items) out.push_back(Stamped{item, {}});
+        co_return out;
+      });
+  const auto opened = run.clock.now();
+  run.submit(io, handle, 1);
+  io.poll();                // parked: the batch opened
+  run.clock.advance(25ms);  // its 1 ms timer fires 24 ms late, on the clock the batcher reads
+  while (run.batcher->stats().inflight_batches == 0) io.run_one();
+  // A second batch times out while the first holds the only call slot.
+  const auto second_opened = run.clock.now();
+  run.submit(io, handle, 2);
+  io.poll();
+  run.clock.advance(5ms);
+  while (run.batcher->stats().queued_batches == 0) io.run_one();
+  run.clock.advance(40ms);
+  const auto slot_free_at = run.clock.now();
+  held = false;
+  gate.cancel();
+  io.run();
+  ASSERT_EQ(run.results.size(), 2u);
+  std::sort(run.results.begin(), run.results.end(),
+            [](const Stamped& a, const Stamped& b) { return a.value < b.value; });
+  EXPECT_EQ(run.results[0].left_at, opened + 1ms) << "due at max_wait; the lateness is levee's";
+  EXPECT_EQ(run.results[1].left_at, slot_free_at) << "its wait for a call slot is its wait";
+  EXPECT_GT(slot_free_at, second_opened + 1ms);
 }
 
 }  // namespace

@@ -30,7 +30,8 @@ struct Fixture {
       : rules(std::make_shared<const BatchRules>(std::move(settings))),
         counters(std::make_shared<BatchCounters>()),
         batcher(RouteBatcher::create(limits(max_batch_size),
-                                     std::make_shared<EnvelopePolicy>("size"), counters)) {
+                                     std::make_shared<EnvelopePolicy>("size"), counters,
+                                     clock.function())) {
     // The batch call's answer is its payload: each member gets its own item back.
     inner.respond_with([](const core::Request& request) {
       return core::Response::with_body(200, "application/json", request.body);

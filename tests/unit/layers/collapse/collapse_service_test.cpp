@@ -520,5 +520,66 @@ TEST(CollapseService, TwoWorkersShareOneCall) {
   EXPECT_EQ(table->slots(), 0u);
 }
 
+// Spins until the steady clock has passed `at`: a worker kept busy, not a wait for an event.
+void busy_until(std::chrono::steady_clock::time_point at) {
+  while (std::chrono::steady_clock::now() < at) {
+  }
+}
+
+TEST(CollapseService, AMembersWaitAndCallEndWhenTheyHappenNotWhenItsWorkerGetsToThem) {
+  using std::chrono::steady_clock;
+  constexpr auto busy = std::chrono::milliseconds(2);
+  asio::io_context leaders;  // the leader's worker: the slot's call runs there
+  asio::io_context followers;
+  Fixture f;
+  auto gate = std::make_shared<Gate>(leaders);
+  HeldService inner{gate};
+  auto table = std::make_shared<SlotTable>(100, 1, Strategy::window);  // full with 1 follower
+  auto rules = std::make_shared<CollapseRules>();
+  rules->strategy = Strategy::window;
+  rules->max_wait = std::chrono::hours(1);
+  CollapseService<HeldService> leader_service(inner, table, rules, f.counters);
+  CollapseService<HeldService> follower_service(inner, table, rules, f.counters);
+  core::Phases leader;
+  core::Phases follower;
+  const auto call_with = [](core::Phases& phases) {
+    core::Request request = get("/w");
+    request.phases = &phases;
+    return request;
+  };
+  int answered = 0;
+  const auto count = [&answered](std::exception_ptr, core::Response r) {
+    if (r.status == 200) ++answered;
+  };
+
+  const auto leader_came = steady_clock::now();
+  asio::co_spawn(leaders, leader_service.call(call_with(leader)), count);
+  leaders.poll();
+  asio::co_spawn(followers, follower_service.call(call_with(follower)), count);
+  followers.poll();  // the slot fills: it is due now, and its leader is woken
+  const auto filled = steady_clock::now();
+  busy_until(filled + busy);  // the leader's worker is busy before it gets to the slot
+  leaders.restart();
+  leaders.poll();
+  ASSERT_EQ(inner.calls->load(), 1);
+  gate->release();
+  leaders.restart();
+  leaders.poll();  // the answer is in; the follower's wake-up is posted to its worker
+  const auto answer_in = steady_clock::now();
+  busy_until(answer_in + busy);  // the follower's worker is busy before it resumes it
+  followers.restart();
+  followers.run();
+  leaders.restart();
+  leaders.run();
+  ASSERT_EQ(answered, 2);
+
+  EXPECT_GT(leader.parked, steady_clock::duration::zero());
+  EXPECT_LE(leader.parked, filled - leader_came) << "the wait ends when the slot filled";
+  EXPECT_LE(follower.parked, filled - leader_came);
+  // The call started after the leader's busy spell and its answer was in by `answer_in`.
+  EXPECT_LE(follower.upstream, answer_in - (filled + busy));
+  EXPECT_LE(leader.upstream, answer_in - (filled + busy));
+}
+
 }  // namespace
 }  // namespace levee::layers::collapse

@@ -72,8 +72,8 @@ TEST(PhaseAccounting, BatchMembersSplitTheirTimeIntoParkedUpstreamAndLeveesOwn) 
   BatchLimits limits;
   limits.max_batch_size = 2;
   limits.max_wait = 1h;  // the batch goes when full, never by the timer
-  auto batcher =
-      batch::RouteBatcher::create(limits, std::make_shared<EnvelopePolicy>("size"), counters);
+  auto batcher = batch::RouteBatcher::create(limits, std::make_shared<EnvelopePolicy>("size"),
+                                             counters, clock.function());
   FakeService upstream;
   upstream.respond_with([](const core::Request& request) {
     return core::Response::with_body(200, "application/json", request.body);
@@ -128,6 +128,65 @@ TEST(PhaseAccounting, BatchMembersSplitTheirTimeIntoParkedUpstreamAndLeveesOwn) 
   EXPECT_DOUBLE_EQ(sinks.sum("total"), seconds(107ms + 600us));
   EXPECT_DOUBLE_EQ(sinks.added.snapshot().sum, seconds(600us));
   EXPECT_EQ(sinks.added.snapshot().count, 2u);
+  batcher->close();
+}
+
+TEST(PhaseAccounting, TheTimeABatchTakesToGetItsCallGoingIsLeveesNotTheWait) {
+  test::ManualClock clock;
+  Sinks sinks;
+  auto counters = std::make_shared<batch::BatchCounters>();
+  BatchLimits limits;
+  limits.max_batch_size = 2;
+  limits.max_wait = 1h;
+  auto batcher = batch::RouteBatcher::create(limits, std::make_shared<EnvelopePolicy>("size"),
+                                             counters, clock.function());
+  FakeService upstream;
+  upstream.respond_with([](const core::Request& request) {
+    return core::Response::with_body(200, "application/json", request.body);
+  });
+  upstream.hold();
+  auto rules = std::make_shared<const batch::BatchRules>();
+  using Batch = batch::BatchService<FakeService>;
+  // Two workers, each with its own chain over the route's batcher; the batch's call runs on
+  // the worker whose item opened it.
+  asio::io_context opener;
+  asio::io_context other;
+  std::array<MetricsService<Batch>, 2> routes{
+      MetricsService<Batch>(Batch(upstream, batcher, rules, counters, clock.function()),
+                            sinks.metrics, clock.function(), &sinks.phases),
+      MetricsService<Batch>(Batch(upstream, batcher, rules, counters, clock.function()),
+                            sinks.metrics, clock.function(), &sinks.phases)};
+  std::array<core::Phases, 2> phases;
+  const auto post = [&](std::size_t i, asio::io_context& io) {
+    core::Request request = test::make_request("POST", "/items");
+    request.body = "{\"n\":" + std::to_string(i) + "}";
+    phases[i].received = clock.now();
+    request.received_at = phases[i].received;
+    request.phases = &phases[i];
+    return test::spawn_call(io, routes[i], std::move(request));
+  };
+  auto first = post(0, opener);
+  test::poll(opener);
+  clock.advance(4ms);
+  auto second = post(1, other);  // fills the batch: it leaves now
+  test::poll(other);
+  ASSERT_EQ(upstream.calls(), 0u) << "the opener's worker has not started the call yet";
+  clock.advance(3ms);  // the opener's worker was busy: levee's own delay
+  test::poll(opener);
+  ASSERT_EQ(upstream.calls(), 1u);
+  clock.advance(50ms);
+  upstream.release_all();
+  while (test::poll(opener) + test::poll(other) > 0) {
+  }
+  ASSERT_TRUE(first->done() && second->done());
+  const auto answered = clock.now();
+  for (std::size_t i = 0; i < 2; ++i) {
+    const core::PhaseBreakdown b = phases[i].breakdown(answered);
+    expect_adds_up(b);
+    EXPECT_EQ(b.parked, i == 0 ? 4ms : Clock::duration::zero()) << "the wait ends as it leaves";
+    EXPECT_EQ(b.upstream, 50ms);
+    EXPECT_EQ(b.added(), 3ms) << "the late start of the call is levee's, item " << i;
+  }
   batcher->close();
 }
 
