@@ -10,6 +10,7 @@
 #
 #   bench/batch_overhead.sh [--rounds N] [--out FILE.jsonl] [--constant-rates "50000 40000"]
 #                           [--constant-duration 10s] [--control] [--old-levee PATH]
+#                           [--nginx-floor]
 #
 # levee's own figure (issue 19): at the end of each levee run the script reads levee's
 # /metrics and adds levee_added_ms (p50, p90, p99, count of levee_added_latency_seconds, the
@@ -29,6 +30,13 @@
 # levee-bench's cost of a batch's fan-out with no proxy work. The interval is the time levee
 # takes to fill a batch: max_wait (10 ms), or 100 items / rate in constant runs above
 # 10,000/s; CONTROL_RELEASE_EVERY fixes it.
+#
+# --nginx-floor: after each levee run, the same load against nginx (1 worker on levee's core,
+# server "nginx") whose location answers every item itself with a fixed 200 JSON body, no
+# proxying and no batching: what a mature event-driven HTTP/1.1 server costs per item on
+# this machine, the floor under any CPU figure of levee's. Its scenario is the same with a
+# status check instead of the id check and no debug header (nginx's body is fixed), on the
+# path /api/process.
 #
 # levee-bench's JSON line is appended to --out with these fields added: server ("levee", or
 # "control" for the control runs), server_cpu_s (user + system seconds of that server
@@ -72,6 +80,7 @@ PYTHON=/usr/bin/python3
 
 rounds=3
 control=0
+nginx_floor=0
 out=""
 constant_rates="50000"
 constant_duration="10s"
@@ -80,6 +89,7 @@ while (($#)); do
     --rounds) (($# >= 2)) || bench_die "--rounds wants a value"; rounds=$2; shift 2 ;;
     --out) (($# >= 2)) || bench_die "--out wants a file"; out=$2; shift 2 ;;
     --control) control=1; shift ;;
+    --nginx-floor) nginx_floor=1; shift ;;
     --old-levee) (($# >= 2)) || bench_die "--old-levee wants a binary"; OLD_LEVEE_BIN=$2; shift 2 ;;
     --constant-rates) (($# >= 2)) || bench_die "--constant-rates wants a list"; constant_rates=$2; shift 2 ;;
     --constant-duration) (($# >= 2)) || bench_die "--constant-duration wants a duration"; constant_duration=$2; shift 2 ;;
@@ -107,6 +117,12 @@ trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 bench_setup_dir
 bench_check_ports "$UPSTREAM_PORT" "$LEVEE_PORT" "$LEVEE_ADMIN_PORT" "$CONTROL_PORT"
+if ((nginx_floor)); then
+  [[ -x $NGINX_BIN ]] || bench_die "nginx not found at $NGINX_BIN"
+  bench_check_ports "$NGINX_PORT"
+  write_nginx_conf '            default_type application/json;
+            return 200 '"'"'{"id":0}'"'"';'
+fi
 
 # The config's addresses follow the ports chosen here (levee's environment overrides).
 export LEVEE_SERVER__LISTEN="127.0.0.1:$LEVEE_PORT"
@@ -182,6 +198,12 @@ run_one() {  # $1 label, $2 scenario file, $3 levee | control, $4 the control's 
   if [[ $server == levee* ]]; then
     start_levee
     server_pid=$LEVEE_PID port=$LEVEE_PORT stats_port=$UPSTREAM_PORT
+  elif [[ $server == nginx ]]; then
+    start_nginx
+    # The worker does the work; the master only waits.
+    server_pid=$(pgrep -P "$NGINX_PID" | head -n 1)
+    [[ -n $server_pid ]] || bench_die "nginx has no worker process"
+    port=$NGINX_PORT stats_port=$UPSTREAM_PORT
   else
     start_control "${CONTROL_RELEASE_EVERY:-$4}"
     server_pid=$CONTROL_PID port=$CONTROL_PORT stats_port=$CONTROL_PORT
@@ -209,7 +231,7 @@ run_one() {  # $1 label, $2 scenario file, $3 levee | control, $4 the control's 
   hwm=$(vm_hwm_kib "$server_pid")
   stats_after=$(upstream_stats)
   if [[ $server == levee* ]]; then levee_metrics >"$metrics_file" || true; fi
-  bench_stop_pid "$server_pid"
+  if [[ $server == nginx ]]; then bench_stop_pid "$NGINX_PID"; else bench_stop_pid "$server_pid"; fi
   if [[ ! -s $line_file ]]; then
     tail -n 20 "$log" >&2
     bench_log "$label: no result line (levee-bench exit $rc)"
@@ -300,6 +322,21 @@ print("sent %d, answered %d, errors %d%s, mismatches %d, batch calls %s (items/1
       r["server_vmhwm_kib"]))')"
 }
 
+# The scenario $1 for nginx's floor run: no id check, no debug header, the /api/ path.
+nginx_scenario() {  # $1 scenario file -> path
+  local file
+  file=$BENCH_DIR/nginx_$(basename "$1")
+  sed -e 's/^verify *=.*/verify = "status"/' -e '/^overhead_header *=/d' \
+    -e 's|^path = "/process"|path = "/api/process"|' "$1" >"$file"
+  grep -q '^path = "/api/process"' "$file" && grep -q '^verify = "status"' "$file" ||
+    bench_die "$1: wants a 'verify =' line and a 'path = \"/process\"' line"
+  echo "$file"
+}
+run_nginx() {  # $1 label, $2 scenario file
+  ((nginx_floor)) || return 0
+  run_one "nginx-$1" "$(nginx_scenario "$2")" nginx
+}
+
 # The time levee takes to fill a batch at $1 items/s, in microseconds: 100 items, at most
 # max_wait (10 ms).
 fill_time_us() {
@@ -326,12 +363,14 @@ fi
 for round in $(seq "$rounds"); do
   run_one "bursts-$round" "$SCENARIO" levee
   run_old "bursts-$round" "$SCENARIO"
+  run_nginx "bursts-$round" "$SCENARIO"
   if ((control)); then run_one "control-bursts-$round" "$SCENARIO" control 10ms; fi
 done
 for rate in "${rates[@]}"; do
   scenario=$(constant_scenario "$rate")
   run_one "constant-$rate" "$scenario" levee
   run_old "constant-$rate" "$scenario"
+  run_nginx "constant-$rate" "$scenario"
   if ((control)); then run_one "control-constant-$rate" "$scenario" control "$(fill_time_us "$rate")us"; fi
 done
 
