@@ -65,20 +65,42 @@ void expect_adds_up(const core::PhaseBreakdown& b) {
   EXPECT_EQ(b.added(), b.total - b.parked - b.upstream) << "parked and upstream are not added";
 }
 
-TEST(PhaseAccounting, BatchMembersSplitTheirTimeIntoParkedUpstreamAndLeveesOwn) {
-  test::ManualClock clock;
-  Sinks sinks;
-  auto counters = std::make_shared<batch::BatchCounters>();
+// A route's batcher that sends a batch when 2 items are in, never by the timer, on `clock`.
+std::shared_ptr<batch::RouteBatcher> pair_batcher(const test::ManualClock& clock,
+                                                  std::shared_ptr<batch::BatchCounters> counters) {
   BatchLimits limits;
   limits.max_batch_size = 2;
-  limits.max_wait = 1h;  // the batch goes when full, never by the timer
-  auto batcher = batch::RouteBatcher::create(limits, std::make_shared<EnvelopePolicy>("size"),
-                                             counters, clock.function());
-  FakeService upstream;
+  limits.max_wait = 1h;
+  return batch::RouteBatcher::create(limits, std::make_shared<EnvelopePolicy>("size"),
+                                     std::move(counters), clock.function());
+}
+
+// The batch endpoint: holds each call until the test releases it, then answers the payload,
+// so that each member gets its own item back.
+void hold_and_echo(FakeService& upstream) {
   upstream.respond_with([](const core::Request& request) {
     return core::Response::with_body(200, "application/json", request.body);
   });
   upstream.hold();
+}
+
+// Item `i`, received now, its phases recorded in `phases`.
+core::Request item(std::size_t i, const test::ManualClock& clock, core::Phases& phases) {
+  core::Request request = test::make_request("POST", "/items");
+  request.body = "{\"n\":" + std::to_string(i) + "}";
+  phases.received = clock.now();
+  request.received_at = phases.received;
+  request.phases = &phases;
+  return request;
+}
+
+TEST(PhaseAccounting, BatchMembersSplitTheirTimeIntoParkedUpstreamAndLeveesOwn) {
+  test::ManualClock clock;
+  Sinks sinks;
+  auto counters = std::make_shared<batch::BatchCounters>();
+  auto batcher = pair_batcher(clock, counters);  // the batch goes when full
+  FakeService upstream;
+  hold_and_echo(upstream);
   using Batch = batch::BatchService<FakeService>;
   MetricsService<Batch> route(Batch(upstream, batcher, std::make_shared<const batch::BatchRules>(),
                                     counters, clock.function()),
@@ -87,12 +109,7 @@ TEST(PhaseAccounting, BatchMembersSplitTheirTimeIntoParkedUpstreamAndLeveesOwn) 
 
   std::array<core::Phases, 2> phases;
   const auto post = [&](std::size_t i) {
-    core::Request request = test::make_request("POST", "/items");
-    request.body = "{\"n\":" + std::to_string(i) + "}";
-    phases[i].received = clock.now();
-    request.received_at = phases[i].received;
-    request.phases = &phases[i];
-    return test::spawn_call(io, route, std::move(request));
+    return test::spawn_call(io, route, item(i, clock, phases[i]));
   };
   auto first = post(0);
   test::poll(io);
@@ -135,16 +152,9 @@ TEST(PhaseAccounting, TheTimeABatchTakesToGetItsCallGoingIsLeveesNotTheWait) {
   test::ManualClock clock;
   Sinks sinks;
   auto counters = std::make_shared<batch::BatchCounters>();
-  BatchLimits limits;
-  limits.max_batch_size = 2;
-  limits.max_wait = 1h;
-  auto batcher = batch::RouteBatcher::create(limits, std::make_shared<EnvelopePolicy>("size"),
-                                             counters, clock.function());
+  auto batcher = pair_batcher(clock, counters);
   FakeService upstream;
-  upstream.respond_with([](const core::Request& request) {
-    return core::Response::with_body(200, "application/json", request.body);
-  });
-  upstream.hold();
+  hold_and_echo(upstream);
   auto rules = std::make_shared<const batch::BatchRules>();
   using Batch = batch::BatchService<FakeService>;
   // Two workers, each with its own chain over the route's batcher; the batch's call runs on
@@ -158,12 +168,7 @@ TEST(PhaseAccounting, TheTimeABatchTakesToGetItsCallGoingIsLeveesNotTheWait) {
                             sinks.metrics, clock.function(), &sinks.phases)};
   std::array<core::Phases, 2> phases;
   const auto post = [&](std::size_t i, asio::io_context& io) {
-    core::Request request = test::make_request("POST", "/items");
-    request.body = "{\"n\":" + std::to_string(i) + "}";
-    phases[i].received = clock.now();
-    request.received_at = phases[i].received;
-    request.phases = &phases[i];
-    return test::spawn_call(io, routes[i], std::move(request));
+    return test::spawn_call(io, routes[i], item(i, clock, phases[i]));
   };
   auto first = post(0, opener);
   test::poll(opener);
