@@ -52,6 +52,12 @@ ProxyMetrics::ProxyMetrics(admin::Registry& registry)
           {"route", "mode"}, layers::phase_buckets())) {
   server_.open_connections =
       &registry.gauge("levee_open_connections", "Client connections open now.");
+  server_.loop_lag = &registry.histogram_family(
+      "levee_event_loop_lag_seconds",
+      "How late each worker's event loop ran a timer that was due, sampled every 100 ms: the "
+      "wait before the worker gets to work that is ready. Above a few milliseconds the worker "
+      "is saturated, and every request on it waits that long more.",
+      {"worker"}, layers::phase_buckets());
   server_.connections_accepted =
       &registry.counter("levee_connections_accepted_total", "Client connections accepted.");
   server_.connections_refused =

@@ -4,10 +4,15 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
+#include <chrono>
+#include <string>
 
+#include "admin/metric_registry.hpp"
 #include "admin/metrics.hpp"
+#include "core/loop_lag_probe.hpp"
 #include "layers/cache/redis_tier.hpp"
 #include "layers/collapse/fleet/fleet_client.hpp"
+#include "layers/metrics/phase_metrics.hpp"
 
 namespace levee::proxy {
 
@@ -133,8 +138,16 @@ void Worker::start() {
       std::abort();
     }
   });
-  asio::post(io_, [this] {
+  admin::Histogram* lag = env_.server_metrics.loop_lag != nullptr
+                              ? &env_.server_metrics.loop_lag->with({std::to_string(index_)})
+                              : nullptr;
+  asio::post(io_, [this, lag] {
     sessions_.start_sweeping(io_.get_executor());
+    if (lag != nullptr) {
+      core::start_loop_lag_probe(io_.get_executor(), [lag](core::Clock::duration d) {
+        lag->observe_in(layers::phase_bucket(d), std::chrono::duration<double>(d).count());
+      });
+    }
     listener_->start();
   });
 }

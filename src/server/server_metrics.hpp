@@ -10,6 +10,9 @@
 namespace levee::admin {
 class Counter;
 class Gauge;
+class Histogram;
+template <class Metric>
+class Family;
 }  // namespace levee::admin
 
 namespace levee::server {
@@ -84,6 +87,9 @@ struct ServerMetrics {
   std::array<admin::Counter*, static_cast<std::size_t>(RejectReason::count_)> rejected{};
   Http2Metrics http2;
   TlsMetrics tls;
+  // levee_event_loop_lag_seconds{worker}: each worker takes its child at start
+  // (core/loop_lag_probe.hpp).
+  admin::Family<admin::Histogram>* loop_lag = nullptr;
 };
 
 }  // namespace levee::server

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -48,6 +49,13 @@ TEST(Admin, MetricsAreValidPrometheusTextWithPerRouteCounts) {
   EXPECT_TRUE(contains(m.body, "levee_request_duration_seconds_count{route=\"api\"} 3"));
   EXPECT_TRUE(contains(m.body, "levee_rejected_requests_total{reason=\"bad_request\"} 1"));
   EXPECT_TRUE(contains(m.body, "levee_open_connections "));
+  EXPECT_TRUE(contains(m.body, "# TYPE levee_event_loop_lag_seconds histogram"));
+  EXPECT_TRUE(contains(m.body, "levee_event_loop_lag_seconds_count{worker=\"0\"} "));
+  EXPECT_TRUE(eventually([&] {
+    const std::uint64_t samples =
+        metric_value(stack.admin_port(), "levee_event_loop_lag_seconds_count{worker=\"0\"}");
+    return samples != ~std::uint64_t{0} && samples >= 2;
+  })) << "each worker's probe samples every 100 ms";
   EXPECT_TRUE(contains(m.body, "levee_ready 1"));
   EXPECT_TRUE(contains(m.body, "levee_collapse_requests_total{route=\"api\",role=\"leader\"} 3"));
   EXPECT_TRUE(contains(m.body, "levee_batch_size_at_flush_count{route=\"api\"} 3"));
