@@ -16,7 +16,9 @@
 # /metrics and adds levee_added_ms (p50, p90, p99, count of levee_added_latency_seconds, the
 # latency levee adds: total - upstream - parked) and levee_phase_ms (p50 and p99 of each
 # phase of levee_request_phase_seconds), interpolated in the histograms' buckets as PromQL's
-# histogram_quantile does. A binary without these metrics gets null.
+# histogram_quantile does, and levee_loop_lag_ms (p50, p99 and count of
+# levee_event_loop_lag_seconds: how late levee's worker ran a timer that was due, sampled every
+# 100 ms, which shows a saturated worker). A binary without these metrics gets null.
 # --old-levee PATH: after each levee run, the same run with another levee binary (server
 # "levee-old"), for a side-by-side comparison in one invocation.
 #
@@ -301,6 +303,12 @@ if server.startswith("levee"):
         series = added[0]
         run["levee_added_ms"] = {"p50": quantile(series, 0.5), "p90": quantile(series, 0.9),
                                  "p99": quantile(series, 0.99), "count": int(max(c for _, c in series))}
+    lag = [v for (name, _), v in buckets.items() if name == "levee_event_loop_lag_seconds"]
+    run["levee_loop_lag_ms"] = None
+    if lag:
+        series = lag[0]
+        run["levee_loop_lag_ms"] = {"p50": quantile(series, 0.5), "p99": quantile(series, 0.99),
+                                    "count": int(max(c for _, c in series))}
     phases = {dict(labels)["phase"]: v for (name, labels), v in buckets.items()
               if name == "levee_request_phase_seconds"}
     run["levee_phase_ms"] = {p: {"p50": quantile(v, 0.5), "p99": quantile(v, 0.99)}
