@@ -4,7 +4,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
-#include <chrono>
 #include <string>
 
 #include "admin/metric_registry.hpp"
@@ -144,9 +143,8 @@ void Worker::start() {
   asio::post(io_, [this, lag] {
     sessions_.start_sweeping(io_.get_executor());
     if (lag != nullptr) {
-      core::start_loop_lag_probe(io_.get_executor(), [lag](core::Clock::duration d) {
-        lag->observe_in(layers::phase_bucket(d), std::chrono::duration<double>(d).count());
-      });
+      core::start_loop_lag_probe(io_.get_executor(),
+                                 [lag](core::Clock::duration d) { layers::observe_phase(lag, d); });
     }
     listener_->start();
   });

@@ -42,12 +42,12 @@ std::size_t phase_bucket(core::Clock::duration d) noexcept {
   return k_fine_steps + i;
 }
 
-namespace {
-
-void observe(admin::Histogram* histogram, core::Clock::duration d) noexcept {
+void observe_phase(admin::Histogram* histogram, core::Clock::duration d) noexcept {
   if (histogram == nullptr) return;  // a phase the route's mode never has
   histogram->observe_in(phase_bucket(d), std::chrono::duration<double>(d).count());
 }
+
+namespace {
 
 void append_quantiles(std::string& out, std::string_view name, const admin::Histogram& h) {
   auto it = std::back_inserter(out);
@@ -71,12 +71,12 @@ void append_quantiles(std::string& out, std::string_view name, const admin::Hist
 std::span<const double> phase_buckets() noexcept { return k_buckets; }
 
 void PhaseMetrics::record(const core::PhaseBreakdown& breakdown) const noexcept {
-  observe(phases[0], breakdown.admission);
-  observe(phases[1], breakdown.parked);
-  observe(phases[2], breakdown.upstream);
-  observe(phases[3], breakdown.proxy);
-  observe(phases[4], breakdown.total);
-  observe(added, breakdown.added());
+  observe_phase(phases[0], breakdown.admission);
+  observe_phase(phases[1], breakdown.parked);
+  observe_phase(phases[2], breakdown.upstream);
+  observe_phase(phases[3], breakdown.proxy);
+  observe_phase(phases[4], breakdown.total);
+  observe_phase(added, breakdown.added());
 }
 
 void PhaseMetrics::append_stats(std::string& out) const {

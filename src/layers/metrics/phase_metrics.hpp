@@ -29,6 +29,8 @@ inline constexpr std::array<std::string_view, 5> k_phase_names = {"admission", "
 [[nodiscard]] std::span<const double> phase_buckets() noexcept;
 // The index of the first of phase_buckets() >= d (its size for +Inf), without a search.
 [[nodiscard]] std::size_t phase_bucket(core::Clock::duration d) noexcept;
+// Records `d` in a histogram made with phase_buckets(); null: nothing to record.
+void observe_phase(admin::Histogram* histogram, core::Clock::duration d) noexcept;
 
 class PhaseMetrics final : public core::PhaseSink {
  public:
