@@ -195,7 +195,6 @@ H2Connection::H2Connection(asio::any_io_executor executor, const config::Upstrea
       on_change_(std::move(on_change)),
       socket_(executor_),
       stream_(socket_),
-      writer_wake_(executor_),
       connect_deadline_(executor_),
       idle_timer_(executor_) {
   nghttp2_session_callbacks* callbacks = nullptr;
@@ -277,7 +276,7 @@ bool H2Connection::submit(const std::shared_ptr<H2Stream>& stream,
   if (transport_ && transport_->metrics.h2_streams != nullptr)
     transport_->metrics.h2_streams->inc();
   idle_timer_.cancel();
-  wake_writer();
+  flush();
   return true;
 }
 
@@ -285,20 +284,20 @@ void H2Connection::abandon(H2Stream& stream) {
   if (stream.done || closed_ || stream.id < 0) return;
   if (!stream.error) stream.error = UpstreamError{UpstreamErrorKind::timeout, {}};
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream.id, NGHTTP2_CANCEL);
-  wake_writer();
+  flush();
 }
 
 void H2Connection::resume_body(H2Stream& stream) {
   if (closed_ || stream.done || !std::exchange(stream.body_deferred, false)) return;
   (void)nghttp2_session_resume_data(session_, stream.id);
-  wake_writer();
+  flush();
 }
 
 void H2Connection::consume(const H2Stream& stream, std::size_t bytes) {
   if (closed_ || bytes == 0 || stream.id < 0) return;
   // The connection's share is counted even when the stream has closed meanwhile.
   (void)nghttp2_session_consume(session_, stream.id, bytes);
-  wake_writer();
+  flush();
 }
 
 void H2Connection::finish(H2Stream& stream) {
@@ -335,17 +334,54 @@ void H2Connection::arm_idle_timer() {
   idle_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     auto self = weak.lock();
     if (ec || !self || self->closed_ || !self->streams_.empty()) return;
-    // Retired without closing: the writer sends the GOAWAY, then closes (want_write and
+    // Retired without closing: the GOAWAY is sent, then it closes (want_write and
     // want_read both end).
     self->retiring_ = true;
     self->changed();
     nghttp2_session_terminate_session(self->session_, NGHTTP2_NO_ERROR);  // a GOAWAY
-    self->wake_writer();
+    self->flush();
   });
 }
 
-void H2Connection::wake_writer() {
-  if (writer_waiting_) writer_wake_.cancel();
+void H2Connection::flush() {
+  if (!up_ || closed_ || writing_ || in_nghttp2_) return;
+  out_.clear();
+  ssize_t n = 0;
+  in_nghttp2_ = true;
+  while (out_.size() < k_write_batch) {
+    const std::uint8_t* data = nullptr;
+    n = nghttp2_session_mem_send(session_, &data);
+    if (n <= 0) break;
+    out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+  }
+  in_nghttp2_ = false;
+  if (closed_) return;  // a callback closed it (the last stream of a retired connection)
+  if (n < 0) {
+    fail(UpstreamError{UpstreamErrorKind::invalid_response, nghttp2_strerror(static_cast<int>(n))},
+         false);
+    return;
+  }
+  if (out_.empty()) {
+    // Both sides are done (our GOAWAY went out and nothing is open).
+    if (nghttp2_session_want_read(session_) == 0 && nghttp2_session_want_write(session_) == 0) {
+      close();
+    }
+    return;
+  }
+  writing_ = true;
+  // A plain socket sends at once, inside this call (Asio writes speculatively), and TLS
+  // encrypts and sends inside it too; only the completion is posted. It holds the connection
+  // until it has run.
+  asio::async_write(stream_, asio::buffer(out_),
+                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      if (self->closed_) return;
+                      if (ec) {
+                        self->fail(UpstreamError{UpstreamErrorKind::reset, ec.message()}, false);
+                        return;
+                      }
+                      self->flush();  // what was queued meanwhile
+                    });
 }
 
 void H2Connection::fail(const UpstreamError& error, bool connect_failure) {
@@ -357,7 +393,6 @@ void H2Connection::fail(const UpstreamError& error, bool connect_failure) {
   socket_.close(ignored);
   connect_deadline_.cancel();
   idle_timer_.cancel();
-  writer_wake_.cancel();
   auto open = std::move(streams_);
   streams_.clear();
   for (auto& [id, stream] : open) {
@@ -424,8 +459,7 @@ asio::awaitable<void> H2Connection::run(std::shared_ptr<H2Connection> self) {
   self->connect_deadline_.cancel();
   if (self->closed_) co_return;
   self->up_ = true;
-  // The writer's frame holds the connection too, until it sees it closed.
-  asio::co_spawn(self->executor_, write_loop(self), asio::detached);
+  self->flush();  // the preface, SETTINGS and whatever was submitted while connecting
   if (self->streams_.empty()) self->arm_idle_timer();
   std::array<std::uint8_t, k_read_size> buffer{};
   while (!self->closed_) {
@@ -443,45 +477,7 @@ asio::awaitable<void> H2Connection::run(std::shared_ptr<H2Connection> self) {
                  false);
       break;
     }
-    self->wake_writer();
-  }
-}
-
-asio::awaitable<void> H2Connection::write_loop(std::shared_ptr<H2Connection> self) {
-  std::string out;
-  while (!self->closed_) {
-    out.clear();
-    while (out.size() < k_write_batch) {
-      const std::uint8_t* data = nullptr;
-      const ssize_t n = nghttp2_session_mem_send(self->session_, &data);
-      if (n < 0) {
-        self->fail(UpstreamError{UpstreamErrorKind::invalid_response,
-                                 nghttp2_strerror(static_cast<int>(n))},
-                   false);
-        co_return;
-      }
-      if (n == 0) break;
-      out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
-    }
-    if (!out.empty()) {
-      auto [ec, written] = co_await asio::async_write(self->stream_, asio::buffer(out),
-                                                      asio::as_tuple(asio::use_awaitable));
-      if (ec) {
-        self->fail(UpstreamError{UpstreamErrorKind::reset, ec.message()}, false);
-        co_return;
-      }
-      continue;  // more may have been queued meanwhile
-    }
-    if (nghttp2_session_want_read(self->session_) == 0 &&
-        nghttp2_session_want_write(self->session_) == 0) {
-      // Both sides are done (our GOAWAY went out and nothing is open).
-      self->close();
-      co_return;
-    }
-    self->writer_waiting_ = true;
-    self->writer_wake_.expires_at(asio::steady_timer::time_point::max());
-    (void)co_await self->writer_wake_.async_wait(asio::as_tuple(asio::use_awaitable));
-    self->writer_waiting_ = false;
+    self->flush();
   }
 }
 

@@ -1,13 +1,14 @@
 #pragma once
 // One HTTP/2 connection to an upstream (h2c, or h2 over TLS with ALPN), carrying many
 // requests at once as streams. nghttp2 does the framing, flow control, HPACK and PING
-// answers; this class feeds it bytes and carries its output (mem_recv / mem_send), one reader
-// and one writer coroutine per connection.
+// answers; this class feeds it bytes and carries its output (mem_recv / mem_send): one reader
+// coroutine per connection, and writes started by whatever gave nghttp2 something to send.
 //
 // Threading: the owning worker's io_context only; no lock. Ownership: the H2Pool that made it
-// holds it while it takes streams, and its reader and writer coroutines hold it (shared_ptr)
-// until they end, so a connection that is closing finishes without its pool. An H2Stream is
-// held by the caller waiting for it and by the connection until nghttp2 closes the stream.
+// holds it while it takes streams, and its reader coroutine and a write under way hold it
+// (shared_ptr) until they end, so a connection that is closing finishes without its pool. An
+// H2Stream is held by the caller waiting for it and by the connection until nghttp2 closes
+// the stream.
 //
 // Lifecycle: connecting (requests may be submitted already: nghttp2 queues them until the
 // connection is up) → open → retiring (GOAWAY received, or idle for idle_timeout: takes no
@@ -89,7 +90,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   H2Connection(const H2Connection&) = delete;
   H2Connection& operator=(const H2Connection&) = delete;
 
-  // Connects (and shakes hands) in the background; the reader and writer follow.
+  // Connects (and shakes hands) in the background; reading and writing follow.
   void start();
   // Hands `fields` and the stream's body to nghttp2; false when the connection takes no new
   // stream (the stream is then untouched).
@@ -117,9 +118,12 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   friend struct H2Callbacks;
 
   static boost::asio::awaitable<void> run(std::shared_ptr<H2Connection> self);
-  static boost::asio::awaitable<void> write_loop(std::shared_ptr<H2Connection> self);
   [[nodiscard]] boost::asio::awaitable<std::optional<UpstreamError>> connect();
-  void wake_writer();
+  // Starts writing what nghttp2 has to send, unless a write is under way (its completion
+  // writes what came meanwhile). The write begins before this returns: a call's HEADERS
+  // leave with the call, not after the work already queued on the worker (under a burst,
+  // the intake of every other request).
+  void flush();
   // Ends every open stream with `error` and closes the connection.
   void fail(const UpstreamError& error, bool connect_failure);
   void finish(H2Stream& stream);
@@ -134,7 +138,6 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   std::function<void()> on_change_;
   boost::asio::ip::tcp::socket socket_;
   UpstreamStream stream_;
-  boost::asio::steady_timer writer_wake_;
   boost::asio::steady_timer connect_deadline_;
   boost::asio::steady_timer idle_timer_;
   nghttp2_session* session_ = nullptr;
@@ -143,8 +146,10 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   bool retiring_ = false;
   bool closed_ = false;
   bool connect_timed_out_ = false;
-  bool writer_waiting_ = false;
-  bool counted_ = false;  // in levee_upstream_h2_connections (until closed)
+  bool writing_ = false;     // an async_write of out_ is under way
+  bool in_nghttp2_ = false;  // inside mem_send: its callbacks must not call it again
+  std::string out_;          // mem_send's output, gathered into one write
+  bool counted_ = false;     // in levee_upstream_h2_connections (until closed)
 };
 
 }  // namespace levee::upstream

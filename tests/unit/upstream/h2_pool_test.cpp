@@ -1,7 +1,7 @@
 // H2Pool against a scripted in-process HTTP/2 server on a loopback socket (nghttp2's server
 // session frames it; the script decides what it does with each request): the retry of a
 // stream the server refused with a GOAWAY, which happens once and only for a request that is
-// idempotent or was never sent.
+// idempotent or was never sent; and when a call's HEADERS leave.
 
 #include "upstream/h2_pool.hpp"
 
@@ -43,6 +43,11 @@ class ScriptedH2Server {
     asio::co_spawn(io, accept_loop(this), asio::detached);
   }
   [[nodiscard]] tcp::endpoint endpoint() const { return acceptor_.local_endpoint(); }
+  // Bytes the latest connection has received and the server has not read yet.
+  [[nodiscard]] std::size_t unread() const {
+    boost::system::error_code ec;
+    return latest_ == nullptr ? 0 : latest_->available(ec);
+  }
   int connections = 0;
   int requests = 0;
 
@@ -108,6 +113,14 @@ class ScriptedH2Server {
 
   static asio::awaitable<void> serve(ScriptedH2Server* self, tcp::socket socket, int connection) {
     Session state{self, connection};
+    self->latest_ = &socket;
+    struct Forget {
+      ScriptedH2Server* server;
+      tcp::socket* socket;
+      ~Forget() {
+        if (server->latest_ == socket) server->latest_ = nullptr;
+      }
+    } forget{self, &socket};
     nghttp2_session_callbacks* callbacks = nullptr;
     nghttp2_session_callbacks_new(&callbacks);
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
@@ -126,6 +139,7 @@ class ScriptedH2Server {
 
   tcp::acceptor acceptor_;
   Script script_;
+  tcp::socket* latest_ = nullptr;  // in its serve() frame
 };
 
 using SendResult = core::Result<core::Response, UpstreamError>;
@@ -194,6 +208,58 @@ TEST_F(H2PoolRetry, ARequestIsRetriedOnlyOnce) {
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().kind, UpstreamErrorKind::reset);
   EXPECT_EQ(server.requests, 2);
+}
+
+// A burst queues the intake of every other request on the worker ahead of anything a request
+// posts; a call whose HEADERS waited for a posted writer left only after all of it (a
+// collapsed gRPC burst of 1,000 calls answered 7-12 ms after the upstream's 51 ms).
+TEST(H2PoolWrites, ACallsHeadersLeaveBeforeTheWorkQueuedAheadOfThemRuns) {
+  asio::io_context io;
+  ScriptedH2Server server(io, [](int) { return Action::answer; });
+  config::UpstreamConfig settings;
+  settings.name = "scripted";
+  settings.address = {"127.0.0.1", server.endpoint().port()};
+  settings.protocol = config::UpstreamProtocol::h2c;
+  const std::vector<tcp::endpoint> endpoints{server.endpoint()};
+  H2Pool pool(io.get_executor(), settings, endpoints, std::make_shared<UpstreamTransport>());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  const auto run_until = [&](const std::function<bool()>& done) {
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      io.run_one_for(std::chrono::milliseconds(100));
+    }
+    return done();
+  };
+
+  // The first call brings the connection up; then the server reads all there is.
+  core::Request first;
+  first.method = "GET";
+  first.target = "/first";
+  std::optional<SendResult> first_result;
+  asio::co_spawn(io, send_into(&pool, &first, &first_result), asio::detached);
+  ASSERT_TRUE(run_until([&] { return first_result.has_value(); }));
+  ASSERT_TRUE(*first_result) << first_result->error().describe("scripted");
+  ASSERT_TRUE(run_until([&] {
+    io.poll();
+    return server.unread() == 0;
+  }));
+
+  core::Request second;
+  second.method = "GET";
+  second.target = "/second";
+  std::optional<SendResult> second_result;
+  std::optional<std::size_t> unread_behind_the_call;
+  asio::co_spawn(io, send_into(&pool, &second, &second_result), asio::detached);
+  // Queued after the call's start, as the rest of a burst is.
+  asio::post(io, [&] { unread_behind_the_call = server.unread(); });
+  ASSERT_TRUE(run_until([&] { return unread_behind_the_call.has_value(); }));
+  EXPECT_GT(*unread_behind_the_call, 0U) << "the call's HEADERS waited for the queued work";
+
+  ASSERT_TRUE(run_until([&] { return second_result.has_value(); }));
+  ASSERT_TRUE(*second_result) << second_result->error().describe("scripted");
+  EXPECT_EQ(second_result->value().status, 200);
+  EXPECT_EQ(server.requests, 2);
+  pool.close_all();
+  io.poll();
 }
 
 }  // namespace
