@@ -34,14 +34,11 @@ Joined SlotTable::join(CollapseKey key) {
       if (strategy_ == Strategy::window && !slot.flush_now) {
         // The envelope first; the policy can only send the slot earlier.
         if (slot.members > max_waiters_) {
-          slot.flush_now = FlushReason::size_cap;
+          slot.decide(FlushReason::size_cap, now);
         } else if (policy_) {
-          slot.flush_now = policy_->decide(state_locked(slot, now));
+          slot.decide(policy_->decide(state_locked(slot, now)), now);
         }
-        if (slot.flush_now) {
-          slot.flush_decided_at = now;
-          if (slot.parked_leader) Waiter::wake(slot.parked_leader);
-        }
+        if (slot.flush_now && slot.parked_leader) Waiter::wake(slot.parked_leader);
       }
       // A slow leader (nginx's proxy_cache_lock_age): one more call may go upstream.
       if (strategy_ == Strategy::inflight && leader_age_ > std::chrono::nanoseconds::zero() &&
@@ -65,9 +62,8 @@ Joined SlotTable::join(CollapseKey key) {
 bool SlotTable::park_leader(const std::shared_ptr<Slot>& slot,
                             const std::shared_ptr<Waiter>& waiter) {
   std::lock_guard lock(shard_of(*slot).mutex);
-  if (flushing_all_.load(std::memory_order_relaxed) && !slot->flush_now) {
-    slot->flush_now = FlushReason::shutdown;
-    slot->flush_decided_at = std::chrono::steady_clock::now();
+  if (flushing_all_.load(std::memory_order_relaxed)) {
+    slot->decide(FlushReason::shutdown, std::chrono::steady_clock::now());
   }
   if (slot->flush_now) return false;
   slot->parked_leader = waiter;
@@ -78,8 +74,7 @@ std::optional<FlushReason> SlotTable::ask_on_tick(const std::shared_ptr<Slot>& s
   std::lock_guard lock(shard_of(*slot).mutex);
   if (!slot->flush_now && policy_) {
     const auto now = std::chrono::steady_clock::now();
-    slot->flush_now = policy_->decide(state_locked(*slot, now));
-    if (slot->flush_now) slot->flush_decided_at = now;
+    slot->decide(policy_->decide(state_locked(*slot, now)), now);
   }
   return slot->flush_now;
 }
@@ -110,12 +105,12 @@ Departure SlotTable::dispatch(const std::shared_ptr<Slot>& slot, FlushReason oth
 
 void SlotTable::flush_all() {
   flushing_all_.store(true, std::memory_order_relaxed);
+  const auto now = std::chrono::steady_clock::now();
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard.mutex);
     for (auto& [hash, slot] : shard.slots) {
       if (slot->dispatched || slot->flush_now) continue;
-      slot->flush_now = FlushReason::shutdown;
-      slot->flush_decided_at = std::chrono::steady_clock::now();
+      slot->decide(FlushReason::shutdown, now);
       if (slot->parked_leader) Waiter::wake(slot->parked_leader);
     }
   }

@@ -57,6 +57,14 @@ struct Slot {
   std::optional<FlushReason> flush_now;  // window: full, the policy said so, or shutdown
   std::chrono::steady_clock::time_point flush_decided_at{};  // when flush_now was set
   std::shared_ptr<Waiter> parked_leader;                     // window: the leader waiting to flush
+
+  // Records that the slot should go, and since when (its members' wait ends there). The
+  // first reason stands; nullopt (the policy said wait) records nothing.
+  void decide(std::optional<FlushReason> reason, std::chrono::steady_clock::time_point at) {
+    if (flush_now || !reason) return;
+    flush_now = reason;
+    flush_decided_at = at;
+  }
 };
 
 // second_leader: joined an inflight slot older than leader_age that had no second call yet;
