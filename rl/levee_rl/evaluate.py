@@ -30,9 +30,21 @@ TABLE_BEGIN = "<!-- evaluation table: written by levee_rl.evaluate -->"
 TABLE_END = "<!-- end of evaluation table -->"
 
 
+# Seed 000's envelope, the one the oracle's frontier is computed in.
+ENVELOPE = Envelope(size_cap=128, max_wait=0.050)
+
+
+def trace(make, seed, index):
+    """The evaluation's arrivals of the index-th workload (`make(rng)`) and a factory of its
+    upstream draws: a fresh Generator each call, so every policy and the oracle see the same
+    latencies."""
+    times = make(np.random.default_rng([seed, EVAL_STREAM, index]))
+    return times, lambda: np.random.default_rng([seed, EVAL_STREAM, index, 1])
+
+
 def policies(model_path):
     """(label, policy, envelope): seed 000's rows; `size` is bounded by a 1 s max_wait."""
-    timer = Envelope(size_cap=128, max_wait=0.050)
+    timer = ENVELOPE
     return [
         ("immediate", Immediate(), timer),
         ("timer 50 ms", EnvelopeOnly("timer"), timer),
@@ -47,9 +59,8 @@ def evaluate(model_path, latency, seed, workload_list=None):
     """{workload: {policy label: summary with the oracle distances}} over workloads.HELD_OUT."""
     table = {}
     for index, (workload, make) in enumerate(workload_list or workloads.HELD_OUT):
-        times = make(np.random.default_rng([seed, EVAL_STREAM, index]))
-        draws = lambda index=index: np.random.default_rng([seed, EVAL_STREAM, index, 1])  # noqa: E731
-        frontier = oracle.Frontier(times, latency, draws, Envelope(size_cap=128, max_wait=0.050))
+        times, draws = trace(make, seed, index)
+        frontier = oracle.Frontier(times, latency, draws, ENVELOPE)
         table[workload] = {}
         for label, policy, envelope in policies(model_path):
             result = simulate(times, policy, latency, draws(), envelope)

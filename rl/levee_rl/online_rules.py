@@ -21,15 +21,12 @@ the shipped model's reduction (docs/policies_offline.md "What an online rule rea
 
 import argparse
 
-import numpy as np
-
-from levee_rl import oracle, workloads
-from levee_rl.evaluate import EVAL_STREAM
+from levee_rl import evaluate, oracle, workloads
 from levee_rl.metrics import summarise
 from levee_rl.policies import EnvelopeOnly
 from levee_rl.simulator import Envelope, simulate
 
-ENVELOPE = Envelope(size_cap=128, max_wait=0.050)
+ENVELOPE = evaluate.ENVELOPE
 
 
 class SizeOrGap:
@@ -79,8 +76,7 @@ def compare(workload, seed, latency=workloads.EVALUATION_LATENCY):
     the evaluation's own trace and upstream draws (evaluate.evaluate's)."""
     names = [name for name, _ in workloads.HELD_OUT]
     index = names.index(workload)
-    times = workloads.HELD_OUT[index][1](np.random.default_rng([seed, EVAL_STREAM, index]))
-    draws = lambda: np.random.default_rng([seed, EVAL_STREAM, index, 1])  # noqa: E731
+    times, draws = evaluate.trace(workloads.HELD_OUT[index][1], seed, index)
     frontier = oracle.Frontier(times, latency, draws, ENVELOPE)
     rows = []
     for label, policy, envelope in rules():
